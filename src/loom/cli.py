@@ -1,0 +1,88 @@
+"""The ``loom`` command: ``generate``, ``check``, ``serve``, ``db``, ``worker``, ``demo``.
+
+Each sub-command imports its part of loom only when it runs, so ``loom --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _add_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, check in (("generate", False), ("check", True)):
+        help_text = (
+            "generate a typed Python SDK from an API schema"
+            if not check
+            else "exit 1 and list the files when OUT is stale (same as generate --check)"
+        )
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("schema", type=Path, help="OpenAPI 3.0/3.1 document (JSON or YAML)")
+        p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+        p.add_argument("--config", type=Path, help="loom TOML configuration file")
+        p.add_argument("--package", help="Python package name (overrides the configuration)")
+        p.add_argument(
+            "--layout", choices=("resources", "flat"), help="client layout (overrides config)"
+        )
+        if not check:
+            p.add_argument(
+                "--check", action="store_true", help="do not write; exit 1 when OUT is stale"
+            )
+        p.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
+        p.add_argument(
+            "--diagnostics",
+            choices=("summary", "all", "none"),
+            default="summary",
+            help="how many diagnostics to print (default: the first 20)",
+        )
+        p.set_defaults(func=_run_generate, force_check=check)
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from loom.codegen.pipeline import run_cli
+
+    return run_cli(args)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from loom.demo import main as demo_main
+
+    return demo_main(skip_engine=bool(args.skip_engine))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``loom`` command."""
+    parser = argparse.ArgumentParser(
+        prog="loom",
+        description="loom: typed Python SDKs from API schemas, and a durable pipeline engine.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_generate(sub)
+    demo = sub.add_parser("demo", help="generate the Camunda SDK and run the engine's demo job")
+    demo.add_argument("--skip-engine", action="store_true", help="only the SDK part")
+    demo.set_defaults(func=_run_demo)
+    try:
+        from loom.engine.cli import add_commands
+    except ImportError:  # the engine is optional for generator-only installs
+        pass
+    else:
+        add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``loom`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        print("loom: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

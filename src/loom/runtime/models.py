@@ -1,0 +1,91 @@
+"""Base classes for generated models and enums.
+
+Responses keep what the SDK does not know: unknown fields land in ``model_extra`` and unknown
+enum values become pseudo-members instead of raising, so a server newer than the SDK never breaks
+a client. Requests are dumped by wire name with unset fields left out.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar
+
+import pydantic
+from pydantic import ConfigDict
+from typing_extensions import Self, override
+
+
+class BaseModel(pydantic.BaseModel):
+    """Base of every generated model.
+
+    Fields declare ``validation_alias``/``serialization_alias`` (not ``alias``) so that type
+    checkers accept the Python names in constructors; the config validates by either name and
+    serialises by alias. ``defer_build`` keeps import cheap: a validator is built on first use.
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        defer_build=True,
+        populate_by_name=True,
+        arbitrary_types_allowed=True,
+        protected_namespaces=(),
+        use_enum_values=False,
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form: aliases as keys, unset fields left out, JSON-compatible values."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    def to_json(self) -> str:
+        """The wire form as a JSON string."""
+        return self.model_dump_json(by_alias=True, exclude_unset=True)
+
+
+class OpenStrEnum(str, enum.Enum):
+    """A string enum that accepts values it does not list (as ``UNKNOWN_<value>`` members)."""
+
+    @classmethod
+    @override
+    def _missing_(cls, value: object) -> Self | None:
+        if not isinstance(value, str):
+            return None
+        return _unknown_member(cls, value, str.__new__(cls, value))
+
+    @override
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @property
+    def is_known(self) -> bool:
+        """False for a value that the schema did not list."""
+        return self._name_ in type(self).__members__
+
+
+class OpenIntEnum(int, enum.Enum):
+    """An integer enum that accepts values it does not list."""
+
+    @classmethod
+    @override
+    def _missing_(cls, value: object) -> Self | None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        return _unknown_member(cls, value, int.__new__(cls, value))
+
+    @property
+    def is_known(self) -> bool:
+        """False for a value that the schema did not list."""
+        return self._name_ in type(self).__members__
+
+
+def _unknown_member(cls: type[Any], value: object, pseudo: Any) -> Any:
+    cache: dict[object, Any] = cls.__dict__.get("_loom_unknown_") or {}
+    if value in cache:
+        return cache[value]
+    pseudo._name_ = f"UNKNOWN_{value}"
+    pseudo._value_ = value
+    cache[value] = pseudo
+    type.__setattr__(cls, "_loom_unknown_", cache)
+    return pseudo

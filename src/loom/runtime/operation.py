@@ -1,0 +1,197 @@
+"""Declarative description of one API operation, as generated code states it.
+
+Generated resources build one ``Operation`` per API operation at module level and hand it,
+with the call's arguments, to the client's request loop. Everything an operation *does*
+(encoding parameters, bodies, parsing, errors, retries, pagination) is decided by the runtime
+from this description; generated code contains no behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
+
+T = TypeVar("T")
+
+ParamLocation: TypeAlias = Literal["path", "query", "header", "cookie"]
+ParamStyle: TypeAlias = Literal[
+    "form", "simple", "label", "matrix", "deepObject", "pipeDelimited", "spaceDelimited"
+]
+ResponseKind: TypeAlias = Literal["json", "bytes", "text", "none"]
+PaginationKind: TypeAlias = Literal["offset", "page", "cursor", "camunda"]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter of an operation (OpenAPI 3 §4.8.12), keyed by its wire name.
+
+    Attributes:
+        name: the name on the wire (``processInstanceKey``, ``X-Request-Id``).
+        location: where it goes.
+        style: the OpenAPI serialisation style; generated code always states it, applying the
+            defaults of the specification (``form`` for query and cookie, ``simple`` for path
+            and header).
+        explode: the OpenAPI ``explode`` flag, defaults applied likewise.
+        allow_reserved: query only; RFC 3986 reserved characters are sent unescaped.
+        required: whether the operation requires it (path parameters always are).
+        content_type: set when the parameter uses ``content`` instead of ``schema``; the value is
+            then serialised as that media type (JSON) and sent as one string.
+    """
+
+    name: str
+    location: ParamLocation
+    style: ParamStyle
+    explode: bool
+    allow_reserved: bool = False
+    required: bool = False
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """The request body of an operation.
+
+    Attributes:
+        content_type: the media type sent: ``application/json`` (and ``+json`` types),
+            ``multipart/form-data``, ``application/x-www-form-urlencoded``,
+            ``application/octet-stream`` (or any other binary type), ``text/plain``.
+        required: whether the body is required.
+        file_fields: for multipart, the wire names of the fields that are files (a list field
+            carries several files under one name).
+        json_fields: for multipart and form bodies, fields whose values are objects or arrays
+            and are sent JSON-encoded (OpenAPI 3 §4.8.14.4 default for objects in multipart).
+    """
+
+    content_type: str
+    required: bool = False
+    file_fields: frozenset[str] = frozenset()
+    json_fields: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    """How an operation pages through a collection; drives ``*_all`` iterators and page objects.
+
+    Field names are wire names. ``request_in`` says whether the paging inputs are query
+    parameters or fields of the JSON body (Camunda's search ``page`` object sits in the body).
+
+    Kinds and the fields they use:
+        offset: ``offset_param``/``limit_param`` in the request; ``items_field`` in the result;
+            stops on a short or empty page or when ``total_field`` is reached.
+        page: ``page_param``/``size_param``; stops likewise (``page_start`` is 0 or 1).
+        cursor: ``cursor_param`` in the request, ``next_cursor_field`` (a dotted path) in the
+            result; stops when the cursor is missing, empty or repeats.
+        camunda: body ``page`` object ``{"from", "limit", "after", "before"}``; the result's
+            ``page.endCursor`` feeds ``after``; stops on a short page or a missing cursor.
+    """
+
+    kind: PaginationKind
+    items_field: str
+    request_in: Literal["query", "body"] = "query"
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    page_param: str = "page"
+    size_param: str = "size"
+    page_start: int = 1
+    cursor_param: str = "cursor"
+    next_cursor_field: str = "next_cursor"
+    total_field: str | None = None
+    page_object_field: str = "page"
+    item_type: Any = None
+    """The annotation of one item, for iterators; the runtime validates items with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityRequirement:
+    """One alternative of an operation's ``security`` list: scheme names that apply together."""
+
+    schemes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Operation(Generic[T]):
+    """One API operation. ``T`` is what a successful call returns after parsing.
+
+    Attributes:
+        operation_id: the schema's ``operationId`` (or the id loom derived), for logs and errors.
+        method: upper-case HTTP method.
+        path: the path template relative to the base URL (``/process-instances/{key}``).
+        params: every parameter, keyed by wire name in call arguments.
+        body: the request body, if the operation takes one.
+        response: the annotation of the success body (a model class, ``list[Model]``,
+            a union, ``bytes``, ``str``, ``None``); the runtime builds and caches a pydantic
+            ``TypeAdapter`` for it on first use, never at import.
+        response_kind: how to read the success body.
+        success_statuses: declared 2xx statuses (``204`` means no body whatever the kind).
+        errors: declared error bodies by status: ``"404"``, ``"4XX"``, ``"default"`` → annotation.
+        error_classes: optional per-operation exception classes by status code (generator
+            option); otherwise the shared ``BadRequestError`` … classes are raised.
+        security: the alternatives of the operation's security requirement; ``None`` means the
+            document's default applies; an empty tuple means no auth.
+        eventually_consistent: the operation is marked ``x-eventually-consistent`` and accepts
+            ``consistency=`` on calls.
+        pagination: set when the operation pages; see ``Pagination``.
+        deprecated: the operation is deprecated (a ``DeprecationWarning`` is also raised by the
+            generated method's ``@deprecated``).
+    """
+
+    operation_id: str
+    method: str
+    path: str
+    params: tuple[Param, ...] = ()
+    body: Body | None = None
+    response: Any = None
+    response_kind: ResponseKind = "json"
+    success_statuses: tuple[int, ...] = (200,)
+    errors: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    error_classes: Mapping[int, type[Exception]] = field(default_factory=dict[int, type[Exception]])
+    security: tuple[SecurityRequirement, ...] | None = None
+    eventually_consistent: bool = False
+    pagination: Pagination | None = None
+    deprecated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityScheme:
+    """One entry of ``components.securitySchemes`` (OpenAPI 3 §4.8.27), as the runtime needs it.
+
+    Attributes:
+        kind: ``http``, ``apiKey``, ``oauth2``, ``openIdConnect`` or ``mutualTLS``.
+        scheme: for ``http``: ``basic`` or ``bearer`` (lower case).
+        name: for ``apiKey``: the header, query or cookie name.
+        location: for ``apiKey``: ``header``, ``query`` or ``cookie``.
+        token_url: for ``oauth2``: the client-credentials flow's token URL, if the schema has one.
+        scopes: for ``oauth2``: the scopes the flow declares.
+    """
+
+    kind: Literal["http", "apiKey", "oauth2", "openIdConnect", "mutualTLS"]
+    scheme: str | None = None
+    name: str | None = None
+    location: Literal["header", "query", "cookie"] | None = None
+    token_url: str | None = None
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SdkInfo:
+    """What a generated SDK tells the runtime about itself; one instance per SDK, in ``_client.py``.
+
+    Attributes:
+        name: the SDK's distribution name, used in the User-Agent.
+        version: the SDK's version, used in the User-Agent.
+        env_prefix: prefix of its environment variables (``CAMUNDA`` → ``CAMUNDA_BASE_URL``).
+        default_base_url: the first server of the schema with its variables' defaults applied.
+        env_names: overrides of variable names per setting (``{"base_url": "CAMUNDA_REST_ADDRESS"}``)
+            from the generator configuration.
+        security_schemes: the schema's security schemes by name.
+        default_security: the document-level ``security`` requirement.
+    """
+
+    name: str
+    version: str
+    env_prefix: str
+    default_base_url: str
+    env_names: Mapping[str, str] = field(default_factory=dict[str, str])
+    security_schemes: Mapping[str, SecurityScheme] = field(default_factory=dict[str, SecurityScheme])
+    default_security: tuple[SecurityRequirement, ...] = ()
