@@ -8,10 +8,11 @@ a client. Requests are dumped by wire name with unset fields left out.
 from __future__ import annotations
 
 import enum
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast
 
 import pydantic
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Discriminator
 from typing_extensions import Self, override
 
 
@@ -33,6 +34,7 @@ class BaseModel(pydantic.BaseModel):
         arbitrary_types_allowed=True,
         protected_namespaces=(),
         use_enum_values=False,
+        regex_engine="python-re",
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,3 +91,29 @@ def _unknown_member(cls: type[Any], value: object, pseudo: Any) -> Any:
     cache[value] = pseudo
     type.__setattr__(cls, "_loom_unknown_", cache)
     return pseudo
+
+
+def discriminated(prop: str, tags: Mapping[str, str]) -> Discriminator:
+    """A pydantic discriminator for a ``oneOf`` with ``discriminator.propertyName`` ``prop``.
+
+    ``tags`` maps every wire value of the property to the ``Tag`` of its member. Works on raw
+    mappings (responses) and on model instances (requests built by the user), whatever the
+    Python name of the property is.
+    """
+
+    def pick(value: Any) -> str | None:
+        if isinstance(value, Mapping):
+            raw = cast(Mapping[str, Any], value).get(prop)
+        elif isinstance(value, pydantic.BaseModel):
+            raw = None
+            for name, info in type(value).model_fields.items():
+                if (info.serialization_alias or info.alias or name) == prop:
+                    raw = getattr(value, name)
+                    break
+        else:
+            return None
+        if isinstance(raw, enum.Enum):
+            raw = raw.value
+        return tags.get(str(raw)) if raw is not None else None
+
+    return Discriminator(pick)

@@ -1,0 +1,287 @@
+"""Build the IR of a whole API from one OpenAPI document."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, cast
+
+from loom.codegen.config import GeneratorConfig
+from loom.codegen.diagnostics import DiagnosticSink, Severity
+from loom.codegen.ir import names as N
+from loom.codegen.ir.model import (
+    Api,
+    Model,
+    Operation,
+    Resource,
+    SecuritySchemeInfo,
+    SkippedOperation,
+    TypeRef,
+)
+from loom.codegen.ir.operations import OperationBuilder, RawOperation
+from loom.codegen.ir.schemas import SchemaConverter
+
+# Attributes of the generated clients and resources that a resource or method must not shadow.
+_CLIENT_ATTRS = frozenset(
+    {
+        "request", "request_raw", "paginate", "with_options", "close", "aclose", "sdk_info",
+        "base_url", "timeout", "max_retries", "settings", "logger", "copy",
+    }
+)
+_RESOURCE_ATTRS = frozenset({"with_raw_response"})
+
+
+def _d(value: object) -> dict[str, Any]:
+    return cast(dict[str, Any], value) if isinstance(value, dict) else {}
+
+
+def build_api(document: dict[str, Any], config: GeneratorConfig, sink: DiagnosticSink) -> Api:
+    """The IR for ``document``: every operation and schema, or a diagnostic naming what is not."""
+    conv = SchemaConverter(document, sink, model_names=config.model_names)
+    conv.convert_components()
+    builder = OperationBuilder(document, conv, sink)
+    raws = builder.collect()
+
+    skipped: list[SkippedOperation] = []
+    include = {t.lower() for t in config.include_tags}
+    op_ids = _operation_ids(raws, sink)
+    by_tag: dict[str, list[tuple[RawOperation, str]]] = {}
+    for raw, op_id in zip(raws, op_ids, strict=True):
+        if include and raw.tag.lower() not in include:
+            skipped.append(SkippedOperation(raw.method.upper(), raw.path, "tag not included"))
+            continue
+        by_tag.setdefault(raw.tag, []).append((raw, op_id))
+
+    resources: list[Resource] = []
+    class_taken: set[str] = set()
+    attr_taken: set[str] = set(_CLIENT_ATTRS)
+    module_taken: set[str] = set()
+    flat_taken: set[str] = set(_CLIENT_ATTRS)
+    for tag, items in by_tag.items():
+        cls = N.dedupe(N.safe_class_name(N.pascal(tag)), class_taken)
+        class_taken.add(cls)
+        attr = N.dedupe(N.safe_attribute(N.snake(tag)), attr_taken)
+        attr_taken.add(attr)
+        module = N.dedupe(N.module_name(tag), module_taken)
+        module_taken.add(module)
+        ops: list[Operation] = []
+        method_taken: set[str] = set(_RESOURCE_ATTRS)
+        for raw, op_id in items:
+            try:
+                op = _operation(builder, raw, op_id, tag, config, sink)
+            except RecursionError:
+                sink.add(raw.pointer, "schema nesting is too deep; operation skipped",
+                         code="too-deep", severity=Severity.ERROR)
+                skipped.append(SkippedOperation(raw.method.upper(), raw.path, "schema too deep"))
+                continue
+            if op is None:
+                skipped.append(SkippedOperation(raw.method.upper(), raw.path, "invalid operation"))
+                continue
+            method = _method_name(op_id, tag, config, method_taken)
+            method_taken.add(method)
+            if op.pagination is not None:
+                method_taken.add(method + "_all")
+            flat = config.operation_names.get(op_id) or N.safe_attribute(N.snake(op_id))
+            flat = N.dedupe(flat, flat_taken)
+            flat_taken.add(flat)
+            if op.pagination is not None:
+                flat_taken.add(flat + "_all")
+            ops.append(replace(op, method_name=method, flat_name=flat))
+        desc = _tag_description(document, tag)
+        resources.append(Resource(cls, attr, module, tag, desc, tuple(ops)))
+
+    models = _mark_request_only(conv, resources)
+    info = _d(document.get("info"))
+    return Api(
+        title=str(info.get("title") or "API"),
+        version=str(info.get("version") or ""),
+        description=info.get("description") if isinstance(info.get("description"), str) else None,
+        default_base_url=_default_server(document, sink),
+        models=tuple(models),
+        enums=tuple(conv.enums.values()),
+        aliases=tuple(conv.aliases.values()),
+        semantic_types=tuple(conv.semantic.values()),
+        resources=tuple(resources),
+        security_schemes=tuple(_security_schemes(document)),
+        default_security=_security(document.get("security")) or (),
+        skipped=tuple(skipped),
+    )
+
+
+def _operation_ids(raws: list[RawOperation], sink: DiagnosticSink) -> list[str]:
+    out: list[str] = []
+    taken: set[str] = set()
+    for raw in raws:
+        given = raw.op.get("operationId")
+        base = given if isinstance(given, str) and given.strip() else None
+        if base is None:
+            base = raw.method + "_" + "_".join(
+                ("by_" + s[1:-1]) if s.startswith("{") else s for s in raw.path.split("/") if s
+            )
+        key = N.snake(base)
+        if key in taken:
+            new = N.dedupe(key, taken)
+            sink.add(raw.pointer, f"operationId {base!r} is used twice; this one is named {new}",
+                     code="duplicate-operation-id")
+            key = new
+            base = new
+        taken.add(key)
+        out.append(base)
+    return out
+
+
+def _method_name(op_id: str, tag: str, config: GeneratorConfig, taken: set[str]) -> str:
+    override = config.operation_names.get(op_id)
+    if override:
+        return N.dedupe(N.safe_attribute(N.snake(override)), taken)
+    full = N.safe_attribute(N.snake(op_id))
+    if config.layout == "resources":
+        short = N.short_method_name(N.words(op_id), N.words(tag))
+        if short is not None:
+            candidate = N.safe_attribute(N.snake(short))
+            if candidate not in taken and candidate + "_all" not in taken:
+                return candidate
+    return N.dedupe(full, taken)
+
+
+def _operation(builder: OperationBuilder, raw: RawOperation, op_id: str, tag: str,
+               config: GeneratorConfig, sink: DiagnosticSink) -> Operation | None:
+    prefix = N.pascal(op_id)
+    params = builder.parameters(raw, prefix)
+    body = builder.body(raw, prefix)
+    response, kind, statuses, errors = builder.responses(raw, prefix)
+    pagination = builder.pagination(params, body, response, config.pagination.get(op_id),
+                                    raw.pointer) if kind == "json" else None
+    summary = raw.op.get("summary")
+    description = raw.op.get("description")
+    return Operation(
+        operation_id=op_id,
+        method_name="",
+        flat_name="",
+        class_prefix=prefix,
+        resource=tag,
+        method=raw.method.upper(),
+        path=raw.path,
+        pointer=raw.pointer,
+        params=tuple(params),
+        body=body,
+        response=response,
+        response_kind=kind,
+        success_statuses=statuses,
+        errors=tuple(errors),
+        security=_security(raw.op.get("security")),
+        summary=summary if isinstance(summary, str) else None,
+        description=description if isinstance(description, str) else None,
+        deprecated=raw.op.get("deprecated") is True,
+        eventually_consistent=raw.op.get("x-eventually-consistent") is True,
+        pagination=pagination,
+    )
+
+
+def _security(value: object) -> tuple[tuple[str, ...], ...] | None:
+    if not isinstance(value, list):
+        return None
+    out: list[tuple[str, ...]] = []
+    for req in cast(list[Any], value):
+        if isinstance(req, dict):
+            out.append(tuple(sorted(str(k) for k in cast(dict[str, Any], req))))
+    return tuple(out)
+
+
+def _security_schemes(document: dict[str, Any]) -> list[SecuritySchemeInfo]:
+    schemes = _d(_d(document.get("components")).get("securitySchemes"))
+    out: list[SecuritySchemeInfo] = []
+    for name, raw in schemes.items():
+        s = _d(raw)
+        kind = s.get("type")
+        if kind not in ("http", "apiKey", "oauth2", "openIdConnect", "mutualTLS"):
+            continue
+        scheme = s.get("scheme")
+        token_url: str | None = None
+        scopes: tuple[str, ...] = ()
+        if kind == "oauth2":
+            flow = _d(_d(s.get("flows")).get("clientCredentials"))
+            url = flow.get("tokenUrl")
+            token_url = url if isinstance(url, str) else None
+            scopes = tuple(sorted(str(k) for k in _d(flow.get("scopes"))))
+        location = s.get("in")
+        pname = s.get("name")
+        out.append(SecuritySchemeInfo(
+            name=str(name), kind=kind,
+            scheme=scheme.lower() if isinstance(scheme, str) else None,
+            param_name=pname if isinstance(pname, str) else None,
+            location=location if location in ("header", "query", "cookie") else None,
+            token_url=token_url, scopes=scopes,
+        ))
+    return out
+
+
+def _default_server(document: dict[str, Any], sink: DiagnosticSink) -> str:
+    servers = document.get("servers")
+    if not isinstance(servers, list) or not servers:
+        return "http://localhost"
+    first = _d(cast(list[Any], servers)[0])
+    url = first.get("url")
+    if not isinstance(url, str):
+        return "http://localhost"
+    for var, spec in _d(first.get("variables")).items():
+        default = _d(spec).get("default")
+        url = url.replace("{" + var + "}", str(default) if default is not None else "")
+    if "{" in url:
+        sink.add("#/servers/0", f"server URL {url!r} has variables without defaults",
+                 code="server-variable", severity=Severity.INFO)
+    if url.startswith("/"):
+        url = "http://localhost" + url
+    elif "://" not in url:
+        url = "http://localhost/" + url.lstrip("./")
+    return url.rstrip("/")
+
+
+def _tag_description(document: dict[str, Any], tag: str) -> str | None:
+    for t in document.get("tags") or []:
+        td = _d(t)
+        if td.get("name") == tag and isinstance(td.get("description"), str):
+            return cast(str, td["description"])
+    return None
+
+
+def _mark_request_only(conv: SchemaConverter, resources: list[Resource]) -> list[Model]:
+    """Flag models reachable only from request bodies: constraints apply to them alone."""
+    sent: set[str] = set()
+    received: set[str] = set()
+    for r in resources:
+        for op in r.operations:
+            if op.body is not None:
+                _reach(op.body.type, conv, sent)
+            for p in op.params:
+                _reach(p.type, conv, sent)
+            _reach(op.response, conv, received)
+            for _, t in op.errors:
+                _reach(t, conv, received)
+            if op.pagination is not None:
+                _reach(op.pagination.item_type, conv, received)
+    out: list[Model] = []
+    for m in conv.models.values():
+        only = m.name in sent and m.name not in received
+        out.append(replace(m, request_only=only) if only else m)
+    return out
+
+
+def _reach(t: TypeRef, conv: SchemaConverter, acc: set[str]) -> None:
+    stack = t.named()
+    while stack:
+        name = stack.pop()
+        if name in acc:
+            continue
+        acc.add(name)
+        model = conv.models.get(name)
+        if model is not None:
+            if model.base:
+                stack.append(model.base)
+            for f in model.fields:
+                stack.extend(f.type.named())
+            if model.extra_type is not None:
+                stack.extend(model.extra_type.named())
+            # subclasses are reachable through their base in unions of responses
+        alias = conv.aliases.get(name)
+        if alias is not None:
+            stack.extend(alias.target.named())

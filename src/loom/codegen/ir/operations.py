@@ -1,0 +1,396 @@
+"""Paths and operations to IR operations: parameters, bodies, responses, errors, paging."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from loom.codegen.diagnostics import DiagnosticSink, Severity, escape_pointer_token
+from loom.codegen.ir import names as N
+from loom.codegen.ir.model import (
+    ANY,
+    NONE,
+    Operation,
+    PaginationInfo,
+    Parameter,
+    RequestBody,
+    TypeRef,
+)
+from loom.codegen.ir.schemas import SchemaConverter
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_PATH_VAR = re.compile(r"{([^{}]+)}")
+RESERVED_PARAMS = frozenset(
+    {"self", "body", "extra_headers", "extra_query", "extra_body", "timeout", "consistency"}
+)
+_STATUS_WORDS = {
+    "400": "BadRequest",
+    "401": "Unauthorized",
+    "403": "Forbidden",
+    "404": "NotFound",
+    "409": "Conflict",
+    "422": "UnprocessableEntity",
+    "429": "TooManyRequests",
+    "500": "InternalServerError",
+    "503": "ServiceUnavailable",
+}
+Schema = dict[str, Any]
+
+
+def _d(value: object) -> Schema | None:
+    return cast(Schema, value) if isinstance(value, dict) else None
+
+
+def _l(value: object) -> list[Any]:
+    return cast(list[Any], value) if isinstance(value, list) else []
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def is_json(ct: str) -> bool:
+    """``application/json``, ``application/problem+json``, ``text/json``, ``*/*+json``…"""
+    base = ct.split(";", 1)[0].strip().lower()
+    return base in {"application/json", "text/json", "*/*"} or base.endswith("+json")
+
+
+def _is_text(ct: str) -> bool:
+    base = ct.split(";", 1)[0].strip().lower()
+    return base.startswith("text/") or base.endswith(("+xml", "/xml", "/csv", "/yaml"))
+
+
+@dataclass
+class RawOperation:
+    """An operation as found in the document, before naming."""
+
+    method: str
+    path: str
+    pointer: str
+    op: Schema
+    path_params: list[Any]
+    tag: str
+
+
+class OperationBuilder:
+    """Builds one ``Operation`` at a time; names are given by the caller."""
+
+    def __init__(self, document: Schema, converter: SchemaConverter, sink: DiagnosticSink) -> None:
+        self.doc = document
+        self.conv = converter
+        self.sink = sink
+        comps = _d(document.get("components")) or {}
+        self.comp_params = _d(comps.get("parameters")) or {}
+        self.comp_bodies = _d(comps.get("requestBodies")) or {}
+        self.comp_responses = _d(comps.get("responses")) or {}
+
+    def collect(self) -> list[RawOperation]:
+        """Every operation in ``paths``, in document order."""
+        out: list[RawOperation] = []
+        paths = _d(self.doc.get("paths")) or {}
+        for path, item in paths.items():
+            ptr_path = "#/paths/" + escape_pointer_token(path)
+            item_d = _d(item)
+            if item_d is None:
+                self.sink.add(ptr_path, "path item is not an object; skipped", code="invalid-path")
+                continue
+            for method in METHODS:
+                op = _d(item_d.get(method))
+                if op is None:
+                    if method in item_d:
+                        self.sink.add(
+                            f"{ptr_path}/{method}", "operation is not an object; skipped",
+                            code="invalid-operation", severity=Severity.ERROR,
+                        )
+                    continue
+                tags = [t for t in _l(op.get("tags")) if isinstance(t, str) and t.strip()]
+                tag = tags[0] if tags else _tag_from_path(path)
+                out.append(
+                    RawOperation(method, path, f"{ptr_path}/{method}", op,
+                                 _l(item_d.get("parameters")), tag)
+                )
+        return out
+
+    # -- resolution -------------------------------------------------------------------------
+
+    def _resolve(self, obj: object, table: Schema, kind: str, ptr: str) -> Schema | None:
+        d = _d(obj)
+        seen: set[str] = set()
+        while d is not None and isinstance(d.get("$ref"), str):
+            ref = cast(str, d["$ref"])
+            prefix = f"#/components/{kind}/"
+            if not ref.startswith(prefix) or ref in seen:
+                self.sink.add(ptr, f"cannot resolve {ref!r}; skipped", code="unsupported-ref")
+                return None
+            seen.add(ref)
+            d = _d(table.get(ref[len(prefix) :].replace("~1", "/").replace("~0", "~")))
+        return d
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def parameters(self, raw: RawOperation, prefix: str) -> list[Parameter]:
+        merged: dict[tuple[str, str], tuple[Schema, str]] = {}
+        for source, items in (("path", raw.path_params), ("op", _l(raw.op.get("parameters")))):
+            base = (
+                raw.pointer.rsplit("/", 1)[0] + "/parameters"
+                if source == "path"
+                else raw.pointer + "/parameters"
+            )
+            for i, p in enumerate(items):
+                ptr = f"{base}/{i}"
+                pd = self._resolve(p, self.comp_params, "parameters", ptr)
+                if pd is None:
+                    continue
+                name, loc = pd.get("name"), pd.get("in")
+                if not isinstance(name, str) or loc not in ("path", "query", "header", "cookie"):
+                    self.sink.add(ptr, "parameter without a valid name and 'in'; skipped",
+                                  code="invalid-parameter")
+                    continue
+                if loc == "header" and name.lower() in {"accept", "content-type", "authorization"}:
+                    continue  # OpenAPI 3 §4.8.12.1: these header parameters are ignored
+                merged[(loc, name)] = (pd, ptr)
+        template_vars = _PATH_VAR.findall(raw.path)
+        for var in template_vars:
+            if ("path", var) not in merged:
+                self.sink.add(raw.pointer, f"path variable {{{var}}} has no parameter; "
+                              "it is taken as a string", code="missing-path-parameter")
+                merged[("path", var)] = ({"name": var, "in": "path", "schema": {"type": "string"}},
+                                         raw.pointer)
+        out: list[Parameter] = []
+        taken: set[str] = set(RESERVED_PARAMS)
+        ordered = sorted(
+            merged.items(),
+            key=lambda kv: (0, template_vars.index(kv[0][1])) if kv[0][0] == "path"
+            and kv[0][1] in template_vars else (1, 0),
+        )
+        for (loc, name), (pd, ptr) in ordered:
+            if loc == "path" and name not in template_vars:
+                self.sink.add(ptr, f"path parameter {name!r} is not in the path; skipped",
+                              code="invalid-parameter", severity=Severity.INFO)
+                continue
+            out.append(self._parameter(pd, ptr, cast(Any, loc), name, prefix, taken))
+        # required keyword-only parameters first among keyword-only ones keeps signatures tidy
+        return out
+
+    def _parameter(self, pd: Schema, ptr: str, loc: Literal["path", "query", "header", "cookie"],
+                   name: str, prefix: str, taken: set[str]) -> Parameter:
+        py = N.safe_attribute(N.snake(name), taken=taken)
+        taken.add(py)
+        content_type: str | None = None
+        schema: object = pd.get("schema")
+        content = _d(pd.get("content"))
+        if schema is None and content:
+            content_type, media = next(iter(content.items()))
+            schema = (_d(media) or {}).get("schema")
+        t = self.conv.type_of(schema, ptr + "/schema", prefix + N.pascal(name)) if schema is not None else TypeRef("str")
+        if content_type is not None:
+            t = ANY if t.kind in {"model", "dict", "list", "union"} else t
+        required = loc == "path" or pd.get("required") is True
+        default_style = "form" if loc in ("query", "cookie") else "simple"
+        style = pd.get("style") if isinstance(pd.get("style"), str) else default_style
+        allowed = {"path": {"simple", "label", "matrix"},
+                   "query": {"form", "spaceDelimited", "pipeDelimited", "deepObject"},
+                   "header": {"simple"}, "cookie": {"form"}}[loc]
+        if style not in allowed:
+            self.sink.add(ptr, f"style {style!r} is not valid in {loc}; using {default_style}",
+                          code="invalid-style", severity=Severity.INFO)
+            style = default_style
+        explode_raw = pd.get("explode")
+        explode = explode_raw if isinstance(explode_raw, bool) else style == "form"
+        return Parameter(
+            name=py, wire=name, location=loc, type=t if required else t.with_nullable(
+                t.nullable), required=required, style=cast(str, style), explode=explode,
+            allow_reserved=pd.get("allowReserved") is True, content_type=content_type,
+            description=_text(pd.get("description")), deprecated=pd.get("deprecated") is True,
+        )
+
+    # -- bodies -------------------------------------------------------------------------------
+
+    def body(self, raw: RawOperation, prefix: str) -> RequestBody | None:
+        if "requestBody" not in raw.op:
+            return None
+        ptr = raw.pointer + "/requestBody"
+        rb = self._resolve(raw.op.get("requestBody"), self.comp_bodies, "requestBodies", ptr)
+        if rb is None:
+            return None
+        content = _d(rb.get("content")) or {}
+        if not content:
+            self.sink.add(ptr, "request body has no content; skipped", code="empty-body",
+                          severity=Severity.INFO)
+            return None
+        ct = _pick_content(list(content))
+        media = _d(content[ct]) or {}
+        mptr = f"{ptr}/content/{escape_pointer_token(ct)}/schema"
+        schema = media.get("schema")
+        required = rb.get("required") is True
+        desc = _text(rb.get("description"))
+        base = ct.split(";", 1)[0].strip().lower()
+        if is_json(ct) or base == "application/x-www-form-urlencoded":
+            t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
+            return RequestBody(base if base != "*/*" else "application/json", t, required,
+                               description=desc)
+        if base.startswith("multipart/"):
+            t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
+            files, jsons = self._multipart_fields(t)
+            return RequestBody(base, t, required, tuple(files), tuple(jsons), desc)
+        if _is_text(ct) and base != "application/xml":
+            return RequestBody(base, TypeRef("str"), required, description=desc)
+        return RequestBody(base, TypeRef("file"), required, description=desc)
+
+    def _multipart_fields(self, t: TypeRef) -> tuple[list[str], list[str]]:
+        model = self.conv.models.get(t.name) if t.kind == "model" else None
+        if model is None:
+            return [], []
+        files: list[str] = []
+        jsons: list[str] = []
+        for f in self.conv_fields(model.name):
+            inner = f.type.args[0] if f.type.kind == "list" and f.type.args else f.type
+            if inner.kind in {"bytes", "file"}:
+                files.append(f.wire)
+            elif f.type.kind in {"model", "dict"} or (f.type.kind == "list" and inner.kind != "str"):
+                jsons.append(f.wire)
+        return files, jsons
+
+    def conv_fields(self, model_name: str) -> list[Any]:
+        """Every field of a model, inherited ones first."""
+        model = self.conv.models[model_name]
+        out: list[Any] = []
+        if model.base is not None and model.base in self.conv.models:
+            out.extend(self.conv_fields(model.base))
+        out.extend(model.fields)
+        return out
+
+    # -- responses ----------------------------------------------------------------------------
+
+    def responses(self, raw: RawOperation, prefix: str) -> tuple[
+        TypeRef, Literal["json", "bytes", "text", "none"], tuple[int, ...], list[tuple[str, TypeRef]]
+    ]:
+        responses = _d(raw.op.get("responses")) or {}
+        success: list[tuple[int, TypeRef, str]] = []
+        errors: list[tuple[str, TypeRef]] = []
+        codes = [str(c) for c in responses]
+        has_2xx = any(c.startswith("2") for c in codes)
+        for code in codes:
+            ptr = f"{raw.pointer}/responses/{escape_pointer_token(code)}"
+            rd = self._resolve(responses[code], self.comp_responses, "responses", ptr)
+            is_success = code.startswith("2") or (code == "default" and not has_2xx)
+            content = _d(rd.get("content")) if rd else None
+            hint = prefix + ("Response" if is_success else _STATUS_WORDS.get(code, N.pascal(code)) + "Error")
+            t, kind = self._content_type(content, ptr, hint)
+            if is_success:
+                status = int(code) if code.isdigit() else (200 if code.upper() == "2XX" or code == "default" else 200)
+                success.append((status, t, kind))
+            elif code[:1] in {"4", "5"} or code == "default":
+                if t.kind != "none":
+                    errors.append((code.upper() if not code.isdigit() else code, t))
+        if not success:
+            return NONE, "none", (200, 201, 202, 204), errors
+        kinds = {k for _, t, k in success if k != "none"}
+        types: list[TypeRef] = []
+        for _, t, k in success:
+            if k != "none" and t not in types:
+                types.append(t)
+        statuses = tuple(sorted({s for s, _, _ in success}))
+        if not types:
+            return NONE, "none", statuses, errors
+        kind = "json" if "json" in kinds else ("bytes" if "bytes" in kinds else "text")
+        if kind != "json":
+            types = [TypeRef("bytes") if kind == "bytes" else TypeRef("str")]
+        nullable = any(k == "none" for _, _, k in success)
+        rt = types[0] if len(types) == 1 else TypeRef("union", args=tuple(
+            x.with_nullable(False) for x in types), nullable=any(x.nullable for x in types))
+        if any(x.kind == "any" for x in types):
+            rt = ANY
+        return rt.with_nullable(nullable or rt.nullable), cast(Any, kind), statuses, errors
+
+    def _content_type(self, content: Schema | None, ptr: str, hint: str) -> tuple[TypeRef, str]:
+        if not content:
+            return NONE, "none"
+        cts = list(content)
+        ct = _pick_content(cts)
+        media = _d(content[ct]) or {}
+        schema = media.get("schema")
+        if is_json(ct):
+            if schema is None:
+                return ANY, "json"
+            sptr = f"{ptr}/content/{escape_pointer_token(ct)}/schema"
+            return self.conv.type_of(schema, sptr, hint), "json"
+        if _is_text(ct):
+            return TypeRef("str"), "text"
+        return TypeRef("bytes"), "bytes"
+
+    # -- paging -------------------------------------------------------------------------------
+
+    def pagination(self, params: list[Parameter], body: RequestBody | None,
+                   response: TypeRef, override: dict[str, Any] | None, ptr: str
+                   ) -> PaginationInfo | None:
+        fields = self._response_fields(response)
+        if override:
+            kind = override.get("kind")
+            items = override.get("items_field", "items")
+            if kind not in ("offset", "page", "cursor", "camunda") or not isinstance(items, str):
+                self.sink.add(ptr, "pagination override needs kind (offset, page, cursor, "
+                              "camunda) and items_field", code="pagination")
+                return None
+            item = _list_item(fields.get(items))
+            opts = tuple(sorted((k, v) for k, v in override.items()
+                                if k not in {"kind", "items_field", "request_in"}
+                                and isinstance(v, (str, int))))
+            rin = override.get("request_in", "body" if kind == "camunda" else "query")
+            return PaginationInfo(kind, items, item, "body" if rin == "body" else "query", opts)
+        items_field = next((f for f in ("items", "data", "results", "entries", "records", "values")
+                            if _list_item(fields.get(f)) is not None), None)
+        if items_field is None:
+            return None
+        item = cast(TypeRef, _list_item(fields.get(items_field)))
+        if body is not None and body.type.kind == "model" and "page" in fields:
+            body_fields = {f.wire for f in self.conv_fields(body.type.name)}
+            if "page" in body_fields:
+                return PaginationInfo("camunda", items_field, item, "body")
+        query = {p.wire: p for p in params if p.location == "query"}
+        if "offset" in query and "limit" in query:
+            return PaginationInfo("offset", items_field, item)
+        size = next((s for s in ("size", "per_page", "page_size", "pageSize", "limit") if s in query), None)
+        if "page" in query and size is not None:
+            return PaginationInfo("page", items_field, item, options=(("size_param", size),))
+        cursor = next((c for c in ("cursor", "page_token", "pageToken", "starting_after", "after")
+                       if c in query), None)
+        nxt = next((n for n in ("next_cursor", "nextCursor", "next_page_token", "nextPageToken",
+                                "next_token", "nextToken") if n in fields), None)
+        if cursor is not None and nxt is not None:
+            return PaginationInfo("cursor", items_field, item,
+                                  options=(("cursor_param", cursor), ("next_cursor_field", nxt)))
+        return None
+
+    def _response_fields(self, t: TypeRef) -> dict[str, TypeRef]:
+        if t.kind != "model" or t.name not in self.conv.models:
+            return {}
+        return {f.wire: f.type for f in self.conv_fields(t.name)}
+
+
+def _list_item(t: TypeRef | None) -> TypeRef | None:
+    if t is None or t.kind != "list" or not t.args:
+        return None
+    return t.args[0]
+
+
+def _pick_content(cts: list[str]) -> str:
+    for pred in (
+        lambda c: c.split(";", 1)[0].strip().lower() == "application/json",
+        is_json,
+        lambda c: c.lower().startswith("multipart/form-data"),
+        lambda c: c.lower().startswith("application/x-www-form-urlencoded"),
+        lambda c: c.lower().startswith("multipart/"),
+    ):
+        for c in cts:
+            if pred(c):
+                return c
+    return cts[0]
+
+
+def _tag_from_path(path: str) -> str:
+    for seg in path.strip("/").split("/"):
+        if seg and not seg.startswith("{"):
+            return seg
+    return "default"

@@ -1,0 +1,172 @@
+"""IR types to Python annotation text, and the imports that text needs.
+
+Everything emitted here is built from IR names (identifiers the IR made safe) and ``repr`` of
+JSON scalars, so no schema text reaches generated code unescaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from loom.codegen.ir.model import TypeRef
+
+_SIMPLE = {
+    "any": "Any",
+    "none": "None",
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "bytes": "bytes",
+    "date": "date",
+    "datetime": "datetime",
+    "time": "time",
+    "uuid": "UUID",
+    "file": "FileContent",
+}
+_FROM = {
+    "Any": "typing",
+    "Annotated": "typing",
+    "Literal": "typing",
+    "date": "datetime",
+    "datetime": "datetime",
+    "time": "datetime",
+    "UUID": "uuid",
+    "Tag": "pydantic",
+}
+
+
+@dataclass
+class Imports:
+    """Imports collected while rendering one module, printed in a stable order."""
+
+    std: dict[str, set[str]] = field(default_factory=dict[str, set[str]])
+    third: dict[str, set[str]] = field(default_factory=dict[str, set[str]])
+    local: dict[str, set[str]] = field(default_factory=dict[str, set[str]])
+    names: set[str] = field(default_factory=set[str])
+    """Class/alias names the rendered text uses; resolved to modules by the caller."""
+
+    def add(self, module: str, name: str) -> None:
+        """``from module import name``; the group follows from the module."""
+        if module.startswith("."):
+            group = self.local
+        elif module in {"pydantic", "typing_extensions"}:
+            group = self.third
+        else:
+            group = self.std
+        group.setdefault(module, set()).add(name)
+
+    def render(self) -> str:
+        """The import block (isort order: stdlib, third party, local)."""
+        blocks: list[str] = []
+        for group in (self.std, self.third):
+            lines = [
+                f"from {m} import {', '.join(sorted(ns))}" for m, ns in sorted(group.items())
+            ]
+            if lines:
+                blocks.append("\n".join(lines))
+        local = [
+            f"from {m} import {', '.join(sorted(ns))}"
+            for m, ns in sorted(self.local.items(), key=lambda kv: (-kv[0].count("."), kv[0]))
+        ]
+        if local:
+            blocks.append("\n".join(local))
+        return "\n\n".join(blocks)
+
+
+def annotation(t: TypeRef, imports: Imports, *, runtime: str = "._runtime") -> str:
+    """The annotation for ``t``; records what it needs in ``imports``."""
+    text = _bare(t, imports, runtime)
+    if t.nullable and t.kind not in {"none", "any"}:
+        return f"{text} | None"
+    return text
+
+
+def _bare(t: TypeRef, imports: Imports, runtime: str) -> str:
+    simple = _SIMPLE.get(t.kind)
+    if simple is not None:
+        if simple in _FROM:
+            imports.add(_FROM[simple], simple)
+        elif simple == "FileContent":
+            imports.add(runtime + ".types", "FileContent")
+        return simple
+    if t.kind in {"model", "enum", "alias", "semantic"}:
+        imports.names.add(t.name)
+        return t.name
+    if t.kind == "list":
+        return f"list[{annotation(t.args[0], imports, runtime=runtime)}]"
+    if t.kind == "dict":
+        return f"dict[str, {annotation(t.args[0], imports, runtime=runtime)}]"
+    if t.kind == "literal":
+        imports.add("typing", "Literal")
+        return f"Literal[{', '.join(repr(v) for v in t.values)}]"
+    if t.kind == "union":
+        if t.discriminator is not None:
+            return _discriminated(t, imports, runtime)
+        parts: list[str] = []
+        for a in t.args:
+            text = annotation(a, imports, runtime=runtime)
+            if text not in parts:
+                parts.append(text)
+        return " | ".join(parts)
+    imports.add("typing", "Any")
+    return "Any"
+
+
+def _discriminated(t: TypeRef, imports: Imports, runtime: str) -> str:
+    imports.add("typing", "Annotated")
+    imports.add("pydantic", "Tag")
+    imports.add(runtime + ".models", "discriminated")
+    members: list[str] = []
+    mapping: dict[str, str] = {}
+    for member, tags in zip(t.args, t.tags, strict=True):
+        tag = tags[0]
+        members.append(f"Annotated[{annotation(member, imports, runtime=runtime)}, Tag({tag!r})]")
+        for value in tags:
+            mapping[value] = tag
+    pairs = ", ".join(f"{k!r}: {v!r}" for k, v in mapping.items())
+    return (
+        f"Annotated[{' | '.join(members)}, discriminated({t.discriminator!r}, {{{pairs}}})]"
+    )
+
+
+def py_string(text: str) -> str:
+    """A Python string literal for ``text`` (``repr`` handles every character safely)."""
+    return repr(text)
+
+
+def docstring(text: str | None, indent: str = "") -> str:
+    """A triple-quoted docstring for untrusted ``text``, or ``""`` when there is none.
+
+    Backslashes, quotes, control characters, surrogates and line separators are escaped, so
+    the literal always ends where it should and means exactly ``text``.
+    """
+    if text is None or not text.strip():
+        return ""
+    body = _escape_doc(text.strip())
+    if "\n" not in body:
+        return f'{indent}"""{body}"""'
+    lines = body.split("\n")
+    out = [f'{indent}"""{lines[0]}']
+    out.extend((indent + line) if line.strip() else "" for line in lines[1:])
+    out.append(f'{indent}"""')
+    return "\n".join(out)
+
+
+def _escape_doc(text: str) -> str:
+    out: list[str] = []
+    for ch in text.replace("\r\n", "\n").replace("\r", "\n"):
+        o = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch in "\n\t":
+            out.append(ch)
+        elif o < 32 or o == 127 or 0x80 <= o < 0xA0:
+            out.append(f"\\x{o:02x}")
+        elif 0xD800 <= o <= 0xDFFF or ch in "\u2028\u2029\ufeff":
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return "".join(out).rstrip()

@@ -1,0 +1,191 @@
+"""Rendering of ``models/``: one module per group of mutually recursive definitions."""
+
+from __future__ import annotations
+
+from loom.codegen.ir.model import ANY, Alias, Enum, Model, ModelField, TypeRef
+from loom.codegen.render.annotations import Imports, annotation, docstring
+from loom.codegen.render.modules import ModelModule
+
+
+def _field_line(f: ModelField, imports: Imports, request_only: bool) -> str:
+    ann = annotation(f.type, imports, runtime=".._runtime")
+    if f.default is not None and f.default[:1].isalpha() and "." in f.default:
+        imports.names.add(f.default.split(".", 1)[0])  # an enum member
+    args: list[str] = []
+    if not f.required:
+        if f.default_factory is not None:
+            args.append(f"default_factory={f.default_factory}")
+        else:
+            args.append(f"default={f.default if f.default is not None else 'None'}")
+    if f.name != f.wire:
+        args.append(f"validation_alias={f.wire!r}")
+        args.append(f"serialization_alias={f.wire!r}")
+    if request_only and not f.constraints.is_empty():
+        c = f.constraints
+        inner_list = f.type.kind == "list"
+        for key, value in (
+            ("min_length", c.min_length if not inner_list else c.min_items),
+            ("max_length", c.max_length if not inner_list else c.max_items),
+            ("pattern", c.pattern if f.type.kind == "str" else None),
+            ("ge", c.ge),
+            ("le", c.le),
+            ("gt", c.gt),
+            ("lt", c.lt),
+            ("multiple_of", c.multiple_of),
+        ):
+            if value is None:
+                continue
+            if key in {"ge", "le", "gt", "lt", "multiple_of"} and f.type.kind not in {"int", "float"}:
+                continue
+            if key in {"min_length", "max_length"} and f.type.kind not in {"str", "list"}:
+                continue
+            args.append(f"{key}={value!r}")
+    if f.deprecated:
+        args.append("deprecated=True")
+    if args == [f"default={f.default if f.default is not None else 'None'}"] and f.default_factory is None:
+        line = f"    {f.name}: {ann} = {f.default if f.default is not None else 'None'}"
+    elif args:
+        imports.add("pydantic", "Field")
+        line = f"    {f.name}: {ann} = Field({', '.join(args)})"
+    else:
+        line = f"    {f.name}: {ann}"
+    doc = f.description
+    if f.read_only:
+        doc = (doc + "\n\n" if doc else "") + "Read-only: set by the server."
+    if f.write_only:
+        doc = (doc + "\n\n" if doc else "") + "Write-only: never returned by the server."
+    ds = docstring(doc, "    ")
+    return line + ("\n" + ds if ds else "")
+
+
+def render_model(m: Model, imports: Imports) -> str:
+    """One pydantic model class."""
+    base = m.base or "BaseModel"
+    if m.base is None:
+        imports.add(".._runtime.models", "BaseModel")
+    else:
+        imports.names.add(m.base)
+    lines = [f"class {m.name}({base}):"]
+    doc = m.description
+    if m.deprecated:
+        doc = (doc + "\n\n" if doc else "") + "Deprecated."
+    ds = docstring(doc, "    ")
+    if ds:
+        lines.append(ds)
+    body = [_field_line(f, imports, m.request_only) for f in m.fields]
+    if not body and not ds:
+        body = ["    pass"]
+    if body:
+        if ds:
+            lines.append("")
+        lines.append("\n\n".join(body))
+    return "\n".join(lines)
+
+
+def render_enum(e: Enum, imports: Imports) -> str:
+    """One open enum class."""
+    base = "OpenStrEnum" if e.kind == "str" else "OpenIntEnum"
+    imports.add(".._runtime.models", base)
+    lines = [f"class {e.name}({base}):"]
+    ds = docstring(e.description, "    ")
+    if ds:
+        lines.extend([ds, ""])
+    if not e.members:
+        lines.append("    pass")
+    for mem in e.members:
+        lines.append(f"    {mem.name} = {mem.value!r}")
+    return "\n".join(lines)
+
+
+def render_alias(a: Alias, imports: Imports, *, recursive: bool) -> str:
+    """One type alias; a self-referencing alias degrades to ``Any`` (said in its docstring)."""
+    imports.add("typing", "TypeAlias")
+    target: TypeRef = ANY if recursive else a.target
+    ann = annotation(target, imports, runtime=".._runtime")
+    doc = a.description
+    if recursive:
+        doc = (doc + "\n\n" if doc else "") + "Recursive type: typed as Any."
+    ds = docstring(doc)
+    return f"{a.name}: TypeAlias = {ann}" + ("\n" + ds if ds else "")
+
+
+def render_model_module(
+    module: ModelModule,
+    where: dict[str, str],
+    semantic: set[str],
+    recursive_aliases: set[str],
+    header: str,
+) -> str:
+    """A whole ``models/<module>.py``."""
+    imports = Imports()
+    blocks: list[str] = []
+    for d in module.definitions:
+        if isinstance(d, Model):
+            blocks.append(render_model(d, imports))
+        elif isinstance(d, Enum):
+            blocks.append(render_enum(d, imports))
+        else:
+            blocks.append(render_alias(d, imports, recursive=d.name in recursive_aliases))
+    own = {d.name for d in module.definitions}
+    for name in sorted(imports.names - own):
+        if name in semantic:
+            imports.add("..types", name)
+        elif name in where:
+            imports.add("." + where[name], name)
+    return "\n".join(
+        [
+            header,
+            "from __future__ import annotations",
+            "",
+            imports.render(),
+            "",
+            "",
+            "\n\n\n".join(blocks),
+            "",
+        ]
+    )
+
+
+def render_models_init(
+    modules: list[ModelModule], header: str, semantic: set[str]
+) -> str:
+    """``models/__init__.py``: every model by name, imported on first access."""
+    del semantic
+    entries: list[tuple[str, str]] = sorted(
+        (d.name, m.name) for m in modules for d in m.definitions
+    )
+    type_imports = "\n".join(f"    from .{mod} import {name} as {name}" for name, mod in entries)
+    table = "\n".join(f"    {name!r}: {mod!r}," for name, mod in entries)
+    all_names = "\n".join(f"    {name!r}," for name, _ in entries)
+    return f'''{header}
+"""Every model of the API. Each is imported on first access, so importing this is cheap."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+{type_imports or "    pass"}
+
+_MODULES: dict[str, str] = {{
+{table}
+}}
+
+__all__ = [
+{all_names}
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    value = getattr(importlib.import_module(f".{{module}}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+'''

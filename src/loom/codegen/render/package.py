@@ -1,0 +1,478 @@
+"""Rendering of the SDK package: resources, clients, errors, types, README and metadata."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from loom.codegen.config import GeneratorConfig
+from loom.codegen.ir.model import Api, Operation, Resource
+from loom.codegen.render.annotations import Imports, docstring
+from loom.codegen.render.operations import (
+    MethodText,
+    method_text,
+    operation_constant,
+    per_operation_errors,
+    render_methods,
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every renderer needs besides the IR."""
+
+    api: Api
+    config: GeneratorConfig
+    header: str
+    where: dict[str, str]
+    semantic: set[str]
+
+
+def _resolve_names(imports: Imports, ctx: Context, models_pkg: str, types_mod: str) -> None:
+    for name in sorted(imports.names):
+        if name in ctx.semantic:
+            imports.add(types_mod, name)
+        elif name in ctx.where:
+            imports.add(f"{models_pkg}.{ctx.where[name]}", name)
+
+
+def _class_block(
+    name: str,
+    base: str,
+    doc: str | None,
+    ops: tuple[Operation, ...],
+    texts: dict[str, MethodText],
+    *,
+    receiver: str,
+    is_async: bool,
+    raw: bool,
+    imports: Imports,
+    flat: bool,
+    raw_class: str | None,
+) -> str:
+    lines = [f"class {name}({base}):"]
+    ds = docstring(doc, "    ")
+    if ds:
+        lines.append(ds)
+    methods: list[str] = []
+    if raw_class is not None:
+        imports.add("functools", "cached_property")
+        methods.append(
+            "    @cached_property\n"
+            f"    def with_raw_response(self) -> {raw_class}:\n"
+            '        """The same methods, returning the raw response: status, headers, body."""\n'
+            f"        return {raw_class}({'self' if flat else 'self._client'})"
+        )
+    for op in ops:
+        methods.append(
+            render_methods(
+                op,
+                texts[op.operation_id],
+                name=op.flat_name if flat else op.method_name,
+                receiver=receiver,
+                is_async=is_async,
+                raw=raw,
+                imports=imports,
+            )
+        )
+    if not methods:
+        methods.append("    pass")
+    if ds:
+        lines.append("")
+    lines.append("\n\n".join(methods))
+    return "\n".join(lines)
+
+
+def render_resource(resource: Resource, ctx: Context) -> str:
+    """``resources/<tag>.py``: the sync and async resource and their raw-response twins."""
+    imports = Imports()
+    per_op = ctx.config.error_classes == "per-operation"
+    consts = [operation_constant(op, imports, per_op_errors=per_op) for op in resource.operations]
+    texts = {op.operation_id: method_text(op, imports) for op in resource.operations}
+    imports.add(".._runtime.resource", "SyncResource")
+    imports.add(".._runtime.resource", "AsyncResource")
+    c = resource.class_name
+    blocks = []
+    for cls, base, is_async, raw, raw_cls in (
+        (c, "SyncResource", False, False, f"{c}WithRawResponse"),
+        (f"Async{c}", "AsyncResource", True, False, f"Async{c}WithRawResponse"),
+        (f"{c}WithRawResponse", "SyncResource", False, True, None),
+        (f"Async{c}WithRawResponse", "AsyncResource", True, True, None),
+    ):
+        doc = resource.description or f"Operations of the {resource.tag!r} group."
+        if raw:
+            doc = f"{cls[: -len('WithRawResponse')]} methods that return the raw response."
+        blocks.append(
+            _class_block(
+                cls, base, doc, resource.operations, texts, receiver="self._client",
+                is_async=is_async, raw=raw, imports=imports, flat=False, raw_class=raw_cls,
+            )
+        )
+    _resolve_names(imports, ctx, "..models", "..types")
+    return "\n".join(
+        [
+            ctx.header,
+            docstring(f"The {resource.tag} operations."),
+            "",
+            "from __future__ import annotations",
+            "",
+            imports.render(),
+            "",
+            "\n\n".join(consts),
+            "",
+            "",
+            "\n\n\n".join(blocks),
+            "",
+        ]
+    )
+
+
+def render_client(ctx: Context) -> str:
+    """``_client.py``: ``Client`` and ``AsyncClient``."""
+    api = ctx.api
+    imports = Imports()
+    imports.add("typing", "ClassVar")
+    imports.add("._runtime.client", "SyncAPIClient")
+    imports.add("._runtime.client", "AsyncAPIClient")
+    imports.add("._runtime.operation", "SdkInfo")
+    schemes = []
+    for s in api.security_schemes:
+        imports.add("._runtime.operation", "SecurityScheme")
+        args = [f"kind={s.kind!r}"]
+        if s.scheme:
+            args.append(f"scheme={s.scheme!r}")
+        if s.param_name:
+            args.append(f"name={s.param_name!r}")
+        if s.location:
+            args.append(f"location={s.location!r}")
+        if s.token_url:
+            args.append(f"token_url={s.token_url!r}")
+        if s.scopes:
+            args.append(f"scopes={s.scopes!r}")
+        schemes.append(f"        {s.name!r}: SecurityScheme({', '.join(args)}),")
+    default_security = ""
+    if api.default_security:
+        imports.add("._runtime.operation", "SecurityRequirement")
+        default_security = (
+            "    default_security=("
+            + ", ".join(f"SecurityRequirement({tuple(r)!r})" for r in api.default_security)
+            + ",),\n"
+        )
+    env_names = "".join(f"        {k!r}: {v!r},\n" for k, v in sorted(ctx.config.env_names.items()))
+    sdk = (
+        "_SDK = SdkInfo(\n"
+        f"    name={ctx.config.dist_name!r},\n"
+        f"    version={ctx.config.version!r},\n"
+        f"    env_prefix={ctx.config.prefix!r},\n"
+        f"    default_base_url={api.default_base_url!r},\n"
+        + (f"    env_names={{\n{env_names}    }},\n" if env_names else "")
+        + (("    security_schemes={\n" + "\n".join(schemes) + "\n    },\n") if schemes else "")
+        + default_security
+        + ")"
+    )
+    flat = ctx.config.layout == "flat"
+    blocks: list[str] = []
+    consts: list[str] = []
+    if flat:
+        op_imports = imports
+        ops = tuple(api.operations)
+        per_op = ctx.config.error_classes == "per-operation"
+        consts = [operation_constant(op, op_imports, per_op_errors=per_op) for op in ops]
+        texts = {op.operation_id: method_text(op, op_imports) for op in ops}
+        for cls, base, is_async, raw, raw_cls, recv in (
+            ("Client", "SyncAPIClient", False, False, "ClientWithRawResponse", "self"),
+            ("AsyncClient", "AsyncAPIClient", True, False, "AsyncClientWithRawResponse", "self"),
+            ("ClientWithRawResponse", "SyncResource", False, True, None, "self._client"),
+            ("AsyncClientWithRawResponse", "AsyncResource", True, True, None, "self._client"),
+        ):
+            if raw:
+                imports.add("._runtime.resource", base)
+            block = _class_block(
+                cls, base, _client_doc(api, is_async) if not raw else
+                f"{cls[: -len('WithRawResponse')]} methods that return the raw response.",
+                ops, texts, receiver=recv, is_async=is_async, raw=raw, imports=imports,
+                flat=True, raw_class=raw_cls,
+            )
+            if not raw:
+                block = block.replace(
+                    f"class {cls}({base}):\n",
+                    f"class {cls}({base}):\n",
+                )
+                block = _inject_sdk_info(block)
+            blocks.append(block)
+        text = "\n\n\n".join(blocks).replace("from ..", "from .")
+        _resolve_names(imports, ctx, ".models", ".types")
+        # relative imports in method text were written for resources/; flat lives one level up
+        fixed = Imports()
+        for group in (imports.std, imports.third, imports.local):
+            for mod, names in group.items():
+                for n in names:
+                    fixed.add(mod[1:] if mod.startswith("..") else mod, n)
+        body = text
+        import_text = fixed.render()
+        consts_text = "\n\n".join(consts)
+    else:
+        imports.add("functools", "cached_property")
+        imports.add("typing", "TYPE_CHECKING")
+        type_imports: list[str] = []
+        sync_props: list[str] = []
+        async_props: list[str] = []
+        for r in api.resources:
+            type_imports.append(
+                f"    from .resources.{r.module} import Async{r.class_name}, {r.class_name}"
+            )
+            for props, cls in ((sync_props, r.class_name), (async_props, f"Async{r.class_name}")):
+                doc = docstring(r.description or f"Operations of the {r.tag} group.", "        ")
+                doc = doc.split("\n")[0] if "\n" not in doc else doc
+                props.append(
+                    f"    @cached_property\n    def {r.attr}(self) -> {cls}:\n"
+                    + (f"{doc}\n" if doc else "")
+                    + f"        from .resources.{r.module} import {cls}\n\n"
+                    f"        return {cls}(self)"
+                )
+        for cls, base, props, is_async in (
+            ("Client", "SyncAPIClient", sync_props, False),
+            ("AsyncClient", "AsyncAPIClient", async_props, True),
+        ):
+            doc = docstring(_client_doc(api, is_async), "    ")
+            members = ["    sdk_info: ClassVar[SdkInfo] = _SDK", *props]
+            blocks.append(f"class {cls}({base}):\n{doc}\n\n" + "\n\n".join(members))
+        body = "\n\n\n".join(blocks)
+        import_text = imports.render()
+        if type_imports:
+            import_text += "\n\nif TYPE_CHECKING:\n" + "\n".join(type_imports)
+        consts_text = ""
+    return "\n".join(
+        [
+            ctx.header,
+            '"""The API clients: ``Client`` (sync) and ``AsyncClient`` (asyncio)."""',
+            "",
+            "from __future__ import annotations",
+            "",
+            import_text,
+            "",
+            sdk,
+            "",
+            consts_text,
+            "",
+            "",
+            body,
+            "",
+        ]
+    )
+
+
+def _inject_sdk_info(block: str) -> str:
+    head, _, rest = block.partition("\n")
+    lines = rest.split("\n")
+    # after the class docstring
+    i = 0
+    if lines and lines[0].lstrip().startswith('"""'):
+        if lines[0].strip().count('"""') >= 2 and len(lines[0].strip()) > 3:
+            i = 1
+        else:
+            i = 1
+            while i < len(lines) and '"""' not in lines[i]:
+                i += 1
+            i += 1
+    lines.insert(i, "\n    sdk_info: ClassVar[SdkInfo] = _SDK")
+    return head + "\n" + "\n".join(lines)
+
+
+def _client_doc(api: Api, is_async: bool) -> str:
+    kind = "asyncio client" if is_async else "client"
+    return (
+        f"The {kind} of {api.title} {api.version}.\n\n"
+        "Configuration comes from arguments, then environment variables, then an optional "
+        ".env file (see CONFIGURATION.md)."
+    )
+
+
+def render_errors(ctx: Context) -> str:
+    """``errors.py``: the shared hierarchy, plus per-operation classes when configured."""
+    shared = [
+        "APIError",
+        "APIStatusError",
+        "APIConnectionError",
+        "APITimeoutError",
+        "APIResponseValidationError",
+        "BadRequestError",
+        "AuthenticationError",
+        "PermissionDeniedError",
+        "NotFoundError",
+        "ConflictError",
+        "UnprocessableEntityError",
+        "RateLimitError",
+        "InternalServerError",
+        "ConfigurationError",
+        "ConsistencyTimeoutError",
+    ]
+    classes: list[str] = []
+    names = list(shared)
+    if ctx.config.error_classes == "per-operation":
+        for op in ctx.api.operations:
+            for status, name, base in per_operation_errors(op):
+                names.append(name)
+                classes.append(
+                    f"class {name}({base}):\n"
+                    f'    """{status} from {op.operation_id}."""'
+                )
+    tree = (
+        '"""Errors raised by the SDK.\n\n'
+        "APIError\n"
+        " ├── APIStatusError (any non-2xx answer)\n"
+        " │    ├── BadRequestError (400)\n"
+        " │    ├── AuthenticationError (401)\n"
+        " │    ├── PermissionDeniedError (403)\n"
+        " │    ├── NotFoundError (404)\n"
+        " │    ├── ConflictError (409)\n"
+        " │    ├── UnprocessableEntityError (422)\n"
+        " │    ├── RateLimitError (429)\n"
+        " │    └── InternalServerError (5xx)\n"
+        " ├── APIConnectionError\n"
+        " │    └── APITimeoutError\n"
+        " ├── APIResponseValidationError\n"
+        " ├── ConsistencyTimeoutError\n"
+        " └── ConfigurationError\n"
+        '"""'
+    )
+    all_list = "\n".join(f"    {n!r}," for n in sorted(names))
+    return "\n".join(
+        [
+            ctx.header,
+            tree,
+            "",
+            "from ._runtime.errors import (",
+            *(f"    {n} as {n}," for n in sorted(shared)),
+            ")",
+            "",
+            f"__all__ = [\n{all_list}\n]",
+            "",
+            "",
+            "\n\n\n".join(classes),
+            "",
+        ]
+    )
+
+
+def render_types(ctx: Context) -> str:
+    """``types.py``: semantic id types and the sentinel/file types users need."""
+    lines = [
+        ctx.header,
+        '"""Distinct id types (``x-semantic-type``), and the types that calls take."""',
+        "",
+        "from typing import NewType",
+        "",
+        "from ._runtime.types import (",
+        "    NOT_GIVEN as NOT_GIVEN,",
+        "    FileContent as FileContent,",
+        "    FileTypes as FileTypes,",
+        "    NotGiven as NotGiven,",
+        ")",
+        "",
+    ]
+    names = ["NOT_GIVEN", "FileContent", "FileTypes", "NotGiven"]
+    for s in ctx.api.semantic_types:
+        names.append(s.name)
+        lines.append(f"{s.name} = NewType({s.name!r}, str)")
+        ds = docstring(s.description)
+        if ds:
+            lines.append(ds)
+        lines.append("")
+    all_list = "\n".join(f"    {n!r}," for n in sorted(names))
+    lines.append(f"__all__ = [\n{all_list}\n]")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def render_init(ctx: Context) -> str:
+    """The package's ``__init__``: lazy exports of the clients, errors and types."""
+    exports = {
+        "Client": "._client",
+        "AsyncClient": "._client",
+        "NOT_GIVEN": ".types",
+        "NotGiven": ".types",
+        "RawResponse": "._runtime.response",
+    }
+    for n in ("APIError", "APIStatusError", "APIConnectionError", "APITimeoutError",
+              "BadRequestError", "AuthenticationError", "PermissionDeniedError", "NotFoundError",
+              "ConflictError", "UnprocessableEntityError", "RateLimitError",
+              "InternalServerError", "ConfigurationError"):
+        exports[n] = ".errors"
+    type_imports = "\n".join(
+        f"    from {mod} import {name} as {name}" for name, mod in sorted(exports.items())
+    )
+    table = "\n".join(f"    {k!r}: {v!r}," for k, v in sorted(exports.items()))
+    all_list = "\n".join(f"    {k!r}," for k in sorted([*exports, "models", "types", "errors"]))
+    title = docstring(f"{ctx.api.title} {ctx.api.version}: Python SDK generated by loom.")
+    return f'''{ctx.header}
+{title}
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+{type_imports}
+    from . import errors as errors
+    from . import models as models
+    from . import types as types
+
+__version__ = {ctx.config.version!r}
+
+_EXPORTS: dict[str, str] = {{
+{table}
+}}
+
+__all__ = [
+{all_list}
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("models", "types", "errors"):
+        return importlib.import_module(f".{{name}}", __name__)
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+'''
+
+
+def render_manifest(ctx: Context) -> str:
+    """``loom-manifest.json``: what the SDK contains and what it skipped, for tools."""
+    ops = [
+        {
+            "operation_id": op.operation_id,
+            "method": op.method,
+            "path": op.path,
+            "python_name": op.flat_name if ctx.config.layout == "flat" else
+            f"{_resource_attr(ctx.api, op)}.{op.method_name}",
+        }
+        for op in ctx.api.operations
+    ]
+    skipped = [
+        {"method": s.method, "path": s.path, "reason": s.reason} for s in ctx.api.skipped
+    ]
+    data = {
+        "layout": ctx.config.layout,
+        "package": ctx.config.package,
+        "operations": ops,
+        "skipped": skipped,
+        "models": len(ctx.api.models) + len(ctx.api.enums) + len(ctx.api.aliases),
+    }
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _resource_attr(api: Api, op: Operation) -> str:
+    for r in api.resources:
+        if op in r.operations:
+            return r.attr
+    return ""
