@@ -1,0 +1,262 @@
+"""Load an OpenAPI 3.0/3.1 document from JSON or YAML, bundling the files it references.
+
+``load_document`` is the first stage of the pipeline: it returns one document whose ``$ref``s are
+all local, the OpenAPI version, a sha256 of the input for the generated files' header line, and
+the files that were read. Problems that stop generation raise ``FatalSchemaError`` (one line, no
+traceback); the rest go to the ``DiagnosticSink``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError
+from loom.codegen.sources.bundle import Budget, Bundler, SourceFile
+from loom.codegen.sources.parse import MAX_DEPTH, decode_text, parse_text
+from loom.codegen.sources.pointer import is_missing, parse_fragment, resolve, split_ref
+from loom.codegen.sources.promote import promote_titled_variants
+
+__all__ = ["LoadedDocument", "load_document", "load_text"]
+
+logger = logging.getLogger(__name__)
+
+_VERSION = re.compile(r"^3\.([01])(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?$")
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """One OpenAPI document, every external ``$ref`` bundled in.
+
+    Attributes:
+        document: the document; every ``$ref`` in it is local (``#/...``).
+        version: ``"3.0"`` or ``"3.1"``, from the ``openapi`` field.
+        sha256: hex sha256 of the input: the entry file's bytes for a single file; for several
+            files, of every file read, sorted by path relative to the entry's folder, each framed
+            as ``path NUL length NUL bytes``.
+        source_files: every file read, entry first.
+        entry: the entry file.
+    """
+
+    document: dict[str, Any]
+    version: Literal["3.0", "3.1"]
+    sha256: str
+    source_files: tuple[Path, ...]
+    entry: Path
+
+
+def load_document(path: Path, *, sink: DiagnosticSink) -> LoadedDocument:
+    """Load an OpenAPI document from a file and bundle the files it references.
+
+    Args:
+        path: the entry file (JSON or YAML, detected by content).
+        sink: receives recoverable problems (remote references, renamed components, …).
+
+    Returns:
+        The bundled document.
+
+    Raises:
+        FatalSchemaError: unreadable or unparseable input, not OpenAPI 3.0/3.1, no ``paths``,
+            or a ``$ref`` that does not resolve.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FatalSchemaError(f"{path}: no such file; check the schema path") from None
+    except IsADirectoryError:
+        raise FatalSchemaError(f"{path}: is a folder; give the entry file of the schema") from None
+    except OSError as exc:
+        raise FatalSchemaError(f"{path}: cannot read the file: {exc.strerror}") from None
+    resolved = path.resolve()
+    return _load(data, name=str(path), entry_path=resolved, base_dir=resolved.parent, sink=sink)
+
+
+def load_text(
+    text: str, *, name: str = "<string>", sink: DiagnosticSink, base_dir: Path | None = None
+) -> LoadedDocument:
+    """Load an OpenAPI document from text (tests, hooks, documents fetched by the caller).
+
+    Args:
+        text: JSON or YAML.
+        name: what error messages call the text.
+        sink: receives recoverable problems.
+        base_dir: the folder that relative file ``$ref``s are resolved from; without it a
+            ``$ref`` to a file is a fatal error.
+
+    Returns:
+        The bundled document.
+
+    Raises:
+        FatalSchemaError: as for ``load_document``.
+    """
+    folder = base_dir.resolve() if base_dir is not None else None
+    entry_path = folder / name if folder is not None else Path(name)
+    return _load(text.encode(), name=name, entry_path=entry_path, base_dir=folder, sink=sink)
+
+
+def _load(
+    data: bytes, *, name: str, entry_path: Path, base_dir: Path | None, sink: DiagnosticSink
+) -> LoadedDocument:
+    root = parse_text(decode_text(data, name=name), name=name)
+    version = _check_version(root, name=name, sink=sink)
+    document = cast("dict[str, Any]", root)
+    _check_paths(document, version, name=name, sink=sink)
+    entry = SourceFile(path=entry_path, label="", data=data, root=document)
+    bundler = Bundler(entry=entry, sink=sink, base_dir=base_dir)
+    if _needs_bundling(document, bundler.budget):
+        document = bundler.run()
+        _check_internal_refs(document, bundler.internal_refs)
+        if len(bundler.files) > 1:
+            promote_titled_variants(document)
+    files = list(bundler.files.values())
+    logger.debug("loaded %s: OpenAPI %s, %d file(s)", name, version, len(files))
+    return LoadedDocument(
+        document=document,
+        version=version,
+        sha256=_sha256(files, base_dir=base_dir),
+        source_files=tuple(f.path for f in files),
+        entry=entry_path,
+    )
+
+
+def _check_version(root: Any, *, name: str, sink: DiagnosticSink) -> Literal["3.0", "3.1"]:
+    if not isinstance(root, dict):
+        kind = "an array" if isinstance(root, list) else f"a {type(root).__name__} value"
+        raise FatalSchemaError(
+            f"{name}: the document is {kind}, not an object; an OpenAPI document is a mapping "
+            "with `openapi`, `info` and `paths`"
+        )
+    root = cast("dict[str, Any]", root)
+    if "swagger" in root and "openapi" not in root:
+        raise FatalSchemaError(
+            f"{name}: Swagger {root['swagger']} is not supported yet; convert it to OpenAPI 3 "
+            "(for example with swagger2openapi) and generate from that"
+        )
+    raw = root.get("openapi")
+    if raw is None:
+        raise FatalSchemaError(
+            f"{name}: there is no `openapi` field, so this is not an OpenAPI 3 document; "
+            "add `openapi: 3.0.3` (or `3.1.0`) at the top"
+        )
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        sink.add(
+            "#/openapi",
+            f"`openapi` is the number {raw}; write it as a string (`openapi: '{raw}'`)",
+            code="openapi-version",
+        )
+        raw = str(raw)
+    match = _VERSION.match(raw) if isinstance(raw, str) else None
+    if match is None:
+        raise FatalSchemaError(
+            f"{name}: OpenAPI {raw} is not supported; loom reads OpenAPI 3.0.x and 3.1.x"
+        )
+    return "3.0" if match.group(1) == "0" else "3.1"
+
+
+def _check_paths(
+    root: dict[str, Any], version: Literal["3.0", "3.1"], *, name: str, sink: DiagnosticSink
+) -> None:
+    paths = root.get("paths")
+    if paths is None:
+        if version == "3.1" and ("webhooks" in root or "components" in root):
+            sink.add(
+                "#/paths",
+                "the document has no `paths`, so the SDK has no operations, only models",
+                code="no-paths",
+            )
+            return
+        needed = (
+            "requires `paths`" if version == "3.0" else "needs `paths`, `webhooks` or `components`"
+        )
+        raise FatalSchemaError(
+            f"{name}: the document has no `paths`; OpenAPI {version} {needed} "
+            "(add `paths: {}` if the API really has no operations)"
+        )
+    if not isinstance(paths, dict):
+        raise FatalSchemaError(
+            f"{name}: `paths` is a {type(paths).__name__}; it must be a mapping from path to "
+            "path item (`/pets: {get: ...}`)"
+        )
+
+
+def _needs_bundling(root: dict[str, Any], budget: Budget) -> bool:
+    """Fast check: any ``$ref`` that is not local, or local but unresolvable, or deep nesting.
+
+    Most documents are already bundled; for them this scan is the only walk, and the document is
+    returned as parsed. Anything suspicious goes through the bundler, which knows where each
+    ``$ref`` sits and reports precise locations.
+    """
+    refs: set[str] = set()
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        budget.spend("", None)
+        if depth > MAX_DEPTH:
+            return True
+        values: Any
+        if isinstance(node, dict):
+            mapping = cast("dict[str, Any]", node)
+            ref = mapping.get("$ref")
+            if isinstance(ref, str):
+                refs.add(ref)
+            values = mapping.values()
+        else:
+            values = cast("list[Any]", node)
+        for value in values:
+            if isinstance(value, dict | list):
+                stack.append((cast("Any", value), depth + 1))
+    for ref in refs:
+        file_part, fragment = split_ref(ref)
+        if file_part:
+            return True
+        try:
+            if is_missing(resolve(root, parse_fragment(fragment))):
+                return True
+        except ValueError:
+            return True
+    return False
+
+
+def _check_internal_refs(document: dict[str, Any], refs: list[tuple[str, str]]) -> None:
+    resolved: set[str] = set()
+    for ref, location in refs:
+        if ref in resolved:
+            continue
+        _, fragment = split_ref(ref)
+        try:
+            tokens = parse_fragment(fragment)
+        except ValueError as exc:
+            raise FatalSchemaError(
+                f"$ref {ref!r} has an invalid JSON pointer: {exc}", pointer=location
+            ) from None
+        if is_missing(resolve(document, tokens)):
+            raise FatalSchemaError(
+                f"$ref {ref!r} does not resolve: the document has nothing at {ref}; "
+                "fix the pointer or add the component",
+                pointer=location,
+            )
+        resolved.add(ref)
+
+
+def _sha256(files: list[SourceFile], *, base_dir: Path | None) -> str:
+    if len(files) == 1:
+        return hashlib.sha256(files[0].data).hexdigest()
+    digest = hashlib.sha256()
+    for relative, data in sorted((_relative(f.path, base_dir), f.data) for f in files):
+        digest.update(relative.encode())
+        digest.update(b"\0%d\0" % len(data))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _relative(path: Path, base_dir: Path | None) -> str:
+    if base_dir is None:
+        return path.as_posix()
+    try:
+        return path.relative_to(base_dir).as_posix()
+    except ValueError:
+        return path.as_posix()

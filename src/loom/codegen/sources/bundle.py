@@ -1,0 +1,501 @@
+"""Bundle a multi-file OpenAPI document into one document whose ``$ref``s are all local.
+
+A ``$ref`` to another file (``common.yaml#/components/schemas/Problem``, ``pet.json``,
+``../x/y.yaml#/Pet``) is resolved relative to the file that contains it. Its target is copied
+into ``components/<section>/<Name>`` of the result and the ``$ref`` now points there:
+
+- a target that sits at ``components/<section>/<Name>`` of its file keeps ``<Name>`` and section;
+- any other target takes the section from where the ``$ref`` is used (a schema, a response, …)
+  and its name from its last pointer token, or from the file name for a whole-file ``$ref``;
+- two different targets that want one name get ``Name2``, ``Name3``… and an info diagnostic;
+  a target whose content and references are identical to the holder of the name shares it;
+- path items referenced from ``paths``, ``webhooks`` or callbacks are copied in place;
+- remote references (``http:`` …) are never fetched: a warning, and the ``$ref`` becomes ``{}``.
+
+Targets are processed from a queue, so circular references stay references and recursion depth
+is bounded by nesting, not by the length of reference chains.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import unquote
+
+from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError, Severity
+from loom.codegen.sources import kinds as k
+from loom.codegen.sources.parse import MAX_DEPTH, decode_text, parse_text
+from loom.codegen.sources.pointer import (
+    format_pointer,
+    is_missing,
+    is_remote,
+    parse_fragment,
+    resolve,
+    split_ref,
+)
+
+logger = logging.getLogger(__name__)
+
+NODE_BUDGET = 20_000_000
+"""Most nodes one load may visit: stops YAML alias bombs that expand exponentially."""
+
+Loc = tuple[Any, str | int] | None
+"""A location as a linked list ``(parent, token)``: cheap to extend, formatted only on error."""
+
+Key = tuple[Path, tuple[str, ...]]
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class SourceFile:
+    """One file read while loading."""
+
+    path: Path
+    label: str
+    data: bytes
+    root: Any
+
+
+def loc_tokens(loc: Loc) -> list[str | int]:
+    """The tokens of a linked location, root first."""
+    tokens: list[str | int] = []
+    while loc is not None:
+        loc, token = cast("tuple[Loc, str | int]", loc)
+        tokens.append(token)
+    tokens.reverse()
+    return tokens
+
+
+def where(label: str, loc: Loc) -> str:
+    """``file.yaml#/a/b`` for a location in a file (just ``#/a/b`` for the entry document)."""
+    return f"{label}{format_pointer(loc_tokens(loc))}"
+
+
+def loc_of(tokens: tuple[str, ...]) -> Loc:
+    """A linked location from a token tuple."""
+    loc: Loc = None
+    for token in tokens:
+        loc = (loc, token)
+    return loc
+
+
+class Budget:
+    """Counts visited nodes and stops a load that expands without bound."""
+
+    def __init__(self, limit: int = NODE_BUDGET) -> None:
+        self.left = limit
+
+    def spend(self, label: str, loc: Loc) -> None:
+        """Count one node; fatal when the budget is exhausted."""
+        self.left -= 1
+        if self.left < 0:
+            raise FatalSchemaError(
+                f"the document expands to more than {NODE_BUDGET:,} nodes "
+                "(a YAML alias bomb?); simplify it",
+                pointer=where(label, loc),
+            )
+
+
+def sanitize_name(raw: str) -> str:
+    """A component key (``^[a-zA-Z0-9._-]+$``, OpenAPI 3.1 §4.8.7) from any text."""
+    name = _UNSAFE_NAME.sub("_", raw).strip("_.")
+    return name or "Component"
+
+
+@dataclass
+class _Pending:
+    section: str
+    name: str
+    file: SourceFile
+    node: Any
+    kind: str
+    loc: Loc
+
+
+@dataclass
+class Bundler:
+    """Bundles one entry document and the files it references; see the module docstring."""
+
+    entry: SourceFile
+    sink: DiagnosticSink
+    base_dir: Path | None
+    files: dict[Path, SourceFile] = field(default_factory=dict[Path, SourceFile])
+    internal_refs: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
+    budget: Budget = field(default_factory=Budget)
+    _registry: dict[Key, tuple[str, str]] = field(default_factory=dict[Key, tuple[str, str]])
+    _taken: dict[str, dict[str, Key]] = field(default_factory=dict[str, dict[str, Key]])
+    _extra: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
+    _queue: deque[_Pending] = field(default_factory=deque[_Pending])
+    _inlining: set[Key] = field(default_factory=set[Key])
+    _canonical: dict[Key, Any] = field(default_factory=dict[Key, Any])
+
+    def __post_init__(self) -> None:
+        self.files[self.entry.path] = self.entry
+        root = cast("dict[str, Any]", self.entry.root)
+        components = root.get("components")
+        if isinstance(components, dict):
+            for section, entries in cast("dict[str, Any]", components).items():
+                if isinstance(entries, dict):
+                    taken = self._taken.setdefault(section, {})
+                    for name in cast("dict[str, Any]", entries):
+                        taken[name] = (self.entry.path, ("components", section, name))
+
+    def run(self) -> dict[str, Any]:
+        """Bundle and return the new document (the source trees are not modified)."""
+        out = cast("dict[str, Any]", self._walk(self.entry.root, self.entry, k.ROOT, None, 0))
+        declared: set[Path] = {self.entry.path}
+        while True:
+            while self._queue:
+                item = self._queue.popleft()
+                self._extra[item.section][item.name] = self._walk(
+                    item.node, item.file, item.kind, item.loc, 0
+                )
+            fresh = [f for f in self.files.values() if f.path not in declared]
+            if not fresh:
+                break
+            for source in fresh:
+                declared.add(source.path)
+                self._declare_components(source)
+        if self._extra:
+            components = cast("dict[str, Any]", dict(out.get("components") or {}))
+            for section, added in self._extra.items():
+                merged = dict(cast("dict[str, Any]", components.get(section) or {}))
+                merged.update(added)
+                components[section] = merged
+            out["components"] = components
+        return out
+
+    # -- walking -------------------------------------------------------------------------------
+
+    def _walk(self, node: Any, file: SourceFile, kind: str, loc: Loc, depth: int) -> Any:
+        self.budget.spend(file.label, loc)
+        if kind == k.DATA:
+            return node
+        if depth > MAX_DEPTH:
+            raise FatalSchemaError(
+                f"the document nests deeper than {MAX_DEPTH} levels here; flatten it",
+                pointer=where(file.label, loc),
+            )
+        if isinstance(node, dict):
+            return self._walk_dict(cast("dict[str, Any]", node), file, kind, loc, depth)
+        if isinstance(node, list):
+            items = cast("list[Any]", node)
+            if kind.startswith(k.LIST_PREFIX):
+                kind = kind[len(k.LIST_PREFIX) :]
+            elif kind != k.SCHEMA:  # `items: [..]` (draft 4 tuples) is a list of schemas
+                return items
+            walked: list[Any] = [
+                self._walk(item, file, kind, (loc, i), depth + 1) for i, item in enumerate(items)
+            ]
+            return walked
+        return node
+
+    def _walk_dict(
+        self, node: dict[str, Any], file: SourceFile, kind: str, loc: Loc, depth: int
+    ) -> Any:
+        if kind.startswith(k.MAP_PREFIX):
+            inner = kind[len(k.MAP_PREFIX) :]
+            return {
+                key: self._walk(value, file, inner, (loc, key), depth + 1)
+                for key, value in node.items()
+            }
+        if kind in k.MAPS_WITH_EXTENSIONS:
+            inner = k.ENTRY_OF_MAP[kind]
+            return {
+                key: value
+                if key.startswith("x-")
+                else self._walk(value, file, inner, (loc, key), depth + 1)
+                for key, value in node.items()
+            }
+        ref = node.get("$ref")
+        if isinstance(ref, str) and kind not in {k.ROOT, k.COMPONENTS}:
+            return self._ref(node, ref, file, kind, loc=loc, depth=depth)
+        if kind == k.DISCRIMINATOR:
+            return self._discriminator(node, file, loc)
+        children = k.CHILDREN.get(kind, {})
+        return {
+            key: self._walk(value, file, children.get(key, k.DATA), (loc, key), depth + 1)
+            for key, value in node.items()
+        }
+
+    def _siblings(
+        self, node: dict[str, Any], file: SourceFile, kind: str, loc: Loc, depth: int
+    ) -> dict[str, Any]:
+        children = k.CHILDREN.get(kind, {})
+        return {
+            key: self._walk(value, file, children.get(key, k.DATA), (loc, key), depth + 1)
+            for key, value in node.items()
+            if key != "$ref"
+        }
+
+    # -- references ------------------------------------------------------------------------------
+
+    def _ref(
+        self,
+        node: dict[str, Any],
+        ref: str,
+        file: SourceFile,
+        kind: str,
+        *,
+        loc: Loc,
+        depth: int,
+    ) -> dict[str, Any]:
+        file_part, fragment = split_ref(ref)
+        if file_part and is_remote(file_part):
+            self.sink.add(
+                where(file.label, (loc, "$ref")),
+                f"the remote reference {ref!r} is not fetched; it is treated as an empty schema "
+                "(download it and reference the local copy)",
+                code="remote-ref",
+                severity=Severity.WARNING,
+            )
+            return {}
+        if not file_part and file is self.entry:
+            self.internal_refs.append((ref, where(file.label, loc)))
+            return {"$ref": ref, **self._siblings(node, file, kind, loc, depth)}
+        target_file = self._target_file(file, file_part, ref, loc)
+        try:
+            tokens = parse_fragment(fragment)
+        except ValueError as exc:
+            raise FatalSchemaError(
+                f"$ref {ref!r} has an invalid JSON pointer: {exc}", pointer=where(file.label, loc)
+            ) from None
+        if target_file is self.entry:
+            local = format_pointer(tokens)
+            self.internal_refs.append((local, where(file.label, loc)))
+            return {"$ref": local, **self._siblings(node, file, kind, loc, depth)}
+        target = resolve(target_file.root, tokens)
+        if is_missing(target):
+            raise FatalSchemaError(
+                f"$ref {ref!r} does not resolve: {target_file.label} has nothing at "
+                f"{format_pointer(tokens)}; fix the pointer or add the target",
+                pointer=where(file.label, loc),
+            )
+        siblings = self._siblings(node, file, kind, loc, depth)
+        if kind == k.PATH_ITEM:
+            return {
+                **self._inline(target_file, tokens, target, ref=ref, loc=loc, file=file),
+                **siblings,
+            }
+        section, name = self._component(target_file, tokens, target, kind, where(file.label, loc))
+        local = format_pointer(("components", section, name))
+        return {"$ref": local, **siblings}
+
+    def _target_file(self, file: SourceFile, file_part: str, ref: str, loc: Loc) -> SourceFile:
+        if not file_part:
+            return file
+        folder = file.path.parent if file is not self.entry else self.base_dir
+        if folder is None:
+            raise FatalSchemaError(
+                f"$ref {ref!r} names a file, but the document was given as text without a "
+                "folder to resolve it from; load it from a file instead",
+                pointer=where(file.label, loc),
+            )
+        path = (folder / unquote(file_part)).resolve()
+        return self.load_file(path, referrer=where(file.label, loc), ref=ref)
+
+    def load_file(self, path: Path, *, referrer: str, ref: str) -> SourceFile:
+        """Read and parse a referenced file once; fatal when it cannot be read."""
+        known = self.files.get(path)
+        if known is not None:
+            return known
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise FatalSchemaError(
+                f"$ref {ref!r} points to {path}, which does not exist; fix the path "
+                "(it is relative to the file that contains the $ref)",
+                pointer=referrer,
+            ) from None
+        except OSError as exc:
+            raise FatalSchemaError(
+                f"$ref {ref!r}: cannot read {path}: {exc.strerror}", pointer=referrer
+            ) from None
+        label = self._label(path)
+        root = parse_text(decode_text(data, name=label), name=label)
+        source = SourceFile(path=path, label=label, data=data, root=root)
+        self.files[path] = source
+        logger.debug("read %s (%d bytes)", label, len(data))
+        return source
+
+    def _label(self, path: Path) -> str:
+        base = Path.cwd() if self.base_dir is None else self.base_dir
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def _inline(
+        self,
+        target_file: SourceFile,
+        tokens: tuple[str, ...],
+        target: Any,
+        *,
+        ref: str,
+        loc: Loc,
+        file: SourceFile,
+    ) -> dict[str, Any]:
+        key: Key = (target_file.path, tokens)
+        if key in self._inlining:
+            raise FatalSchemaError(
+                f"path item $ref {ref!r} refers to itself; a path item cannot contain itself",
+                pointer=where(file.label, loc),
+            )
+        if not isinstance(target, dict):
+            raise FatalSchemaError(
+                f"$ref {ref!r} should point to a path item (an object)",
+                pointer=where(file.label, loc),
+            )
+        self._inlining.add(key)
+        try:
+            walked = self._walk(target, target_file, k.PATH_ITEM, loc_of(tokens), 0)
+        finally:
+            self._inlining.discard(key)
+        return cast("dict[str, Any]", walked)
+
+    def _component(
+        self,
+        target_file: SourceFile,
+        tokens: tuple[str, ...],
+        target: Any,
+        kind: str,
+        referrer: str,
+    ) -> tuple[str, str]:
+        key: Key = (target_file.path, tokens)
+        known = self._registry.get(key)
+        if known is not None:
+            return known
+        if len(tokens) == 3 and tokens[0] == "components" and tokens[1] in k.KIND_OF_SECTION:
+            section, base = tokens[1], tokens[2]
+        elif len(tokens) == 2 and tokens[0] in ("definitions", "$defs"):
+            section, base = "schemas", sanitize_name(tokens[1])
+        else:
+            section = k.SECTION_OF_KIND.get(kind, "schemas")
+            base = sanitize_name(tokens[-1] if tokens else target_file.path.stem)
+        taken = self._taken.setdefault(section, {})
+        name, number = base, 1
+        while name in taken:
+            if self._same_content(taken[name], key):
+                self._registry[key] = (section, name)
+                return section, name
+            number += 1
+            name = f"{base}{number}"
+        if name != base:
+            first = taken[base]
+            self.sink.add(
+                referrer,
+                f"two different {section} want the name {base!r}: "
+                f"{self._describe(first)} and {self._describe(key)}; "
+                f"the second is named {name!r} (rename one to choose)",
+                code="name-collision",
+                severity=Severity.INFO,
+            )
+        taken[name] = key
+        self._registry[key] = (section, name)
+        self._extra.setdefault(section, {})[name] = None  # keeps first-reference order
+        self._queue.append(
+            _Pending(section, name, target_file, target, k.KIND_OF_SECTION[section], loc_of(tokens))
+        )
+        return section, name
+
+    def _declare_components(self, source: SourceFile) -> None:
+        """Bundle every component a read file declares, referenced or not.
+
+        A file's ``components`` are its declarations; keeping the unreferenced ones means nothing
+        in the input is dropped silently, and matches what bundlers such as Camunda's produce.
+        """
+        root: Any = source.root
+        if not isinstance(root, dict):
+            return
+        components = cast("dict[str, Any]", root).get("components")
+        if not isinstance(components, dict):
+            return
+        for section, entries in cast("dict[str, Any]", components).items():
+            if section not in k.KIND_OF_SECTION or not isinstance(entries, dict):
+                continue
+            for name, node in cast("dict[str, Any]", entries).items():
+                tokens = ("components", section, name)
+                self._component(
+                    source, tokens, node, k.KIND_OF_SECTION[section], where(source.label, None)
+                )
+
+    def _describe(self, key: Key) -> str:
+        path, tokens = key
+        source = self.files.get(path)
+        label = source.label if source is not None else path.as_posix()
+        return f"{label}{format_pointer(tokens)}"
+
+    # -- identical content -------------------------------------------------------------------
+
+    def _same_content(self, first: Key, second: Key) -> bool:
+        """Same content with every ``$ref`` resolving to the same target (so sharing is safe)."""
+        return self._canonical_of(first) == self._canonical_of(second)
+
+    def _canonical_of(self, key: Key) -> Any:
+        cached = self._canonical.get(key)
+        if cached is not None:
+            return cached
+        path, tokens = key
+        source = self.files[path]
+        canonical = self._canonicalize(resolve(source.root, tokens), source, 0)
+        self._canonical[key] = canonical
+        return canonical
+
+    def _canonicalize(self, node: Any, source: SourceFile, depth: int) -> Any:
+        self.budget.spend(source.label, None)
+        if depth > MAX_DEPTH:
+            return None
+        if isinstance(node, dict):
+            mapping = cast("dict[str, Any]", node)
+            ref = mapping.get("$ref")
+            out = {
+                key: self._canonicalize(value, source, depth + 1)
+                for key, value in mapping.items()
+                if key != "$ref"
+            }
+            if isinstance(ref, str):
+                out["$ref"] = self._absolute(ref, source)
+            return out
+        if isinstance(node, list):
+            return [self._canonicalize(item, source, depth + 1) for item in cast("list[Any]", node)]
+        return node
+
+    def _absolute(self, ref: str, source: SourceFile) -> str:
+        file_part, fragment = split_ref(ref)
+        if not file_part:
+            return f"{source.path.as_posix()}#{unquote(fragment)}"
+        if is_remote(file_part) or (source is self.entry and self.base_dir is None):
+            return ref
+        folder = source.path.parent if source is not self.entry else self.base_dir
+        assert folder is not None
+        return f"{(folder / unquote(file_part)).resolve().as_posix()}#{unquote(fragment)}"
+
+    # -- discriminator mappings ----------------------------------------------------------------
+
+    def _discriminator(self, node: dict[str, Any], file: SourceFile, loc: Loc) -> dict[str, Any]:
+        """Rewrite ``discriminator.mapping`` values that are references to other files."""
+        mapping = node.get("mapping")
+        if not isinstance(mapping, dict):
+            return node
+        rewritten: dict[str, Any] = {}
+        for tag, value in cast("dict[str, Any]", mapping).items():
+            if _is_mapping_ref(value) and not (file is self.entry and value.startswith("#")):
+                walked = self._ref(
+                    {"$ref": value}, value, file, k.SCHEMA, loc=((loc, "mapping"), tag), depth=0
+                )
+                rewritten[tag] = walked.get("$ref", value)
+            else:
+                rewritten[tag] = value
+        return {**node, "mapping": rewritten}
+
+
+def _is_mapping_ref(value: object) -> bool:
+    """A discriminator mapping value is a reference (not a bare schema name)."""
+    return isinstance(value, str) and (
+        "#" in value or "/" in value or value.endswith((".yaml", ".yml", ".json"))
+    )
