@@ -1,0 +1,95 @@
+"""What routes share: the engine runtime, transactions, masking and input hygiene."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from loom.engine.actions.base import ActionRegistry
+from loom.engine.masking import mask_secrets
+from loom.engine.scheduler.engine import Scheduler
+from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
+from loom.engine.settings import EngineSettings
+
+
+@dataclass(slots=True)
+class EngineRuntime:
+    """Everything one engine process holds: settings, database, actions, scheduler."""
+
+    settings: EngineSettings
+    registry: ActionRegistry
+    db: AsyncEngine | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    scheduler: Scheduler | None = None
+    migrated: bool = False
+    startup_seconds: float = 0.0
+    _patterns: tuple[str, ...] = field(default=())
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside a transaction, committed when the block ends without error."""
+        if self.sessions is None:
+            raise RuntimeError("the engine is not started")
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    def mask(self, value: Any) -> Any:
+        """``value`` with the values under secret-looking keys replaced by ``***``."""
+        return mask_secrets(value, patterns=self.settings.secret_patterns)
+
+
+def get_runtime(request: Request) -> EngineRuntime:
+    """The runtime stored on the application."""
+    runtime: EngineRuntime = request.app.state.runtime
+    return runtime
+
+
+Runtime = Annotated[EngineRuntime, Depends(get_runtime)]
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def require_id(value: str, what: str) -> str:
+    """A resource id from a path; anything that is not a UUID cannot exist (404)."""
+    if not _UUID.match(value):
+        raise NotFoundError(f"{what} {value!r} does not exist")
+    return str(uuid.UUID(value))
+
+
+def reject_nul(value: Any, pointer: str = "") -> None:
+    """Refuse NUL characters, which PostgreSQL cannot store in text or JSON (a 422, not a 500).
+
+    Raises:
+        InvalidInputError: with the pointer of the first offending value.
+    """
+    stack: list[tuple[Any, str]] = [(value, pointer)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise InvalidInputError(
+                    "text must not contain NUL characters",
+                    issues=[Issue(where, "contains a NUL character", "nul")],
+                )
+        elif isinstance(item, dict):
+            for key, sub in item.items():  # pyright: ignore[reportUnknownVariableType]
+                token = str(key).replace("~", "~0").replace("/", "~1")  # pyright: ignore[reportUnknownArgumentType]
+                stack.append((key, where))
+                stack.append((sub, f"{where}/{token}"))
+        elif isinstance(item, list | tuple):
+            for index, sub in enumerate(item):  # pyright: ignore[reportUnknownVariableType,reportUnknownArgumentType]
+                stack.append((sub, f"{where}/{index}"))
+
+
+def reject_nul_params(**values: str | Sequence[str] | None) -> None:
+    """Refuse NUL characters in query parameters."""
+    for name, value in values.items():
+        if value is not None:
+            reject_nul(value, f"/query/{name}")

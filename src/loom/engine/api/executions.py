@@ -1,0 +1,222 @@
+"""Routes of ``/v1/executions``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from loom.engine import metrics
+from loom.engine.api.deps import Runtime, reject_nul, reject_nul_params, require_id
+from loom.engine.api.problems import problem_responses
+from loom.engine.api.schemas import (
+    EventPage,
+    EventRead,
+    ExecutionCreate,
+    ExecutionPage,
+    ExecutionRead,
+    ExecutionStatus,
+    ProgressRead,
+    StepList,
+    StepRead,
+)
+from loom.engine.db.models import Execution, StepRun, utcnow
+from loom.engine.logging import correlation_id
+from loom.engine.services import executions as service
+from loom.engine.services.errors import Issue, NotFoundError
+
+router = APIRouter(prefix="/v1/executions", tags=["executions"])
+
+ExecutionId = Annotated[str, Path(max_length=64)]
+
+
+def _read(e: Execution, runtime: Runtime) -> ExecutionRead:
+    return ExecutionRead(
+        id=e.id,
+        pipeline_id=e.pipeline_id,
+        pipeline_version=e.pipeline_version,
+        pipeline_name=e.pipeline_name,
+        status=e.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        params=runtime.mask(e.params),
+        initiator=e.initiator,
+        callback_topics=e.callback_topics,
+        outputs=runtime.mask(e.outputs),
+        error=e.error,
+        progress_percent=e.progress_percent,
+        created_at=e.created_at,
+        started_at=e.started_at,
+        finished_at=e.finished_at,
+    )
+
+
+def _step(run: StepRun, runtime: Runtime) -> StepRead:
+    return StepRead(
+        step_id=run.step_id,
+        action=run.action,
+        status=run.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        attempt=run.attempt,
+        outputs=runtime.mask(run.outputs),
+        error=run.error,
+        skip_reason=run.skip_reason,
+        weight=run.weight,
+        ready_at=run.ready_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    operation_id="createExecution",
+    summary="Start an execution",
+    responses=problem_responses(404, 422),
+)
+async def create_execution(
+    body: ExecutionCreate, request: Request, runtime: Runtime
+) -> ExecutionRead:
+    """Start an execution of a stored pipeline or of an inline ``definition``."""
+    reject_nul(body.model_dump())
+    pipeline_id = body.pipeline_id
+    if pipeline_id is not None:
+        try:
+            pipeline_id = require_id(pipeline_id, "pipeline")
+        except NotFoundError as exc:
+            exc.issues.append(Issue("/pipeline_id", exc.detail, "not_found"))
+            raise
+    async with runtime.transaction() as session:
+        execution = await service.start_execution(
+            session,
+            registry=runtime.registry,
+            pipeline_id=pipeline_id,
+            definition=body.definition,
+            params=body.params,
+            initiator=body.initiator,
+            callback_topics=body.callback_topics,
+            correlation_id=correlation_id.get(),
+        )
+    metrics.EXECUTIONS_STARTED.inc()
+    if runtime.scheduler is not None:
+        runtime.scheduler.wake()
+    return _read(execution, runtime)
+
+
+@router.get("", operation_id="listExecutions", summary="List executions",
+            responses=problem_responses(422))
+async def list_executions(
+    runtime: Runtime,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    pipeline_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: ExecutionStatus | None = None,
+    initiator: Annotated[str | None, Query(max_length=200)] = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> ExecutionPage:
+    """A page of executions, newest first, filtered by pipeline, status, initiator, time."""
+    reject_nul_params(pipeline_id=pipeline_id, initiator=initiator)
+    flt = service.ExecutionFilter(
+        pipeline_id=pipeline_id,
+        status=status,
+        initiator=initiator,
+        created_after=created_after,
+        created_before=created_before,
+    )
+    async with runtime.transaction() as session:
+        items, total = await service.list_executions(session, flt, page=page, page_size=page_size)
+    return ExecutionPage(
+        items=[_read(e, runtime) for e in items], page=page, page_size=page_size, total=total
+    )
+
+
+@router.get("/{execution_id}", operation_id="getExecution", summary="Get an execution",
+            responses=problem_responses(404, 422))
+async def get_execution(execution_id: ExecutionId, runtime: Runtime) -> ExecutionRead:
+    """One execution."""
+    eid = require_id(execution_id, "execution")
+    async with runtime.transaction() as session:
+        execution = await service.get_execution(session, eid)
+    return _read(execution, runtime)
+
+
+@router.get("/{execution_id}/progress", operation_id="getExecutionProgress",
+            summary="Progress of an execution", responses=problem_responses(404, 422))
+async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressRead:
+    """Weighted percentage (never decreasing), current steps and an ETA."""
+    eid = require_id(execution_id, "execution")
+    async with runtime.transaction() as session:
+        execution = await service.get_execution(session, eid)
+        runs = await service.list_steps(session, eid)
+    progress = service.compute_progress(execution, runs, now=utcnow())
+    return ProgressRead(
+        execution_id=execution.id,
+        status=execution.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        percent=progress.percent,
+        completed_steps=progress.completed_steps,
+        total_steps=progress.total_steps,
+        current_steps=progress.current_steps,
+        eta_seconds=progress.eta_seconds,
+    )
+
+
+@router.get("/{execution_id}/steps", operation_id="listExecutionSteps",
+            summary="Steps of an execution", responses=problem_responses(404, 422))
+async def list_steps(execution_id: ExecutionId, runtime: Runtime) -> StepList:
+    """Status, attempts, outputs, errors and timing of every step."""
+    eid = require_id(execution_id, "execution")
+    async with runtime.transaction() as session:
+        runs = await service.list_steps(session, eid)
+    return StepList(items=[_step(r, runtime) for r in runs])
+
+
+@router.get("/{execution_id}/events", operation_id="listExecutionEvents",
+            summary="Timeline of an execution", responses=problem_responses(404, 422))
+async def list_events(
+    execution_id: ExecutionId,
+    runtime: Runtime,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EventPage:
+    """A page of the execution's events, oldest first."""
+    eid = require_id(execution_id, "execution")
+    async with runtime.transaction() as session:
+        events, total = await service.list_events(session, eid, page=page, page_size=page_size)
+    return EventPage(
+        items=[
+            EventRead(
+                id=ev.id, step_id=ev.step_id, kind=ev.kind, message=ev.message,
+                data=runtime.mask(ev.data), created_at=ev.created_at,
+            )
+            for ev in events
+        ],
+        page=page,
+        page_size=page_size,
+        total=total,
+    )
+
+
+@router.post("/{execution_id}/cancel", operation_id="cancelExecution",
+             summary="Cancel an execution", responses=problem_responses(404, 409, 422))
+async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> ExecutionRead:
+    """Running steps are cancelled, pending ones skipped."""
+    eid = require_id(execution_id, "execution")
+    async with runtime.transaction() as session:
+        execution = await service.cancel_execution(session, eid)
+    if runtime.scheduler is not None:
+        runtime.scheduler.cancel_local(eid)
+    metrics.EXECUTIONS_FINISHED.labels("cancelled").inc()
+    return _read(execution, runtime)
+
+
+@router.post("/{execution_id}/retry", operation_id="retryExecution",
+             summary="Retry a failed or cancelled execution",
+             responses=problem_responses(404, 409, 422))
+async def retry_execution(execution_id: ExecutionId, runtime: Runtime) -> ExecutionRead:
+    """Re-run failed and cancelled steps and what depends on them; keep completed outputs."""
+    eid = require_id(execution_id, "execution")
+    async with runtime.transaction() as session:
+        execution = await service.retry_execution(session, eid)
+    if runtime.scheduler is not None:
+        runtime.scheduler.wake()
+    return _read(execution, runtime)

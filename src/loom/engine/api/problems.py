@@ -1,0 +1,121 @@
+"""RFC 9457 problem+json answers for every error, including FastAPI's own 404/405/422."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from loom.engine.api.schemas import Problem, ProblemError
+from loom.engine.services.errors import Issue, ServiceError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response with the problem media type."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: list[Issue] | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemResponse:
+    """Build a problem+json response."""
+    body = Problem(
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=[ProblemError(pointer=i.pointer, message=i.message, code=i.code) for i in errors]
+        if errors is not None
+        else None,
+    )
+    return ProblemResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting problem+json answers."""
+    titles = {
+        400: "Bad request",
+        404: "Not found",
+        409: "Conflict",
+        413: "Request body too large",
+        415: "Unsupported media type",
+        422: "Invalid input",
+        503: "Unavailable",
+    }
+    return {
+        status: {
+            "description": titles.get(status, "Problem"),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        source = parts.pop(0)
+        prefix = "" if source == "body" else f"/{source}"
+    else:
+        prefix = ""
+    escaped = [str(p).replace("~", "~0").replace("/", "~1") for p in parts]
+    return prefix + "".join(f"/{p}" for p in escaped)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register handlers so that no error leaves the API as anything but problem+json."""
+
+    async def on_service_error(request: Request, exc: Exception) -> ProblemResponse:
+        assert isinstance(exc, ServiceError)
+        return problem(
+            exc.status, exc.title, exc.detail, errors=exc.issues or None,
+            instance=request.url.path,
+        )
+
+    async def on_validation(request: Request, exc: Exception) -> ProblemResponse:
+        assert isinstance(exc, RequestValidationError)
+        issues = [
+            Issue(_pointer(err.get("loc", ())), str(err.get("msg", "invalid")),
+                  str(err.get("type", "invalid")))
+            for err in exc.errors()
+        ]
+        return problem(
+            422, "Invalid input", f"the request has {len(issues)} problem(s)", errors=issues,
+            instance=request.url.path,
+        )
+
+    async def on_http(request: Request, exc: Exception) -> ProblemResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no resource at {request.url.path}"
+        return problem(
+            exc.status_code, title, detail, instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(500, "Internal error", "the engine failed; see its logs",
+                       instance=request.url.path)
+
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

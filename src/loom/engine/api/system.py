@@ -1,0 +1,58 @@
+"""Routes of the action catalog, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Response
+
+from loom.engine import metrics
+from loom.engine.api.deps import Runtime
+from loom.engine.api.problems import problem, problem_responses
+from loom.engine.api.schemas import ActionList, ActionRead, Health
+from loom.engine.db.models import utcnow
+from loom.engine.scheduler.claims import count_runnable
+
+router = APIRouter()
+
+
+@router.get("/v1/actions", operation_id="listActions", summary="The action catalog",
+            tags=["actions"])
+async def list_actions(runtime: Runtime) -> ActionList:
+    """Every registered action: name, description, parameter and output schemas."""
+    return ActionList(items=[ActionRead(**entry) for entry in runtime.registry.catalog()])
+
+
+@router.get("/healthz", operation_id="getHealth", summary="Liveness", tags=["system"])
+async def healthz() -> Health:
+    """The process is up."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", operation_id="getReadiness", summary="Readiness", tags=["system"],
+            response_model=Health, responses=problem_responses(503))
+async def readyz(runtime: Runtime) -> Health | Response:
+    """The database answers and its schema is at the shipped migration head."""
+    try:
+        async with runtime.transaction() as session:
+            await session.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        return problem(503, "Unavailable", f"the database does not answer: {type(exc).__name__}")
+    if not runtime.migrated:
+        return problem(503, "Unavailable", "the database schema is not at the current "
+                       "migration; run `loom db upgrade`")
+    return Health(status="ok")
+
+
+@router.get(
+    "/metrics",
+    operation_id="getMetrics",
+    summary="Prometheus metrics",
+    tags=["system"],
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def prometheus_metrics(runtime: Runtime) -> Response:
+    """Executions by outcome, step durations, runnable queue depth."""
+    async with runtime.transaction() as session:
+        metrics.RUNNABLE_STEPS.set(await count_runnable(session, now=utcnow()))
+    return Response(metrics.render_metrics(), media_type="text/plain; version=0.0.4")

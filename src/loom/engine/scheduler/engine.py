@@ -1,0 +1,508 @@
+"""The scheduler loop of one engine process.
+
+Poller → bounded capacity → one task per claimed step, and a done-callback that always frees
+the slot (the pyzeebe/Temporal worker shape). Each finished attempt is committed in one
+transaction that also advances the execution (the execution row is locked first, so two
+processes finishing sibling steps never both miss the join). A maintenance round renews this
+process's leases, recovers steps whose lease expired (re-run when the action is idempotent,
+failed with a clear error otherwise) and fails executions past their deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from loom.engine import metrics
+from loom.engine.actions.base import (
+    ActionContext,
+    ActionError,
+    ActionRegistry,
+    ActionResult,
+    ActionSettings,
+    Suspend,
+)
+from loom.engine.db.models import Event, Execution, StepRun, utcnow
+from loom.engine.logging import correlation_id
+from loom.engine.scheduler.claims import Claim, claim_steps, count_runnable
+from loom.engine.scheduler.dag import (
+    TERMINAL_EXECUTION,
+    advance,
+    new_event,
+    skip_step,
+    stop_execution,
+)
+from loom.engine.scheduler.outcomes import Completed, Failed, LeaseExpired, Outcome, Suspended
+from loom.engine.services.executions import definition_of
+from loom.engine.settings import EngineSettings
+from loom.engine.templates import TemplateError, render
+
+logger = logging.getLogger(__name__)
+
+MAX_DELAY_SECONDS = 366 * 86400.0
+_TRANSIENT = (StaleDataError, OperationalError, DBAPIError)
+
+
+class Scheduler:
+    """Claims runnable steps, runs them, commits their outcome, keeps leases alive."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        registry: ActionRegistry,
+        settings: EngineSettings,
+        *,
+        on_execution_finished: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self._sessions = session_factory
+        self._registry = registry
+        self._settings = settings
+        self._owner = settings.engine_id
+        self._action_settings = ActionSettings(
+            allow_private_networks=settings.allow_private_networks,
+            http_timeout_seconds=settings.http_timeout_seconds,
+        )
+        self._wake = asyncio.Event()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._task_execution: dict[str, str] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._last_maintenance = 0.0
+        self._on_finished = on_execution_finished
+
+    @property
+    def engine_id(self) -> str:
+        """The owner name this process writes into leases."""
+        return self._owner
+
+    @property
+    def running(self) -> bool:
+        """Whether the loop is running."""
+        return self._loop_task is not None and not self._loop_task.done()
+
+    def start(self) -> None:
+        """Start the loop in the current event loop."""
+        if self._loop_task is None:
+            self._stopping = False
+            self._loop_task = asyncio.create_task(self._run_forever(), name="loom-scheduler")
+
+    async def stop(self, *, drain_timeout_seconds: float = 5.0) -> None:
+        """Stop claiming, let running steps finish within the timeout, then cancel the rest.
+
+        Cancelled steps keep their lease; another engine (or this one after a restart) recovers
+        them when it expires, by the same rules as after a crash.
+        """
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        pending = list(self._tasks.values())
+        if pending:
+            _done, still = await asyncio.wait(pending, timeout=drain_timeout_seconds)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=1.0)
+                logger.warning("stopped with %s step(s) still running", len(still))
+
+    def wake(self) -> None:
+        """Look for runnable steps now instead of at the next poll."""
+        self._wake.set()
+
+    def cancel_local(self, execution_id: str) -> None:
+        """Cancel this process's running steps of an execution (after an API cancel)."""
+        for run_id, owner_execution in list(self._task_execution.items()):
+            if owner_execution == execution_id:
+                task = self._tasks.get(run_id)
+                if task is not None:
+                    task.cancel()
+
+    async def _run_forever(self) -> None:
+        settings = self._settings
+        maintenance_every = max(min(settings.lease_seconds / 3.0, 1.0), 0.05)
+        while not self._stopping:
+            claimed = 0
+            limit = 0
+            try:
+                capacity = settings.max_concurrent_steps - len(self._tasks)
+                limit = min(capacity, settings.claim_batch_size)
+                self._wake.clear()
+                if limit > 0:
+                    claimed = await self._claim(limit)
+                if time.monotonic() - self._last_maintenance >= maintenance_every:
+                    self._last_maintenance = time.monotonic()
+                    await self._maintenance()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("scheduler round failed; retrying")
+                await asyncio.sleep(settings.poll_interval_seconds)
+                continue
+            if claimed and claimed >= limit:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=settings.poll_interval_seconds)
+
+    async def _claim(self, limit: int) -> int:
+        now = utcnow()
+        try:
+            async with self._sessions() as session, session.begin():
+                claims = await claim_steps(
+                    session,
+                    owner=self._owner,
+                    limit=limit,
+                    lease_seconds=self._settings.lease_seconds,
+                    now=now,
+                )
+        except _TRANSIENT as exc:
+            logger.warning("claim round failed (%s); retrying", type(exc).__name__)
+            return 0
+        for claim in claims:
+            if claim.runnable_since is not None:
+                metrics.STEP_START_LATENCY.observe(
+                    max((now - claim.runnable_since).total_seconds(), 0.0)
+                )
+            task = asyncio.create_task(self._run_step(claim), name=f"loom-step-{claim.run_id}")
+            self._tasks[claim.run_id] = task
+            self._task_execution[claim.run_id] = claim.execution_id
+            task.add_done_callback(lambda _t, rid=claim.run_id: self._release(rid))
+        metrics.RUNNING_STEPS.set(len(self._tasks))
+        return len(claims)
+
+    def _release(self, run_id: str) -> None:
+        self._tasks.pop(run_id, None)
+        self._task_execution.pop(run_id, None)
+        metrics.RUNNING_STEPS.set(len(self._tasks))
+        if not self._stopping:
+            self._wake.set()
+
+    async def _definition(self, execution_id: str) -> Any:
+        async with self._sessions() as session:
+            data = (
+                await session.execute(
+                    sa.select(Execution.definition).where(Execution.id == execution_id)
+                )
+            ).scalar_one()
+        return definition_of(execution_id, data)
+
+    async def _run_step(self, claim: Claim) -> None:
+        token = correlation_id.set(claim.correlation_id or claim.execution_id)
+        started = time.perf_counter()
+        action_name = "unknown"
+        try:
+            defn = await self._definition(claim.execution_id)
+            step = defn.step(claim.step_id)
+            action = self._registry.get(step.action) if step is not None else None
+            if step is None or action is None:
+                what = step.action if step is not None else claim.step_id
+                outcome: Outcome = Failed(f"unknown action {what!r}", retryable=False)
+            else:
+                action_name = action.name
+                outcome = await self._attempt(claim, step.params, action, step.timeout_seconds)
+        except asyncio.CancelledError:
+            logger.info("step %s of %s cancelled", claim.step_id, claim.execution_id)
+            correlation_id.reset(token)
+            return
+        except Exception as exc:  # an engine bug must not leave the step running forever
+            logger.exception("step %s could not be prepared", claim.step_id)
+            outcome = Failed(f"internal error preparing the step: {exc}", retryable=False)
+        kind = type(outcome).__name__.lower()
+        metrics.STEP_DURATION.labels(action_name, kind).observe(time.perf_counter() - started)
+        try:
+            await self._commit_outcome(claim.execution_id, claim.run_id, claim.attempt, outcome)
+        finally:
+            correlation_id.reset(token)
+
+    async def _attempt(
+        self, claim: Claim, raw_params: Any, action: Any, timeout_seconds: float | None
+    ) -> Outcome:
+        try:
+            params = render(raw_params, claim.context)
+        except TemplateError as exc:
+            return Failed(f"the step parameters could not be rendered: {exc}", retryable=False)
+        now = utcnow()
+        timeout = timeout_seconds
+        if claim.deadline_at is not None:
+            left = max((claim.deadline_at - now).total_seconds(), 0.001)
+            timeout = left if timeout is None else min(timeout, left)
+        ctx = ActionContext(
+            execution_id=claim.execution_id,
+            step_id=claim.step_id,
+            attempt=claim.attempt,
+            params=params if isinstance(params, dict) else {},
+            logger=logging.getLogger(f"loom.engine.step.{action.name}"),
+            settings=self._action_settings,
+            resume_state=claim.resume_state,
+            now=now,
+        )
+        try:
+            result = await asyncio.wait_for(action.run(ctx), timeout=timeout)
+        except TimeoutError:
+            return Failed(f"the step timed out after {timeout:.3f} s")
+        except ActionError as exc:
+            return Failed(exc.message, retryable=exc.retryable)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("action %s raised %s", action.name, type(exc).__name__, exc_info=True)
+            return Failed(f"action {action.name!r} raised {type(exc).__name__}: {exc}")
+        if isinstance(result, Suspend):
+            return Suspended(result.resume_at, dict(result.state))
+        if isinstance(result, ActionResult):
+            return Completed(dict(result.outputs), frozenset(result.skip_steps))
+        return Failed(f"action {action.name!r} returned {type(result).__name__}", retryable=False)
+
+    async def _commit_outcome(
+        self, execution_id: str, run_id: str, attempt: int | None, outcome: Outcome
+    ) -> None:
+        for attempt_no in range(5):
+            try:
+                finished = await self._apply(execution_id, run_id, attempt, outcome)
+            except _TRANSIENT as exc:
+                logger.warning(
+                    "committing step %s failed (%s), try %s", run_id, type(exc).__name__,
+                    attempt_no + 1,
+                )
+                await asyncio.sleep(0.05 * (attempt_no + 1))
+                continue
+            if finished is not None:
+                metrics.EXECUTIONS_FINISHED.labels(finished).inc()
+                if self._on_finished is not None:
+                    self._on_finished(execution_id, finished)
+            return
+        logger.error("gave up committing the outcome of step %s; its lease will expire", run_id)
+
+    async def _apply(
+        self, execution_id: str, run_id: str, attempt: int | None, outcome: Outcome
+    ) -> str | None:
+        """Commit one outcome and advance; returns the execution's status if it just ended."""
+        now = utcnow()
+        woke = False
+        async with self._sessions() as session, session.begin():
+            execution = await session.get(
+                Execution, execution_id, with_for_update=True, populate_existing=True
+            )
+            if execution is None:
+                return None
+            runs = list(
+                (
+                    await session.execute(
+                        sa.select(StepRun)
+                        .where(StepRun.execution_id == execution_id)
+                        .order_by(StepRun.position)
+                        .execution_options(populate_existing=True)
+                    )
+                ).scalars()
+            )
+            run = next((r for r in runs if r.id == run_id), None)
+            if run is None or run.status != "running":
+                return None
+            if isinstance(outcome, LeaseExpired):
+                if run.lease_expires_at is None or run.lease_expires_at > now:
+                    return None
+            elif run.lease_owner != self._owner or run.attempt != attempt:
+                return None
+            was_terminal = execution.status in TERMINAL_EXECUTION
+            defn = definition_of(execution.id, execution.definition)
+            events: list[Event] = []
+            self._apply_outcome(run, runs, defn, outcome, now, events)
+            ready = advance(execution, defn, runs, now=now, events=events)
+            woke = bool(ready) or any(r.status == "pending" and r.ready_at for r in runs)
+            session.add_all(events)
+            finished = execution.status if execution.status in TERMINAL_EXECUTION else None
+        if woke:
+            self._wake.set()
+        return finished if not was_terminal else None
+
+    def _apply_outcome(
+        self,
+        run: StepRun,
+        runs: list[StepRun],
+        defn: Any,
+        outcome: Outcome,
+        now: datetime,
+        events: list[Event],
+    ) -> None:
+        step = defn.step(run.step_id)
+        run.lease_owner = None
+        run.lease_expires_at = None
+        if isinstance(outcome, Completed):
+            run.status = "completed"
+            run.outputs = outcome.outputs
+            run.error = None
+            run.finished_at = now
+            run.resume_state = None
+            events.append(
+                new_event(run.execution_id, "step_completed", "step completed", now,
+                          step_id=run.step_id)
+            )
+            for other in runs:
+                if other.step_id in outcome.skip_steps and other.status == "pending":
+                    skip_step(other, "branch", f"skipped: branch not taken by {run.step_id!r}",
+                              now, events)
+            return
+        if isinstance(outcome, Suspended):
+            run.status = "pending"
+            run.ready_at = outcome.resume_at
+            run.runnable_since = outcome.resume_at
+            run.resume_state = outcome.state
+            events.append(
+                new_event(run.execution_id, "step_suspended",
+                          f"step waits until {outcome.resume_at.isoformat()}", now,
+                          step_id=run.step_id)
+            )
+            return
+        if isinstance(outcome, LeaseExpired):
+            action = self._registry.get(run.action)
+            if action is not None and action.idempotent:
+                run.status = "pending"
+                run.ready_at = now
+                run.runnable_since = now
+                events.append(
+                    new_event(run.execution_id, "step_recovered",
+                              f"the lease of engine {outcome.owner!r} expired; running the step "
+                              f"again (action {run.action!r} is idempotent)", now,
+                              step_id=run.step_id)
+                )
+                return
+            message = (
+                f"the engine running this step ({outcome.owner!r}) stopped before it finished "
+                f"(its lease expired); action {run.action!r} is not idempotent, so it was not "
+                "run again: check its effect and retry the execution"
+            )
+            outcome = Failed(message, retryable=False)
+        retry = step.effective_retry if step is not None else None
+        if outcome.retryable and retry is not None and run.attempt < retry.max_attempts:
+            delay = min(retry.delay_seconds(run.attempt), MAX_DELAY_SECONDS)
+            run.status = "pending"
+            run.error = outcome.message
+            run.ready_at = now + timedelta(seconds=delay)
+            run.runnable_since = run.ready_at
+            run.resume_state = None
+            events.append(
+                new_event(run.execution_id, "step_retrying",
+                          f"attempt {run.attempt} failed: {outcome.message}; retrying in "
+                          f"{delay:g} s", now, step_id=run.step_id,
+                          data={"attempt": run.attempt, "delay_seconds": delay})
+            )
+            return
+        run.status = "failed"
+        run.error = outcome.message
+        run.finished_at = now
+        run.resume_state = None
+        events.append(
+            new_event(run.execution_id, "step_failed", outcome.message, now, step_id=run.step_id)
+        )
+
+    async def _maintenance(self) -> None:
+        now = utcnow()
+        await self._heartbeat(now)
+        await self._recover_expired(now)
+        await self._expire_executions(now)
+        async with self._sessions() as session:
+            metrics.RUNNABLE_STEPS.set(await count_runnable(session, now=now))
+
+    async def _heartbeat(self, now: datetime) -> None:
+        mine = list(self._tasks)
+        if not mine:
+            return
+        async with self._sessions() as session, session.begin():
+            renewed = set(
+                (
+                    await session.execute(
+                        sa.update(StepRun)
+                        .where(
+                            StepRun.id.in_(mine),
+                            StepRun.status == "running",
+                            StepRun.lease_owner == self._owner,
+                        )
+                        .values(
+                            lease_expires_at=now
+                            + timedelta(seconds=self._settings.lease_seconds)
+                        )
+                        .returning(StepRun.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                ).scalars()
+            )
+        for run_id in mine:
+            task = self._tasks.get(run_id)
+            if run_id not in renewed and task is not None:
+                # Cancelled, timed out or recovered elsewhere: stop working on it.
+                task.cancel()
+
+    async def _recover_expired(self, now: datetime) -> None:
+        async with self._sessions() as session:
+            expired = (
+                await session.execute(
+                    sa.select(StepRun.id, StepRun.execution_id, StepRun.lease_owner)
+                    .where(StepRun.status == "running", StepRun.lease_expires_at < now)
+                    .limit(100)
+                )
+            ).all()
+        for row in expired:
+            if row.id in self._tasks:
+                continue
+            logger.warning(
+                "step run %s of execution %s: lease of %s expired", row.id, row.execution_id,
+                row.lease_owner,
+            )
+            await self._commit_outcome(row.execution_id, row.id, None, LeaseExpired(row.lease_owner))
+
+    async def _expire_executions(self, now: datetime) -> None:
+        async with self._sessions() as session:
+            late = (
+                await session.execute(
+                    sa.select(Execution.id).where(
+                        Execution.status.in_(("pending", "running")), Execution.deadline_at < now
+                    )
+                )
+            ).scalars().all()
+        for execution_id in late:
+            try:
+                await self._time_out(execution_id, now)
+            except _TRANSIENT as exc:
+                logger.warning("timing out %s failed: %s", execution_id, type(exc).__name__)
+
+    async def _time_out(self, execution_id: str, now: datetime) -> None:
+        async with self._sessions() as session, session.begin():
+            execution = await session.get(
+                Execution, execution_id, with_for_update=True, populate_existing=True
+            )
+            if execution is None or execution.status in TERMINAL_EXECUTION:
+                return
+            runs = list(
+                (
+                    await session.execute(
+                        sa.select(StepRun)
+                        .where(StepRun.execution_id == execution_id)
+                        .execution_options(populate_existing=True)
+                    )
+                ).scalars()
+            )
+            defn = definition_of(execution.id, execution.definition)
+            events: list[Event] = []
+            stop_execution(
+                execution,
+                runs,
+                status="failed",
+                reason="timeout",
+                message=f"the execution timed out after {defn.settings.timeout_seconds:g} s",
+                now=now,
+                events=events,
+            )
+            session.add_all(events)
+        metrics.EXECUTIONS_FINISHED.labels("failed").inc()
+        self.cancel_local(execution_id)

@@ -1,0 +1,1 @@
+"""Services: plain async functions over an ``AsyncSession`` (no FastAPI here)."""
