@@ -60,6 +60,11 @@ class GeneratorConfig:
     post_hooks: Path | None = None
     env_prefix: str | None = None
     env_names: dict[str, str] = field(default_factory=dict[str, str])
+    env_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict[str, tuple[str, ...]])
+    setting_defaults: dict[str, str | int | float | bool | tuple[str, ...]] = field(
+        default_factory=dict[str, str | int | float | bool | tuple[str, ...]]
+    )
+    base_url_suffix: str = ""
     pagination: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     path: Path | None = None
 
@@ -132,6 +137,24 @@ def load_config(path: Path | None) -> GeneratorConfig:
         if not _ENV_RE.match(var):
             raise FatalSchemaError(f"{where}: runtime.env_names: {var!r} is not a variable name")
 
+    aliases: dict[str, tuple[str, ...]] = {}
+    for key, value in _table(runtime, "env_aliases", where + " runtime").items():
+        names = value if isinstance(value, list) else [value]
+        if not all(isinstance(n, str) and _ENV_RE.match(n) for n in cast(list[Any], names)):
+            raise FatalSchemaError(f"{where}: runtime.env_aliases.{key} must list variable names")
+        aliases[key] = tuple(cast(list[str], names))
+    defaults: dict[str, str | int | float | bool | tuple[str, ...]] = {}
+    for key, value in _table(runtime, "setting_defaults", where + " runtime").items():
+        if isinstance(value, list):
+            defaults[key] = tuple(str(v) for v in cast(list[Any], value))
+        elif isinstance(value, (str, int, float, bool)):
+            defaults[key] = value
+        else:
+            raise FatalSchemaError(f"{where}: runtime.setting_defaults.{key} must be a scalar")
+    suffix = runtime.get("base_url_suffix", "")
+    if not isinstance(suffix, str):
+        raise FatalSchemaError(f"{where}: runtime.base_url_suffix must be a string")
+
     def hook_dir(key: str) -> Path | None:
         value = hooks.get(key)
         if value is None:
@@ -160,6 +183,9 @@ def load_config(path: Path | None) -> GeneratorConfig:
         post_hooks=hook_dir("post"),
         env_prefix=env_prefix,
         env_names=env_names,
+        env_aliases=aliases,
+        setting_defaults=defaults,
+        base_url_suffix=suffix,
         pagination=pages,
         path=path.resolve(),
     )

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Self, cast
 
 import pydantic
 from pydantic import ConfigDict, Discriminator
-from typing_extensions import Self, override
+from typing_extensions import override
 
 
 class BaseModel(pydantic.BaseModel):
@@ -46,7 +46,7 @@ class BaseModel(pydantic.BaseModel):
         return self.model_dump_json(by_alias=True, exclude_unset=True)
 
 
-class OpenStrEnum(str, enum.Enum):
+class OpenStrEnum(str, enum.Enum):  # noqa: UP042 - StrEnum's _missing_/str() differ; keep the mixin
     """A string enum that accepts values it does not list (as ``UNKNOWN_<value>`` members)."""
 
     @classmethod
@@ -54,7 +54,8 @@ class OpenStrEnum(str, enum.Enum):
     def _missing_(cls, value: object) -> Self | None:
         if not isinstance(value, str):
             return None
-        return _unknown_member(cls, value, str.__new__(cls, value))
+        member: Self = _unknown_member(cls, value, str.__new__(cls, value))
+        return member
 
     @override
     def __str__(self) -> str:
@@ -74,7 +75,8 @@ class OpenIntEnum(int, enum.Enum):
     def _missing_(cls, value: object) -> Self | None:
         if not isinstance(value, int) or isinstance(value, bool):
             return None
-        return _unknown_member(cls, value, int.__new__(cls, value))
+        member: Self = _unknown_member(cls, value, int.__new__(cls, value))
+        return member
 
     @property
     def is_known(self) -> bool:

@@ -57,7 +57,10 @@ def build_api(document: dict[str, Any], config: GeneratorConfig, sink: Diagnosti
     module_taken: set[str] = set()
     flat_taken: set[str] = set(_CLIENT_ATTRS)
     for tag, items in by_tag.items():
-        cls = N.dedupe(N.safe_class_name(N.pascal(tag)), class_taken)
+        cls = N.safe_class_name(N.pascal(tag))
+        if N.safe_class_name("Async" + cls) != "Async" + cls or cls.endswith("WithRawResponse"):
+            cls += "Api"  # its twins (AsyncX, XWithRawResponse) must not shadow runtime names
+        cls = N.dedupe(cls, class_taken)
         class_taken.add(cls)
         attr = N.dedupe(N.safe_attribute(N.snake(tag)), attr_taken)
         attr_taken.add(attr)

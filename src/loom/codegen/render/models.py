@@ -154,7 +154,7 @@ def render_models_init(
     entries: list[tuple[str, str]] = sorted(
         (d.name, m.name) for m in modules for d in m.definitions
     )
-    type_imports = "\n".join(f"    from .{mod} import {name} as {name}" for name, mod in entries)
+    type_imports = "\n".join(f"    from .{mod} import {name}" for name, mod in entries)
     table = "\n".join(f"    {name!r}: {mod!r}," for name, mod in entries)
     all_names = "\n".join(f"    {name!r}," for name, _ in entries)
     return f'''{header}

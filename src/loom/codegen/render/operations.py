@@ -108,7 +108,8 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
                 "error_classes={" + ", ".join(f"{s}: {n}" for s, n, _ in classes) + "}"
             )
     if op.security is not None:
-        imports.add(rt + ".operation", "SecurityRequirement")
+        if op.security:
+            imports.add(rt + ".operation", "SecurityRequirement")
         reqs = ", ".join(f"SecurityRequirement({tuple(r)!r})" for r in op.security)
         args.append(f"security=({reqs}{',' if op.security else ''})")
     if op.eventually_consistent:
@@ -174,7 +175,7 @@ def method_text(op: Operation, imports: Imports) -> MethodText:
     return_type = annotation(op.response, imports, runtime=rt)
     if op.eventually_consistent:
         imports.add(rt + ".consistency", "Consistency")
-        optional_kw.append(f"consistency: Consistency[{return_type}] | None = None")
+        optional_kw.append("consistency: Consistency | None = None")
         doc_args.append("consistency: wait until the result satisfies a predicate (the API is "
                         "eventually consistent).")
     for name in ("Headers", "Query", "JsonBody", "TimeoutLike", "NotGiven", "NOT_GIVEN"):
@@ -257,25 +258,27 @@ def render_methods(
     prefix = "async def" if is_async else "def"
     await_ = "await " if is_async else ""
     deco = f"    {m.deprecated}\n" if m.deprecated else ""
+    no_cons_args = m.call_args.replace(", consistency=consistency", "")
+    no_cons_params = m.params.replace(",\n        consistency: Consistency | None = None", "")
+    params = m.params
     if raw:
         imports.add(rt + ".response", "RawResponse")
         ret = f"RawResponse[{m.return_type}]"
-        call = f"{receiver}.request_raw({m.call_args})"
+        call = f"{receiver}.request_raw({no_cons_args})"
+        params = no_cons_params
     else:
         ret = m.return_type
         call = f"{receiver}.request({m.call_args})"
     doc = (m.doc + "\n") if m.doc else ""
     out.append(
-        f"{deco}    {prefix} {name}(\n        {m.params},\n    ) -> {ret}:\n{doc}"
+        f"{deco}    {prefix} {name}(\n        {params},\n    ) -> {ret}:\n{doc}"
         f"        return {await_}{call}"
     )
     if op.pagination is not None and not raw:
         pager = "AsyncPager" if is_async else "SyncPager"
         imports.add(rt + ".pagination", pager)
-        args = m.call_args.replace(", consistency=consistency", "")
-        params = m.params.replace(
-            f",\n        consistency: Consistency[{m.return_type}] | None = None", ""
-        )
+        args = no_cons_args
+        params = no_cons_params
         pdoc = docstring(
             f"Iterate over every item of every page of ``{name}`` (fetched as needed).", "        "
         )

@@ -134,42 +134,9 @@ def render_client(ctx: Context) -> str:
     imports.add("typing", "ClassVar")
     imports.add("._runtime.client", "SyncAPIClient")
     imports.add("._runtime.client", "AsyncAPIClient")
-    imports.add("._runtime.operation", "SdkInfo")
-    schemes = []
-    for s in api.security_schemes:
-        imports.add("._runtime.operation", "SecurityScheme")
-        args = [f"kind={s.kind!r}"]
-        if s.scheme:
-            args.append(f"scheme={s.scheme!r}")
-        if s.param_name:
-            args.append(f"name={s.param_name!r}")
-        if s.location:
-            args.append(f"location={s.location!r}")
-        if s.token_url:
-            args.append(f"token_url={s.token_url!r}")
-        if s.scopes:
-            args.append(f"scopes={s.scopes!r}")
-        schemes.append(f"        {s.name!r}: SecurityScheme({', '.join(args)}),")
-    default_security = ""
-    if api.default_security:
-        imports.add("._runtime.operation", "SecurityRequirement")
-        default_security = (
-            "    default_security=("
-            + ", ".join(f"SecurityRequirement({tuple(r)!r})" for r in api.default_security)
-            + ",),\n"
-        )
-    env_names = "".join(f"        {k!r}: {v!r},\n" for k, v in sorted(ctx.config.env_names.items()))
-    sdk = (
-        "_SDK = SdkInfo(\n"
-        f"    name={ctx.config.dist_name!r},\n"
-        f"    version={ctx.config.version!r},\n"
-        f"    env_prefix={ctx.config.prefix!r},\n"
-        f"    default_base_url={api.default_base_url!r},\n"
-        + (f"    env_names={{\n{env_names}    }},\n" if env_names else "")
-        + (("    security_schemes={\n" + "\n".join(schemes) + "\n    },\n") if schemes else "")
-        + default_security
-        + ")"
-    )
+    from loom.codegen.render.sdkinfo import sdk_info_source
+
+    sdk = sdk_info_source(ctx, imports)
     flat = ctx.config.layout == "flat"
     blocks: list[str] = []
     consts: list[str] = []
@@ -343,7 +310,7 @@ def render_errors(ctx: Context) -> str:
             tree,
             "",
             "from ._runtime.errors import (",
-            *(f"    {n} as {n}," for n in sorted(shared)),
+            *(f"    {n}," for n in sorted(shared)),
             ")",
             "",
             f"__all__ = [\n{all_list}\n]",
@@ -363,12 +330,7 @@ def render_types(ctx: Context) -> str:
         "",
         "from typing import NewType",
         "",
-        "from ._runtime.types import (",
-        "    NOT_GIVEN as NOT_GIVEN,",
-        "    FileContent as FileContent,",
-        "    FileTypes as FileTypes,",
-        "    NotGiven as NotGiven,",
-        ")",
+        "from ._runtime.types import NOT_GIVEN, FileContent, FileTypes, NotGiven",
         "",
     ]
     names = ["NOT_GIVEN", "FileContent", "FileTypes", "NotGiven"]
@@ -400,7 +362,7 @@ def render_init(ctx: Context) -> str:
               "InternalServerError", "ConfigurationError"):
         exports[n] = ".errors"
     type_imports = "\n".join(
-        f"    from {mod} import {name} as {name}" for name, mod in sorted(exports.items())
+        f"    from {mod} import {name}" for name, mod in sorted(exports.items())
     )
     table = "\n".join(f"    {k!r}: {v!r}," for k, v in sorted(exports.items()))
     all_list = "\n".join(f"    {k!r}," for k in sorted([*exports, "models", "types", "errors"]))
@@ -415,9 +377,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
 {type_imports}
-    from . import errors as errors
-    from . import models as models
-    from . import types as types
+    from . import errors, models, types
 
 __version__ = {ctx.config.version!r}
 

@@ -1,0 +1,64 @@
+"""Which files an SDK has, and what goes in each (before formatting)."""
+
+from __future__ import annotations
+
+from loom.codegen.config import GeneratorConfig
+from loom.codegen.ir.model import Api
+from loom.codegen.render.docs import render_pyproject, render_readme
+from loom.codegen.render.models import render_model_module, render_models_init
+from loom.codegen.render.modules import alias_cycles, plan_modules
+from loom.codegen.render.package import (
+    Context,
+    render_client,
+    render_errors,
+    render_init,
+    render_manifest,
+    render_resource,
+    render_types,
+)
+
+
+def plan_files(
+    api: Api, config: GeneratorConfig, header: str, *, runtime_files: dict[str, str]
+) -> dict[str, str]:
+    """Every file of the SDK by relative path; deterministic for the same inputs."""
+    modules, where = plan_modules(api)
+    semantic = {s.name for s in api.semantic_types}
+    ctx = Context(api=api, config=config, header=header, where=where, semantic=semantic)
+    pkg = config.package
+    files: dict[str, str] = {}
+    files[f"{pkg}/__init__.py"] = render_init(ctx)
+    files[f"{pkg}/_client.py"] = render_client(ctx)
+    files[f"{pkg}/errors.py"] = render_errors(ctx)
+    files[f"{pkg}/types.py"] = render_types(ctx)
+    files[f"{pkg}/py.typed"] = ""
+    recursive = alias_cycles(modules)
+    files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header, semantic)
+    for m in modules:
+        files[f"{pkg}/models/{m.name}.py"] = render_model_module(
+            m, where, semantic, recursive, header
+        )
+    if config.layout == "resources":
+        files[f"{pkg}/resources/__init__.py"] = (
+            f'{header}\n"""One module per group of operations, imported on first use."""\n'
+        )
+        for r in api.resources:
+            files[f"{pkg}/resources/{r.module}.py"] = render_resource(r, ctx)
+    for rel, text in runtime_files.items():
+        files[f"{pkg}/_runtime/{rel}"] = f"{header}\n{text}"
+    files["README.md"] = render_readme(ctx)
+    files["pyproject.toml"] = render_pyproject(ctx)
+    files["CONFIGURATION.md"] = _configuration(ctx)
+    files["loom-manifest.json"] = render_manifest(ctx)
+    return files
+
+
+def _configuration(ctx: Context) -> str:
+    from loom.codegen.render.sdkinfo import sdk_info
+
+    try:
+        from loom.runtime.config_doc import render as render_configuration_md
+    except ImportError:  # the runtime's renderer is not there: say so, do not invent settings
+        return f"<!-- {ctx.header.lstrip('# ')} -->\n# Configuration\n\nSee the runtime docs.\n"
+    text = render_configuration_md(sdk_info(ctx))
+    return f"<!-- {ctx.header.lstrip('# ')} -->\n{text}"
