@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from loom.engine.actions.base import ActionRegistry
-from loom.engine.masking import mask_secrets
+from loom.engine.masking import MASK, is_secret_key, mask_secrets
 from loom.engine.scheduler.engine import Scheduler
 from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
 from loom.engine.settings import EngineSettings
@@ -43,6 +43,18 @@ class EngineRuntime:
     def mask(self, value: Any) -> Any:
         """``value`` with the values under secret-looking keys replaced by ``***``."""
         return mask_secrets(value, patterns=self.settings.secret_patterns)
+
+    def mask_definition(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """A definition with secrets masked, including defaults of secret-named parameters."""
+        masked: dict[str, Any] = self.mask(definition)
+        for parameter in masked.get("parameters") or []:
+            if (
+                isinstance(parameter, dict)
+                and parameter.get("default") is not None  # pyright: ignore[reportUnknownMemberType]
+                and is_secret_key(parameter.get("name"), self.settings.secret_patterns)  # pyright: ignore[reportUnknownMemberType]
+            ):
+                parameter["default"] = MASK
+        return masked
 
 
 def get_runtime(request: Request) -> EngineRuntime:

@@ -77,7 +77,7 @@ def _summary(p: Pipeline) -> PipelineSummary:
 def _read(stored: service.StoredPipeline, runtime: Runtime) -> PipelineRead:
     p = stored.pipeline
     return PipelineRead(
-        **_summary(p).model_dump(), definition=runtime.mask(stored.definition)
+        **_summary(p).model_dump(), definition=runtime.mask_definition(stored.definition)
     )
 
 

@@ -73,17 +73,16 @@ async def claim_steps(
     }
     if not executions:
         return []
-    running = dict(
-        (
+    running: dict[str, int] = {
+        execution_id: int(count)
+        for execution_id, count in (
             await session.execute(
                 sa.select(StepRun.execution_id, sa.func.count())
                 .where(StepRun.execution_id.in_(executions), StepRun.status == "running")
                 .group_by(StepRun.execution_id)
             )
-        )
-        .tuples()
-        .all()
-    )
+        ).all()
+    }
     admitted: list[str] = []
     for row in candidates:
         execution = executions.get(row.execution_id)

@@ -1,0 +1,140 @@
+"""Fixtures of the engine tests: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL (127.0.0.1:5432, user postgres) gets one database per xdist worker, created at the
+start of the session and dropped at the end; each test starts from an empty schema. When the
+server is down the PostgreSQL variants are skipped locally, and fail in CI (``CI`` is set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # pyright: ignore[reportMissingTypeStubs]
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from loom.engine.actions.base import ActionRegistry
+from loom.engine.app import create_app
+from loom.engine.settings import EngineSettings
+from .helpers import test_registry
+
+PG_HOST = os.environ.get("LOOM_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("LOOM_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("LOOM_TEST_PG_USER", "postgres")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pg_up() -> bool:
+    try:
+        with socket.create_connection((PG_HOST, PG_PORT), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+async def _admin(sql: str) -> None:
+    conn: Any = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres"
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _reset_schema(database: str) -> None:
+    conn: Any = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database=database)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database of this xdist worker (its name comes from ``worker_id``)."""
+    if not _pg_up():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT} (required in CI)")
+        pytest.skip(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}")
+    name = f"loom_engine_test_{worker_id}".lower()
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield name
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a SQLite file, or this worker's PostgreSQL database, reset."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
+    name: str = request.getfixturevalue("pg_database")
+    asyncio.run(_reset_schema(name))
+    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def engine_settings(database_url: str, **overrides: Any) -> EngineSettings:
+    """Settings for a test engine: fast polling, short leases, migrations at start."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "auto_migrate": True,
+        "poll_interval_seconds": 0.02,
+        "lease_seconds": 5.0,
+        "allow_private_networks": True,
+    }
+    values.update(overrides)
+    return EngineSettings(**values)
+
+
+@pytest.fixture
+def registry() -> ActionRegistry:
+    """The built-in actions plus the test actions (``flaky``, ``sleep``, ``once``)."""
+    return test_registry()
+
+
+@pytest.fixture
+async def app(database_url: str, registry: ActionRegistry) -> AsyncIterator[FastAPI]:
+    """A started engine (lifespan entered: database migrated, scheduler running)."""
+    application = create_app(engine_settings(database_url), registry=registry)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the engine through the ASGI transport."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://engine") as c:
+        yield c
+
+
+def subprocess_env(database_url: str, **extra: str) -> dict[str, str]:
+    """Environment of a ``loom serve`` subprocess."""
+    env = dict(os.environ)
+    src = str(REPO_ROOT / "src")
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (src, str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    env.update(
+        {
+            "LOOM_DATABASE_URL": database_url,
+            "LOOM_AUTO_MIGRATE": "1",
+            "LOOM_POLL_INTERVAL_SECONDS": "0.05",
+            "LOOM_LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+PYTHON = sys.executable
