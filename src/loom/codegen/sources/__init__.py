@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError
-from loom.codegen.sources.bundle import Budget, Bundler, SourceFile
+from loom.codegen.sources.bundle import Bundler, SourceFile
+from loom.codegen.sources.guard import check_expansion
 from loom.codegen.sources.parse import MAX_DEPTH, decode_text, parse_text
 from loom.codegen.sources.pointer import is_missing, parse_fragment, resolve, split_ref
 from loom.codegen.sources.promote import promote_titled_variants
@@ -107,7 +108,7 @@ def _load(
     _check_paths(document, version, name=name, sink=sink)
     entry = SourceFile(path=entry_path, label="", data=data, root=document)
     bundler = Bundler(entry=entry, sink=sink, base_dir=base_dir)
-    if _needs_bundling(document, bundler.budget):
+    if _needs_bundling(document, name=name):
         document = bundler.run()
         _check_internal_refs(document, bundler.internal_refs)
         if len(bundler.files) > 1:
@@ -183,20 +184,26 @@ def _check_paths(
         )
 
 
-def _needs_bundling(root: dict[str, Any], budget: Budget) -> bool:
+def _needs_bundling(root: dict[str, Any], *, name: str) -> bool:
     """Fast check: any ``$ref`` that is not local, or local but unresolvable, or deep nesting.
 
     Most documents are already bundled; for them this scan is the only walk, and the document is
     returned as parsed. Anything suspicious goes through the bundler, which knows where each
-    ``$ref`` sits and reports precise locations.
+    ``$ref`` sits and reports precise locations. Objects shared through YAML aliases are scanned
+    once, and their expanded size is checked.
     """
     refs: set[str] = set()
+    seen: set[int] = set()
+    shared = False
     stack: list[tuple[Any, int]] = [(root, 0)]
     while stack:
         node, depth = stack.pop()
-        budget.spend("", None)
         if depth > MAX_DEPTH:
             return True
+        if id(node) in seen:
+            shared = True
+            continue
+        seen.add(id(node))
         values: Any
         if isinstance(node, dict):
             mapping = cast("dict[str, Any]", node)
@@ -209,6 +216,8 @@ def _needs_bundling(root: dict[str, Any], budget: Budget) -> bool:
         for value in values:
             if isinstance(value, dict | list):
                 stack.append((cast("Any", value), depth + 1))
+    if shared:
+        check_expansion(root, name=name)
     for ref in refs:
         file_part, fragment = split_ref(ref)
         if file_part:

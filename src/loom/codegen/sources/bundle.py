@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError, Severity
 from loom.codegen.sources import kinds as k
+from loom.codegen.sources.guard import MAX_EXPANDED_NODES, check_expansion
 from loom.codegen.sources.parse import MAX_DEPTH, decode_text, parse_text
 from loom.codegen.sources.pointer import (
     format_pointer,
@@ -40,8 +41,8 @@ from loom.codegen.sources.pointer import (
 
 logger = logging.getLogger(__name__)
 
-NODE_BUDGET = 20_000_000
-"""Most nodes one load may visit: stops YAML alias bombs that expand exponentially."""
+NODE_BUDGET = 4 * MAX_EXPANDED_NODES
+"""Most nodes one bundling may visit; a safety net behind ``check_expansion`` of each file."""
 
 Loc = tuple[Any, str | int] | None
 """A location as a linked list ``(parent, token)``: cheap to extend, formatted only on error."""
@@ -95,8 +96,7 @@ class Budget:
         self.left -= 1
         if self.left < 0:
             raise FatalSchemaError(
-                f"the document expands to more than {NODE_BUDGET:,} nodes "
-                "(a YAML alias bomb?); simplify it",
+                f"bundling visits more than {NODE_BUDGET:,} nodes; split or simplify the schema",
                 pointer=where(label, loc),
             )
 
@@ -133,6 +133,9 @@ class Bundler:
     _queue: deque[_Pending] = field(default_factory=deque[_Pending])
     _inlining: set[Key] = field(default_factory=set[Key])
     _canonical: dict[Key, Any] = field(default_factory=dict[Key, Any])
+    _by_ref: dict[tuple[int, str], SourceFile] = field(
+        default_factory=dict[tuple[int, str], SourceFile]
+    )
 
     def __post_init__(self) -> None:
         self.files[self.entry.path] = self.entry
@@ -248,7 +251,7 @@ class Bundler:
         file_part, fragment = split_ref(ref)
         if file_part and is_remote(file_part):
             self.sink.add(
-                where(file.label, (loc, "$ref")),
+                where(file.label, loc),
                 f"the remote reference {ref!r} is not fetched; it is treated as an empty schema "
                 "(download it and reference the local copy)",
                 code="remote-ref",
@@ -289,6 +292,9 @@ class Bundler:
     def _target_file(self, file: SourceFile, file_part: str, ref: str, loc: Loc) -> SourceFile:
         if not file_part:
             return file
+        cached = self._by_ref.get((id(file), file_part))
+        if cached is not None:
+            return cached
         folder = file.path.parent if file is not self.entry else self.base_dir
         if folder is None:
             raise FatalSchemaError(
@@ -297,7 +303,9 @@ class Bundler:
                 pointer=where(file.label, loc),
             )
         path = (folder / unquote(file_part)).resolve()
-        return self.load_file(path, referrer=where(file.label, loc), ref=ref)
+        target = self.load_file(path, referrer=where(file.label, loc), ref=ref)
+        self._by_ref[id(file), file_part] = target  # SourceFiles live as long as the bundler
+        return target
 
     def load_file(self, path: Path, *, referrer: str, ref: str) -> SourceFile:
         """Read and parse a referenced file once; fatal when it cannot be read."""
@@ -308,16 +316,18 @@ class Bundler:
             data = path.read_bytes()
         except FileNotFoundError:
             raise FatalSchemaError(
-                f"$ref {ref!r} points to {path}, which does not exist; fix the path "
+                f"$ref {ref!r} points to {self._label(path)}, which does not exist; fix the path "
                 "(it is relative to the file that contains the $ref)",
                 pointer=referrer,
             ) from None
         except OSError as exc:
             raise FatalSchemaError(
-                f"$ref {ref!r}: cannot read {path}: {exc.strerror}", pointer=referrer
+                f"$ref {ref!r}: cannot read {self._label(path)}: {exc.strerror}", pointer=referrer
             ) from None
         label = self._label(path)
         root = parse_text(decode_text(data, name=label), name=label)
+        if b"*" in data and b"&" in data:  # only YAML anchors and aliases share objects
+            check_expansion(root, name=label)
         source = SourceFile(path=path, label=label, data=data, root=root)
         self.files[path] = source
         logger.debug("read %s (%d bytes)", label, len(data))

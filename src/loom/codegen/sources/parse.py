@@ -118,7 +118,7 @@ def parse_text(text: str, *, name: str) -> Any:
 
 def _load_yaml(text: str, *, name: str) -> Any:
     try:
-        if len(text) > _SAFE_YAML_TEXT_SIZE:
+        if len(text) > _SAFE_YAML_TEXT_SIZE and _depth_bound(text) > MAX_DEPTH:
             _check_yaml_depth(text, name=name)
         return yaml.load(text, Loader=_SchemaLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -130,6 +130,24 @@ def _load_yaml(text: str, *, name: str) -> Any:
         raise FatalSchemaError(
             f"{name}: the document nests objects or arrays too deeply (limit {MAX_DEPTH})"
         ) from None
+
+
+def _depth_bound(text: str) -> int:
+    """A cheap upper bound of YAML nesting, so that most files skip the exact event scan.
+
+    A block collection nested in another starts at least one column further right, except a
+    sequence directly under a mapping key (hence twice the indentation); entries written on one
+    line (``- - x``, ``- a: b``) are bounded by the indicators on that line; flow collections by
+    the number of ``[`` and ``{`` in the text.
+    """
+    indent = 0
+    indicators = 0
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        indent = max(indent, len(line) - len(stripped))
+        count = stripped.count("-") + stripped.count(":") + stripped.count("?")
+        indicators = max(indicators, count)
+    return 2 * indent + indicators + text.count("[") + text.count("{") + 2
 
 
 def _check_yaml_depth(text: str, *, name: str) -> None:
