@@ -134,6 +134,8 @@ class Operation(Generic[T]):
         pagination: set when the operation pages; see ``Pagination``.
         deprecated: the operation is deprecated (a ``DeprecationWarning`` is also raised by the
             generated method's ``@deprecated``).
+        idempotent: ``True`` lets the runtime retry the operation like a GET even when its method
+            is POST or PATCH (a search); ``None`` decides by method.
     """
 
     operation_id: str
@@ -150,6 +152,7 @@ class Operation(Generic[T]):
     eventually_consistent: bool = False
     pagination: Pagination | None = None
     deprecated: bool = False
+    idempotent: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +185,17 @@ class SdkInfo:
         version: the SDK's version, used in the User-Agent.
         env_prefix: prefix of its environment variables (``CAMUNDA`` → ``CAMUNDA_BASE_URL``).
         default_base_url: the first server of the schema with its variables' defaults applied.
-        env_names: overrides of variable names per setting (``{"base_url": "CAMUNDA_REST_ADDRESS"}``)
-            from the generator configuration.
+        env_names: overrides of variable names per setting
+            (``{"base_url": "CAMUNDA_REST_ADDRESS"}``) from the generator configuration.
         security_schemes: the schema's security schemes by name.
         default_security: the document-level ``security`` requirement.
+        setting_defaults: SDK-specific defaults of settings (``{"audience": "zeebe.camunda.io"}``),
+            below explicit arguments, the environment and ``.env``.
+        env_aliases: further variables read for a setting
+            (``{"base_url": ("ZEEBE_REST_ADDRESS",)}``); two of them set to different values
+            is a configuration error.
+        base_url_suffix: a base path appended to a configured base URL that lacks it (``/v2``),
+            unless the ``base_url_exact`` setting is true.
     """
 
     name: str
@@ -193,5 +203,10 @@ class SdkInfo:
     env_prefix: str
     default_base_url: str
     env_names: Mapping[str, str] = field(default_factory=dict[str, str])
-    security_schemes: Mapping[str, SecurityScheme] = field(default_factory=dict[str, SecurityScheme])
+    security_schemes: Mapping[str, SecurityScheme] = field(
+        default_factory=dict[str, SecurityScheme]
+    )
     default_security: tuple[SecurityRequirement, ...] = ()
+    setting_defaults: Mapping[str, object] = field(default_factory=dict[str, object])
+    env_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict[str, tuple[str, ...]])
+    base_url_suffix: str = ""

@@ -1,0 +1,351 @@
+"""What the sync and async clients share: configuration, request building, logging, parsing.
+
+Nothing here performs I/O or imports httpx at module level; the transport is created on the
+first request (``_Shared.http``), so ``Client()`` costs only the settings validation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+
+from .config import Settings, python_log_level, resolve_settings
+from .encoding import (
+    EncodedBody,
+    cookie_header,
+    encode_body,
+    query_string,
+    serialize_header,
+    serialize_path,
+    serialize_query,
+    to_jsonable,
+)
+from .operation import Operation, Param, SdkInfo
+from .retries import RetryPolicy
+from .types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+
+if TYPE_CHECKING:
+    import ssl
+    from pathlib import Path
+
+    import httpx
+
+__all__ = ["BaseClient", "CallOptions", "PreparedRequest"]
+
+T = TypeVar("T")
+
+
+_DEFAULT_SDK = SdkInfo(name="loom-sdk", version="0.0.0", env_prefix="LOOM", default_base_url="")
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """Per-call options (repeated on every attempt and every page)."""
+
+    extra_headers: Headers | None = None
+    extra_query: Query | None = None
+    extra_body: JsonBody | None = None
+    timeout: TimeoutLike | NotGiven = NOT_GIVEN
+
+
+class PreparedRequest:
+    """Method, URL, headers and body of one call, before httpx sees it."""
+
+    __slots__ = ("body", "headers", "method", "url")
+
+    def __init__(self, method: str, url: str, headers: dict[str, str], body: Any) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+
+
+class _Shared:
+    """State shared by a client and its ``with_options`` copies: the pool and the auth flow."""
+
+    __slots__ = ("auth", "http", "lock", "owns_http", "ready", "verify")
+
+    def __init__(self, http: Any) -> None:
+        self.lock = threading.Lock()
+        self.http: Any = http
+        self.owns_http = http is None
+        self.auth: Any = None
+        self.verify: ssl.SSLContext | bool = True
+        self.ready = False
+
+
+class BaseClient:
+    """Configuration and request building shared by ``SyncAPIClient`` and ``AsyncAPIClient``.
+
+    ``sdk_info`` is set by each generated client class.
+    """
+
+    sdk_info: ClassVar[SdkInfo] = _DEFAULT_SDK
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | None = None,
+        auth: httpx.Auth | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: Any = None,
+        env_file: str | Path | bool | None = None,
+        logger: logging.Logger | None = None,
+        retry_policy: RetryPolicy | None = None,
+        auth_strategy: str | None = None,
+        oauth_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        audience: str | None = None,
+        scopes: str | tuple[str, ...] | list[str] | None = None,
+        token_cache_dir: str | Path | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        api_key: str | None = None,
+        ca_file: str | Path | None = None,
+        client_cert: str | Path | None = None,
+        client_key: str | Path | None = None,
+        client_key_password: str | None = None,
+        verify: bool | None = None,
+        proxy: str | None = None,
+        tenant_id: str | None = None,
+        log_level: str | None = None,
+        log_bodies: bool | None = None,
+        connect_timeout_seconds: float | None = None,
+    ) -> None:
+        explicit: dict[str, object] = {
+            "base_url": base_url,
+            "max_retries": max_retries,
+            "auth_strategy": auth_strategy,
+            "oauth_url": oauth_url,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "audience": audience,
+            "scopes": tuple(scopes) if isinstance(scopes, list) else scopes,
+            "token_cache_dir": str(token_cache_dir) if token_cache_dir is not None else None,
+            "username": username,
+            "password": password,
+            "token": token,
+            "api_key": api_key,
+            "ca_file": str(ca_file) if ca_file is not None else None,
+            "client_cert": str(client_cert) if client_cert is not None else None,
+            "client_key": str(client_key) if client_key is not None else None,
+            "client_key_password": client_key_password,
+            "verify": verify,
+            "proxy": proxy,
+            "tenant_id": tenant_id,
+            "log_level": log_level,
+            "log_bodies": log_bodies,
+            "connect_timeout_seconds": connect_timeout_seconds,
+        }
+        timeout_override: Any = NOT_GIVEN
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+            explicit["timeout_seconds"] = float(timeout)
+        elif not isinstance(timeout, NotGiven):
+            timeout_override = timeout  # an httpx.Timeout, or None to disable
+        if auth is not None:
+            # An explicit auth flow replaces the configured strategy (no credential checks).
+            explicit["auth_strategy"] = "NONE"
+        sdk = type(self).sdk_info
+        self._settings: Settings = resolve_settings(
+            sdk, {k: v for k, v in explicit.items() if v is not None}, env_file=env_file
+        )
+        self._explicit_auth = auth
+        self._logger = logger or logging.getLogger(sdk.name.replace("-", "_"))
+        if self._settings.log_level is not None and logger is None:
+            self._logger.setLevel(python_log_level(self._settings.log_level))
+        self._log_bodies = self._settings.log_bodies or self._settings.log_level in (
+            "trace",
+            "silly",
+        )
+        self._max_retries = self._settings.max_retries
+        self._timeout_override: Any = timeout_override
+        self._retry_policy = retry_policy or type(self).retry_policy
+        self._base_url = self._settings.base_url
+        self._extra_headers: dict[str, str] = dict(default_headers or {})
+        self._shared = _Shared(http_client)
+
+    # -- public -------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The resolved base URL."""
+        return self._base_url
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings (secrets masked in their repr)."""
+        return self._settings
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt."""
+        return self._max_retries
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> Self:
+        """A copy with other defaults that shares this client's connection pool and auth.
+
+        Args:
+            timeout: seconds, an ``httpx.Timeout``, or ``None`` to disable timeouts.
+            max_retries: retries after the first attempt.
+            default_headers: headers added to (and overriding) this client's.
+            logger: another logger.
+        """
+        clone = object.__new__(type(self))
+        clone.__dict__.update({k: self.__dict__[k] for k in _STATE if k in self.__dict__})
+        if not isinstance(timeout, NotGiven):
+            clone._timeout_override = timeout
+        if max_retries is not None:
+            if max_retries < 0:
+                raise ValueError("max_retries must be >= 0")
+            clone._max_retries = max_retries
+        if default_headers:
+            clone._extra_headers = {**self._extra_headers, **default_headers}
+        if logger is not None:
+            clone._logger = logger
+        return clone
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={self._base_url!r}>"
+
+    # -- building requests ---------------------------------------------------------------------
+
+    def _user_agent(self) -> str:
+        sdk = type(self).sdk_info
+        return f"{sdk.name}/{sdk.version} loom-runtime python/{platform.python_version()}"
+
+    def _base_headers(self) -> dict[str, str]:
+        return {"User-Agent": self._user_agent(), "Accept": "application/json"}
+
+    def _prepare(
+        self,
+        op: Operation[Any],
+        params: Mapping[str, object],
+        body: object,
+        options: CallOptions,
+    ) -> PreparedRequest:
+        extra_query = options.extra_query
+        extra_body = options.extra_body
+        extra_headers = options.extra_headers
+        path = op.path
+        query: list[str] = []
+        headers: dict[str, str] = dict(self._extra_headers) if self._extra_headers else {}
+        cookies: list[tuple[Param, object]] = []
+        tenant = self._settings.tenant_id
+        for param in op.params:
+            value = params.get(param.name, NOT_GIVEN)
+            if isinstance(value, NotGiven):
+                if tenant is not None and param.name == "tenantId" and param.location != "path":
+                    value = tenant
+                else:
+                    if param.required and param.location == "path":
+                        raise TypeError(
+                            f"{op.operation_id}: path parameter {param.name!r} is required"
+                        )
+                    continue
+            location = param.location
+            if location == "path":
+                if value is None:
+                    raise TypeError(f"{op.operation_id}: path parameter {param.name!r} is None")
+                path = path.replace("{" + param.name + "}", serialize_path(param, value))
+            elif location == "query":
+                query.extend(serialize_query(param, value))
+            elif value is None:
+                continue
+            elif location == "header":
+                headers[param.name] = serialize_header(param, value)
+            else:
+                cookies.append((param, value))
+        url = self._base_url + path
+        if query or extra_query:
+            qs = query_string(query, extra_query)
+            if qs:
+                url = f"{url}?{qs}"
+        if cookies:
+            headers["Cookie"] = cookie_header(cookies)
+        encoded: Any = None
+        spec = op.body
+        if spec is not None and not isinstance(body, NotGiven):
+            encoded = encode_body(spec, body, extra_body)
+            if encoded.content_type is not None:
+                headers["Content-Type"] = encoded.content_type
+        elif extra_body:
+            text = json.dumps(to_jsonable(extra_body), separators=(",", ":"))
+            encoded = EncodedBody(content=text.encode(), content_type="application/json")
+            headers["Content-Type"] = "application/json"
+        if extra_headers:
+            headers.update(extra_headers)
+        return PreparedRequest(op.method, url, headers, encoded)
+
+    def _ensure_transport(self, make_http: Any) -> Any:
+        """Create the httpx client and auth flow on first use (thread-safe); returns the client."""
+        shared = self._shared
+        if shared.ready:
+            return shared.http
+        with shared.lock:
+            if shared.ready:
+                return shared.http
+            from .transport import build_auth, client_kwargs, ssl_verify
+
+            verify = ssl_verify(self._settings)
+            auth = self._explicit_auth
+            if auth is None:
+                sdk = type(self).sdk_info
+                auth = build_auth(sdk, self._settings, verify=verify, logger=self._logger)
+            shared.verify = verify
+            shared.auth = auth
+            if shared.http is None:
+                shared.http = make_http(client_kwargs(self._settings, self._base_headers(), verify))
+            shared.ready = True
+            return shared.http
+
+    # -- logging -------------------------------------------------------------------------------
+
+    def _log_request(self, prepared: PreparedRequest, attempt: int) -> None:
+        url = prepared.url.split("?", 1)[0]
+        self._logger.debug("request: %s %s (attempt %d)", prepared.method, url, attempt)
+        if self._log_bodies and prepared.body is not None and prepared.body.content is not None:
+            self._logger.debug("request body: %s", _preview(prepared.body.content))
+
+    def _log_response(self, prepared: PreparedRequest, response: httpx.Response, ms: float) -> None:
+        url = prepared.url.split("?", 1)[0]
+        self._logger.debug(
+            "response: %s %s -> %d in %.1f ms", prepared.method, url, response.status_code, ms
+        )
+        if self._log_bodies:
+            self._logger.debug("response body: %s", _preview(response.content))
+
+
+_STATE = (
+    "_settings",
+    "_explicit_auth",
+    "_logger",
+    "_log_bodies",
+    "_max_retries",
+    "_timeout_override",
+    "_retry_policy",
+    "_base_url",
+    "_extra_headers",
+    "_shared",
+)
+
+
+def _preview(content: bytes, limit: int = 2000) -> str:
+    text = content[:limit].decode("utf-8", "replace")
+    return text + ("…" if len(content) > limit else "")
