@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of loom against named peers; run all with ``make bench``."""

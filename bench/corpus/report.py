@@ -1,0 +1,272 @@
+"""Write the corpus results: a per-document CSV and ``docs/corpus.md`` (generators side by side)."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.corpus.runner import CLEAN, DROPPED, WARNINGS, Record
+
+PER_GENERATOR_FIELDS = (
+    "outcome",
+    "gen_seconds",
+    "sdk_operations",
+    "missing_operations",
+    "missing_unreported",
+    "diagnostics",
+    "import_ok",
+    "import_modules",
+    "import_failed_modules",
+    "import_summary",
+    "pyright_errors",
+    "strict_errors",
+    "message",
+)
+NAMES = {"loom": "loom", "opc": "openapi-python-client 0.29.1"}
+PRODUCED_OUTCOMES = (CLEAN, WARNINGS, DROPPED)
+
+
+def write_csv(
+    path: Path, documents: Sequence[tuple[str, int]], by_gen: dict[str, dict[str, Record]]
+) -> None:
+    """One row per document, ``<generator>_<field>`` columns for each generator."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gens = sorted(by_gen)
+    header = ["document", "size_bytes", "doc_operations"] + [
+        f"{g}_{f}" for g in gens for f in PER_GENERATOR_FIELDS
+    ]
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for name, size in documents:
+            recs = [by_gen[g].get(name) for g in gens]
+            doc_ops = next((r["doc_operations"] for r in recs if r), "")
+            row: list[Any] = [name, size, doc_ops]
+            for rec in recs:
+                row += [rec.get(f, "") if rec else "" for f in PER_GENERATOR_FIELDS]
+            writer.writerow(row)
+
+
+@dataclass
+class Stats:
+    """Aggregates of one generator over the measured documents."""
+
+    documents: int
+    outcomes: Counter[str]
+    produced: int
+    doc_operations: int
+    missing: int
+    missing_unreported: int
+    import_ok: int
+    pyright_zero: int
+    pyright_unfinished: int
+    strict_checked: int
+    strict_zero: int
+    gen_seconds_total: float
+    gen_seconds_median: float
+
+    def pct(self, n: int) -> str:
+        """``n`` as a percentage of the documents."""
+        return f"{100 * n / self.documents:.1f}%" if self.documents else "-"
+
+
+def stats(records: Iterable[Record]) -> Stats:
+    """Aggregate one generator's records."""
+    recs = list(records)
+    seconds = [float(r.get("gen_seconds", 0.0)) for r in recs]
+    strict = [r for r in recs if "strict_errors" in r]
+    return Stats(
+        documents=len(recs),
+        outcomes=Counter(str(r["outcome"]) for r in recs),
+        produced=sum(1 for r in recs if r["outcome"] in PRODUCED_OUTCOMES),
+        doc_operations=sum(int(r.get("doc_operations", 0)) for r in recs),
+        missing=sum(_missing_ops(r) for r in recs),
+        missing_unreported=sum(
+            int(r.get("missing_unreported", r.get("doc_operations", 0))) for r in recs
+        ),
+        import_ok=sum(1 for r in recs if r.get("import_ok") is True),
+        pyright_zero=sum(1 for r in recs if r.get("pyright_errors") == 0),
+        pyright_unfinished=sum(
+            1 for r in recs if "pyright_errors" in r and r.get("pyright_errors") is None
+        ),
+        strict_checked=len(strict),
+        strict_zero=sum(1 for r in strict if r.get("strict_errors") == 0),
+        gen_seconds_total=sum(seconds),
+        gen_seconds_median=statistics.median(seconds) if seconds else 0.0,
+    )
+
+
+def _missing_ops(rec: Record) -> int:
+    """Operations missing from the SDK; a document without an SDK misses all of them."""
+    if rec["outcome"] in PRODUCED_OUTCOMES:
+        return int(rec.get("missing_operations", 0))
+    return int(rec.get("doc_operations", 0))
+
+
+def _row(label: str, values: Sequence[str]) -> str:
+    return f"| {label} | " + " | ".join(values) + " |"
+
+
+def _table(gens: Sequence[str], all_stats: dict[str, Stats]) -> list[str]:
+    lines = [
+        _row("", [NAMES.get(g, g) for g in gens]),
+        "|---|" + "---:|" * len(gens),
+    ]
+
+    def count(fn: Callable[[Stats], int]) -> list[str]:
+        return [f"{fn(all_stats[g])} ({all_stats[g].pct(fn(all_stats[g]))})" for g in gens]
+
+    lines += [
+        _row("documents measured", [str(all_stats[g].documents) for g in gens]),
+        _row("**SDK produced**", count(lambda s: s.produced)),
+        _row("— clean (all operations, no diagnostic)", count(lambda s: s.outcomes[CLEAN])),
+        _row("— all operations, with diagnostics", count(lambda s: s.outcomes[WARNINGS])),
+        _row("— some operations missing", count(lambda s: s.outcomes[DROPPED])),
+        _row("refused with a located message", count(lambda s: s.outcomes["fatal"])),
+        _row("crashed (traceback)", count(lambda s: s.outcomes["crash"])),
+        _row("invalid Python written", count(lambda s: s.outcomes["invalid_python"])),
+        _row("timed out", count(lambda s: s.outcomes["timeout"])),
+        _row(
+            "no output / harness error",
+            count(lambda s: s.outcomes["no_output"] + s.outcomes["harness_error"]),
+        ),
+        _row(
+            "**operations missing** (of all in the documents)",
+            [
+                f"{s.missing} of {s.doc_operations} "
+                f"({100 * s.missing / max(1, s.doc_operations):.2f}%)"
+                for s in (all_stats[g] for g in gens)
+            ],
+        ),
+        _row(
+            "— missing without a reported reason",
+            [
+                str(all_stats[g].missing_unreported)
+                if g == "loom"
+                else "not reported per operation"
+                for g in gens
+            ],
+        ),
+        _row("**every module imports + client constructs**", count(lambda s: s.import_ok)),
+        _row("**pyright basic: zero errors**", count(lambda s: s.pyright_zero)),
+        _row(
+            "— pyright did not finish (timeout)",
+            [str(all_stats[g].pyright_unfinished) for g in gens],
+        ),
+        _row(
+            "pyright strict: zero errors (fixed sample)",
+            [f"{all_stats[g].strict_zero} of {all_stats[g].strict_checked}" for g in gens],
+        ),
+        _row(
+            "**generator wall time, total** (sum over documents)",
+            [f"{all_stats[g].gen_seconds_total:.0f} s" for g in gens],
+        ),
+        _row(
+            "generator wall time, median per document",
+            [f"{all_stats[g].gen_seconds_median:.2f} s" for g in gens],
+        ),
+    ]
+    return lines
+
+
+def _top(pairs: Iterable[tuple[str, int, str, str]], limit: int) -> list[str]:
+    """``(category, count, document, example)`` rows → the top categories by document count."""
+    docs: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    example: dict[str, tuple[str, str]] = {}
+    for category, n, doc, text in pairs:
+        docs[category] += 1
+        total[category] += n
+        example.setdefault(category, (doc, text))
+    lines = ["| category | documents | occurrences | example |", "|---|---:|---:|---|"]
+    for category, n_docs in docs.most_common(limit):
+        doc, text = example[category]
+        cell = f"`{doc}`: {text}".replace("|", "\\|").replace("\n", " ")[:240]
+        lines.append(
+            f"| {category.replace('|', '/')[:120]} | {n_docs} | {total[category]} | {cell} |"
+        )
+    return lines if docs else ["(none)"]
+
+
+def _diagnostic_pairs(recs: Iterable[Record]) -> Iterable[tuple[str, int, str, str]]:
+    for r in recs:
+        for category, (n, text) in dict(r.get("diagnostic_categories", {})).items():
+            yield str(category), int(n), str(r["document"]), str(text)
+
+
+def _failure_pairs(recs: Iterable[Record]) -> Iterable[tuple[str, int, str, str]]:
+    from bench.corpus.generators import normalize
+
+    for r in recs:
+        doc = str(r["document"])
+        if r["outcome"] not in PRODUCED_OUTCOMES:
+            yield (
+                f"generation: {r['outcome']}: {normalize(str(r.get('message', '')))}",
+                1,
+                doc,
+                str(r.get("message", "")),
+            )
+            continue
+        if r.get("import_ok") is False:
+            summary = str(r.get("import_summary", ""))
+            yield f"import: {normalize(summary)[:100]}", 1, doc, summary
+        if r.get("pyright_errors") is None and r.get("pyright_message"):
+            yield "pyright: did not finish", 1, doc, str(r["pyright_message"])
+        for rule, (n, text) in dict(r.get("pyright_rules", {})).items():
+            yield f"pyright basic: {rule}", int(n), doc, str(text)
+
+
+def _strict_pairs(recs: Iterable[Record]) -> Iterable[tuple[str, int, str, str]]:
+    for r in recs:
+        for rule, (n, text) in dict(r.get("strict_rules", {})).items():
+            yield f"pyright strict: {rule}", int(n), str(r["document"]), str(text)
+
+
+def render(
+    *,
+    gens: Sequence[str],
+    by_gen: dict[str, dict[str, Record]],
+    documents: Sequence[str],
+    header: Sequence[str],
+) -> str:
+    """The Markdown of ``docs/corpus.md``."""
+    present = [g for g in gens if by_gen.get(g)]
+    all_stats = {g: stats(by_gen[g][d] for d in documents if d in by_gen[g]) for g in present}
+    lines = list(header)
+    missing_gens = [g for g in gens if g not in present]
+    for g in missing_gens:
+        lines += [f"**{NAMES.get(g, g)}: not measured yet** (no results in this run).", ""]
+    if present:
+        lines += ["## Results", "", *_table(present, all_stats), ""]
+    for g in present:
+        recs = [by_gen[g][d] for d in documents if d in by_gen[g]]
+        lines += [
+            f"## {NAMES.get(g, g)}: top diagnostic categories",
+            "",
+            *_top(_diagnostic_pairs(recs), 12),
+            "",
+            f"## {NAMES.get(g, g)}: top failure categories",
+            "",
+            *_top(_failure_pairs(recs), 12),
+            "",
+            *_top(_strict_pairs(recs), 8),
+            "",
+        ]
+    if "loom" in present:
+        lines += ["## loom: every missing operation, with its reason", ""]
+        missing = [
+            (str(r["document"]), str(e))
+            for d in documents
+            if (r := by_gen["loom"].get(d)) is not None
+            for e in r.get("missing_examples", [])
+        ]
+        lines += [f"- `{doc}`: {text}" for doc, text in missing[:150]] or ["(none)"]
+        if len(missing) > 150:
+            lines.append(f"- … and {len(missing) - 150} more (see the CSV)")
+        lines.append("")
+    return "\n".join(lines) + "\n"
