@@ -237,7 +237,8 @@ class _Checker:
             if self.first_index[step.id] == index
         }
         # Steps that did not parse still count for "runs before" (no false alarms about them).
-        self.ancestors = ancestors({**extra_steps, **self.graph})
+        full_graph = {step.id: list(step.depends_on) for _, step in reversed(steps)}
+        self.ancestors = ancestors({**extra_steps, **full_graph})
 
     def add(self, pointer: str, message: str, code: str) -> None:
         self.issues.append(ValidationIssue(pointer, message, code))

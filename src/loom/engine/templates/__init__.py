@@ -155,9 +155,10 @@ def evaluate_condition(expr: str | bool | None, context: Mapping[str, Any]) -> b
     """A step condition read as a boolean.
 
     ``None`` (no condition) is true; a bool is itself; a string is a template
-    (``"{{ params.x > 1 }}"``) or a bare expression (``"params.x > 1"``). An undefined value
-    is false; so are the strings ``""``, ``false``, ``0``, ``no``, ``off``, ``null``,
-    ``none`` (any case), which is what a mixed template such as ``"{{ a }}"`` may produce.
+    (``"{{ params.x > 1 }}"``) or a bare expression (``"params.x > 1"``). The value is read
+    as Python truth, except that an undefined value is false and so are the strings ``""``,
+    ``false``, ``0``, ``no``, ``off``, ``null``, ``none`` (any case, surrounding spaces
+    ignored), so that a flag given as text (``"false"``) means what it says.
 
     Raises:
         TemplateError: as :func:`render`.
@@ -171,12 +172,15 @@ def evaluate_condition(expr: str | bool | None, context: Mapping[str, Any]) -> b
         if "{{" in expr:
             template = parse_template(expr)
             if template.single is not None:
-                return evaluator.truth(template.single)
-            value: object = _Renderer(context).render_text(expr)
+                value = evaluator.eval(template.single)
+            else:
+                value = _Renderer(context).render_text(expr)
         else:
-            return evaluator.truth(parse_expression(expr))
+            value = evaluator.eval(parse_expression(expr))
     except RecursionError:
         raise TemplateError("expression is nested too deeply") from None
+    if isinstance(value, Undefined):
+        return False
     if isinstance(value, str):
         return value.strip().lower() not in _FALSE_WORDS
     return bool(value)
