@@ -78,7 +78,7 @@ def test_validation_error_carries_raw_body_when_success_body_is_wrong(serve: Ser
 
 
 def test_per_operation_error_class_is_raised_when_declared(serve: Serve) -> None:
-    class ThingMissing(NotFoundError):
+    class ThingMissingError(NotFoundError):
         pass
 
     op = Operation[Thing](
@@ -87,10 +87,10 @@ def test_per_operation_error_class_is_raised_when_declared(serve: Serve) -> None
         path="/things/{id}",
         params=GET_THING.params,
         response=Thing,
-        error_classes={404: ThingMissing},
+        error_classes={404: ThingMissingError},
     )
     server = serve(lambda _: Reply(404, json={"title": "x"}))
-    with Client(base_url=server.url) as client, pytest.raises(ThingMissing):
+    with Client(base_url=server.url) as client, pytest.raises(ThingMissingError):
         client.request(op, {"id": 1})
 
 
@@ -118,9 +118,7 @@ def test_body_model_is_sent_by_alias_without_unset_fields_when_posting(serve: Se
     from loom.runtime.models import BaseModel
 
     class NewThing(BaseModel):
-        display_name: str = Field(
-            validation_alias="displayName", serialization_alias="displayName"
-        )
+        display_name: str = Field(validation_alias="displayName", serialization_alias="displayName")
         color: str | None = None
 
     op = Operation[Thing](
@@ -194,9 +192,7 @@ def test_logs_request_and_response_without_secrets_when_debug(
     assert "seven" not in caplog.text  # bodies are not logged by default
 
 
-def test_logs_bodies_when_log_bodies_is_set(
-    serve: Serve, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_logs_bodies_when_log_bodies_is_set(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
     server = serve(thing_server())
     logger = logging.getLogger("test.runtime.bodies")
     with (

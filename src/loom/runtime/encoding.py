@@ -229,24 +229,21 @@ def serialize_query(param: Param, value: object) -> list[str]:
 
 
 def _deep_object(prefix: str, value: object, reserved: bool) -> list[str]:
+    # Brackets stay literal, as in the specification's table; the names inside are escaped.
     jsonable = to_jsonable(value)
     out: list[str] = []
 
     def walk(key: str, node: object) -> None:
         if isinstance(node, dict):
-            mapping: dict[str, Any] = node  # pyright: ignore[reportUnknownVariableType]
-            for k, v in mapping.items():
-                walk(f"{key}[{k}]", v)
+            for k, v in cast("dict[str, Any]", node).items():
+                walk(f"{key}[{_q(str(k), allow_reserved=reserved)}]", v)
         elif isinstance(node, list):
-            items: list[Any] = node  # pyright: ignore[reportUnknownVariableType]
-            for v in items:
+            for v in cast("list[Any]", node):
                 walk(key, v)
         else:
-            out.append(
-                f"{_q(key, allow_reserved=reserved)}={_q(_scalar(node), allow_reserved=reserved)}"
-            )
+            out.append(f"{key}={_q(_scalar(node), allow_reserved=reserved)}")
 
-    walk(prefix, jsonable)
+    walk(_q(prefix, allow_reserved=reserved), jsonable)
     return out
 
 
