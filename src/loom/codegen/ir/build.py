@@ -83,7 +83,7 @@ def build_api(document: dict[str, Any], config: GeneratorConfig, sink: Diagnosti
             method_taken.add(method)
             if op.pagination is not None:
                 method_taken.add(method + "_all")
-            flat = config.operation_names.get(op_id) or N.safe_attribute(N.snake(op_id))
+            flat = N.safe_method(N.snake(config.operation_names.get(op_id) or op_id))
             flat = N.dedupe(flat, flat_taken)
             flat_taken.add(flat)
             if op.pagination is not None:
@@ -135,12 +135,12 @@ def _operation_ids(raws: list[RawOperation], sink: DiagnosticSink) -> list[str]:
 def _method_name(op_id: str, tag: str, config: GeneratorConfig, taken: set[str]) -> str:
     override = config.operation_names.get(op_id)
     if override:
-        return N.dedupe(N.safe_attribute(N.snake(override)), taken)
-    full = N.safe_attribute(N.snake(op_id))
+        return N.dedupe(N.safe_method(N.snake(override)), taken)
+    full = N.safe_method(N.snake(op_id))
     if config.layout == "resources":
         short = N.short_method_name(N.words(op_id), N.words(tag))
         if short is not None:
-            candidate = N.safe_attribute(N.snake(short))
+            candidate = N.safe_method(N.snake(short))
             if candidate not in taken and candidate + "_all" not in taken:
                 return candidate
     return N.dedupe(full, taken)

@@ -181,6 +181,13 @@ def safe_class_name(name: str) -> str:
     return name
 
 
+def safe_method(name: str, *, taken: Iterable[str] = ()) -> str:
+    """A method name: builtins are fine (``list``), keywords and private names are not."""
+    if name.startswith("_") or name in RESERVED_ATTRIBUTES or keyword.iskeyword(name):
+        name = name.lstrip("_") + "_"
+    return dedupe(name, set(taken))
+
+
 def dedupe(name: str, taken: set[str]) -> str:
     """``name``, or ``name2``, ``name3``… — the first that is not taken."""
     if name not in taken:

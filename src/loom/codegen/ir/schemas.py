@@ -73,12 +73,13 @@ class SchemaConverter:
         self._building: set[str] = set()
         overrides = model_names or {}
         for key in self.components:
-            wanted = N.safe_class_name(overrides.get(key) or N.pascal(key))
+            natural = overrides.get(key) or N.pascal(key)
+            wanted = N.safe_class_name(natural)
             name = N.dedupe(wanted, self.taken)
-            if name != wanted:
+            if name != natural:
                 self.sink.add(
                     _COMPONENT_PREFIX + escape_pointer_token(key),
-                    f"component {key!r} is named {name} because {wanted} was taken",
+                    f"component {key!r} is named {name} because {natural} is taken",
                     code="name-collision",
                     severity=Severity.INFO,
                 )
@@ -257,10 +258,12 @@ class SchemaConverter:
             return _literal(s["const"], ptr, self.sink).with_nullable(nullable)
         for key in ("oneOf", "anyOf"):
             if key in s:
-                return self._union(s, key, ptr, hint).with_nullable(nullable)
+                t = self._union(s, key, ptr, hint)
+                return t.with_nullable(nullable or t.nullable)
         parts = _as_list(s.get("allOf"))
         if parts:
-            return self._all_of_alias(s, parts, ptr, hint).with_nullable(nullable)
+            t = self._all_of_alias(s, parts, ptr, hint)
+            return t.with_nullable(nullable or t.nullable)
         types = self._types(s) - {"null"}
         if len(types) > 1:
             members = [self._scalar(s, t, ptr, hint) for t in sorted(types)]

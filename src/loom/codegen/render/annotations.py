@@ -45,6 +45,15 @@ class Imports:
     local: dict[str, set[str]] = field(default_factory=dict[str, set[str]])
     names: set[str] = field(default_factory=set[str])
     """Class/alias names the rendered text uses; resolved to modules by the caller."""
+    shadowed: set[str] = field(default_factory=set[str])
+    """Builtins that a class body in this module shadows (a method named ``list``)."""
+
+    def builtin(self, name: str) -> str:
+        """``list``, or ``builtins.list`` where a method of that name shadows it."""
+        if name in self.shadowed:
+            self.std.setdefault("builtins", set())
+            return f"builtins.{name}"
+        return name
 
     def add(self, module: str, name: str) -> None:
         """``from module import name``; the group follows from the module."""
@@ -61,7 +70,8 @@ class Imports:
         blocks: list[str] = []
         for group in (self.std, self.third):
             lines = [
-                f"from {m} import {', '.join(sorted(ns))}" for m, ns in sorted(group.items())
+                f"from {m} import {', '.join(sorted(ns))}" if ns else f"import {m}"
+                for m, ns in sorted(group.items())
             ]
             if lines:
                 blocks.append("\n".join(lines))
@@ -85,6 +95,8 @@ def annotation(t: TypeRef, imports: Imports, *, runtime: str = "._runtime") -> s
 def _bare(t: TypeRef, imports: Imports, runtime: str) -> str:
     simple = _SIMPLE.get(t.kind)
     if simple is not None:
+        if simple in imports.shadowed:
+            return imports.builtin(simple)
         if simple in _FROM:
             imports.add(_FROM[simple], simple)
         elif simple == "FileContent":
@@ -94,9 +106,10 @@ def _bare(t: TypeRef, imports: Imports, runtime: str) -> str:
         imports.names.add(t.name)
         return t.name
     if t.kind == "list":
-        return f"list[{annotation(t.args[0], imports, runtime=runtime)}]"
+        return f"{imports.builtin('list')}[{annotation(t.args[0], imports, runtime=runtime)}]"
     if t.kind == "dict":
-        return f"dict[str, {annotation(t.args[0], imports, runtime=runtime)}]"
+        key = imports.builtin("str")
+        return f"{imports.builtin('dict')}[{key}, {annotation(t.args[0], imports, runtime=runtime)}]"
     if t.kind == "literal":
         imports.add("typing", "Literal")
         return f"Literal[{', '.join(repr(v) for v in t.values)}]"

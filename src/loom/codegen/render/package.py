@@ -86,6 +86,7 @@ def _class_block(
 def render_resource(resource: Resource, ctx: Context) -> str:
     """``resources/<tag>.py``: the sync and async resource and their raw-response twins."""
     imports = Imports()
+    imports.shadowed = _shadowed({op.method_name for op in resource.operations})
     per_op = ctx.config.error_classes == "per-operation"
     consts = [operation_constant(op, imports, per_op_errors=per_op) for op in resource.operations]
     texts = {op.operation_id: method_text(op, imports) for op in resource.operations}
@@ -143,6 +144,7 @@ def render_client(ctx: Context) -> str:
     if flat:
         op_imports = imports
         ops = tuple(api.operations)
+        imports.shadowed = _shadowed({op.flat_name for op in ops})
         per_op = ctx.config.error_classes == "per-operation"
         consts = [operation_constant(op, op_imports, per_op_errors=per_op) for op in ops]
         texts = {op.operation_id: method_text(op, op_imports) for op in ops}
@@ -227,6 +229,12 @@ def render_client(ctx: Context) -> str:
             "",
         ]
     )
+
+
+def _shadowed(methods: set[str]) -> set[str]:
+    """Builtins used in annotations that a method name would shadow inside a class body."""
+    used = {"list", "dict", "str", "int", "float", "bool", "bytes", "type", "object"}
+    return methods & used
 
 
 def _inject_sdk_info(block: str) -> str:
@@ -328,7 +336,7 @@ def render_types(ctx: Context) -> str:
         ctx.header,
         '"""Distinct id types (``x-semantic-type``), and the types that calls take."""',
         "",
-        "from typing import NewType",
+        "from typing import NewType" if ctx.api.semantic_types else "",
         "",
         "from ._runtime.types import NOT_GIVEN, FileContent, FileTypes, NotGiven",
         "",

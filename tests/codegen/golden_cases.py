@@ -1,0 +1,22 @@
+"""The golden SDKs: small schemas whose generated trees are committed and reviewed as diffs.
+
+Regenerate them only with ``make golden`` (``python -m tests.codegen.regenerate_golden``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).parent
+FIXTURES = ROOT.parent / "fixtures" / "codegen"
+GOLDEN = ROOT / "golden"
+
+CASES: dict[str, tuple[Path, dict[str, Any]]] = {
+    "petstore": (FIXTURES / "petstore.yaml", {"package": "petstore"}),
+    "petstore_flat": (
+        FIXTURES / "petstore.yaml",
+        {"package": "petstore_flat", "layout": "flat", "error_classes": "per-operation"},
+    ),
+    "shapes": (FIXTURES / "shapes.json", {"package": "shapes", "env_prefix": "SHAPES"}),
+}
