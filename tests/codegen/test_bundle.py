@@ -336,16 +336,20 @@ def test_escaped_pointer_tokens_resolve_when_refs_use_tilde_and_percent(tmp_path
     )
     (tmp_path / "api.yaml").write_text(
         "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n"
-        "    Slash: {$ref: 'defs.json#/a~1b'}\n"
-        "    Tilde: {$ref: 'defs.json#/m~0n'}\n"
-        "    Space: {$ref: 'defs.json#/sp%20ace'}\n"
+        "    Holder:\n      properties:\n"
+        "        slash: {$ref: 'defs.json#/a~1b'}\n"
+        "        tilde: {$ref: 'defs.json#/m~0n'}\n"
+        "        space: {$ref: 'defs.json#/sp%20ace'}\n"
     )
     loaded, _ = _load(tmp_path / "api.yaml")
     schemas = _schemas(loaded)
-    assert schemas["Slash"] == {"$ref": "#/components/schemas/a_b"}
+    assert schemas["Holder"]["properties"] == {
+        "slash": {"$ref": "#/components/schemas/a_b"},
+        "tilde": {"$ref": "#/components/schemas/m_n"},
+        "space": {"$ref": "#/components/schemas/sp_ace"},
+    }
     assert schemas["a_b"] == {"type": "string"}
     assert schemas["m_n"] == {"type": "integer"}
-    assert schemas["Space"] == {"$ref": "#/components/schemas/sp_ace"}
 
 
 def test_unreferenced_components_of_read_files_are_kept_when_bundling(tmp_path: Path) -> None:
@@ -389,3 +393,30 @@ def test_single_file_document_is_returned_unchanged_when_it_has_no_file_refs() -
     loaded = load_text(text, sink=DiagnosticSink())
     assert loaded.document["components"]["schemas"]["F"]["oneOf"][0]["title"] == "Exact match"
     assert loaded.source_files == (Path("<string>"),)
+
+
+def test_declared_name_is_kept_when_entry_components_reference_files(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "Pet.yaml").write_text(
+        "type: object\nproperties:\n  owner: {$ref: 'Owner.yaml'}\n"
+    )
+    (tmp_path / "schemas" / "Owner.yaml").write_text("type: object\n")
+    (tmp_path / "common.yaml").write_text("components: {schemas: {Problem: {type: object}}}\n")
+    (tmp_path / "api.yaml").write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /pets:\n    get:\n"
+        "      responses:\n        '200':\n          description: ok\n          content:\n"
+        "            application/json: {schema: {$ref: 'schemas/Pet.yaml'}}\n"
+        "components:\n  schemas:\n"
+        "    Pet: {$ref: 'schemas/Pet.yaml'}\n"
+        "    Animal: {$ref: 'schemas/Pet.yaml'}\n"
+        "    Problem: {$ref: 'common.yaml#/components/schemas/Problem'}\n"
+    )
+    loaded, sink = _load(tmp_path / "api.yaml")
+    schemas = _schemas(loaded)
+    assert list(schemas) == ["Pet", "Animal", "Problem", "Owner"]
+    assert schemas["Problem"] == {"type": "object"}  # same name in its file: no Problem2
+    assert schemas["Pet"]["properties"]["owner"] == {"$ref": "#/components/schemas/Owner"}
+    assert schemas["Animal"] == {"$ref": "#/components/schemas/Pet"}
+    response = loaded.document["paths"]["/pets"]["get"]["responses"]["200"]
+    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Pet"}
+    assert sink.items == []

@@ -109,7 +109,12 @@ def _load(
     entry = SourceFile(path=entry_path, label="", data=data, root=document)
     bundler = Bundler(entry=entry, sink=sink, base_dir=base_dir)
     if _needs_bundling(document, name=name):
-        document = bundler.run()
+        try:
+            document = bundler.run()
+        except RecursionError:  # nesting is bounded, but the caller's own stack may be deep
+            raise FatalSchemaError(
+                f"{name}: the document nests too deeply to bundle; flatten it"
+            ) from None
         _check_internal_refs(document, bundler.internal_refs)
         if len(bundler.files) > 1:
             promote_titled_variants(document)

@@ -133,6 +133,9 @@ class Bundler:
     _queue: deque[_Pending] = field(default_factory=deque[_Pending])
     _inlining: set[Key] = field(default_factory=set[Key])
     _canonical: dict[Key, Any] = field(default_factory=dict[Key, Any])
+    _adopted: dict[tuple[str, str], tuple[SourceFile, tuple[str, ...], Any]] = field(
+        default_factory=dict[tuple[str, str], tuple[SourceFile, tuple[str, ...], Any]]
+    )
     _by_ref: dict[tuple[int, str], SourceFile] = field(
         default_factory=dict[tuple[int, str], SourceFile]
     )
@@ -150,6 +153,7 @@ class Bundler:
 
     def run(self) -> dict[str, Any]:
         """Bundle and return the new document (the source trees are not modified)."""
+        self._adopt_declarations()
         out = cast("dict[str, Any]", self._walk(self.entry.root, self.entry, k.ROOT, None, 0))
         declared: set[Path] = {self.entry.path}
         while True:
@@ -201,6 +205,8 @@ class Bundler:
     def _walk_dict(
         self, node: dict[str, Any], file: SourceFile, kind: str, loc: Loc, depth: int
     ) -> Any:
+        if kind.startswith(k.SECTION_PREFIX):
+            return self._walk_section(node, file, kind[len(k.SECTION_PREFIX) :], loc, depth)
         if kind.startswith(k.MAP_PREFIX):
             inner = kind[len(k.MAP_PREFIX) :]
             return {
@@ -225,6 +231,66 @@ class Bundler:
             key: self._walk(value, file, children.get(key, k.DATA), (loc, key), depth + 1)
             for key, value in node.items()
         }
+
+    def _walk_section(
+        self, node: dict[str, Any], file: SourceFile, inner: str, loc: Loc, depth: int
+    ) -> dict[str, Any]:
+        section = k.SECTION_OF_KIND[inner]
+        out: dict[str, Any] = {}
+        for name, value in node.items():
+            adopted = self._adopted.get((section, name)) if file is self.entry else None
+            if adopted is None:
+                out[name] = self._walk(value, file, inner, (loc, name), depth + 1)
+            else:
+                target_file, tokens, target = adopted
+                out[name] = self._walk(target, target_file, inner, loc_of(tokens), 0)
+        return out
+
+    def _adopt_declarations(self) -> None:
+        """Let ``components/schemas/Pet: {$ref: pet.yaml}`` in the entry name its target ``Pet``.
+
+        Declaring components by reference to files is the usual way to split a document; the
+        target then takes the declared name and is copied in place instead of becoming a
+        ``Pet`` → ``pet`` alias (or ``Pet`` → ``Pet2`` when the file's own component is also
+        called ``Pet``). A target that is a component with another name in its file keeps that
+        name, and the declaration stays an alias; a target declared twice keeps the first name.
+        """
+        components = cast("dict[str, Any]", self.entry.root).get("components")
+        if not isinstance(components, dict):
+            return
+        for section, entries in cast("dict[str, Any]", components).items():
+            if section not in k.KIND_OF_SECTION or not isinstance(entries, dict):
+                continue
+            for name, node in cast("dict[str, Any]", entries).items():
+                if not isinstance(node, dict) or list(cast("dict[str, Any]", node)) != ["$ref"]:
+                    continue
+                ref = cast("dict[str, Any]", node)["$ref"]
+                if not isinstance(ref, str):
+                    continue
+                file_part, fragment = split_ref(ref)
+                if not file_part or is_remote(file_part):
+                    continue
+                loc: Loc = (((None, "components"), section), name)
+                target_file = self._target_file(self.entry, file_part, ref, loc)
+                if target_file is self.entry:
+                    continue
+                try:
+                    tokens = parse_fragment(fragment)
+                except ValueError:
+                    continue  # reported with its location when the walk reaches it
+                target = resolve(target_file.root, tokens)
+                key: Key = (target_file.path, tokens)
+                if is_missing(target) or key in self._registry:
+                    continue
+                named = (
+                    len(tokens) == 3
+                    and tokens[0] == "components"
+                    and tokens[1] in k.KIND_OF_SECTION
+                )
+                if named and tokens[2] != name:
+                    continue  # `Root: {$ref: common.yaml#/.../Used}` stays an alias of `Used`
+                self._registry[key] = (section, name)
+                self._adopted[section, name] = (target_file, tokens, target)
 
     def _siblings(
         self, node: dict[str, Any], file: SourceFile, kind: str, loc: Loc, depth: int

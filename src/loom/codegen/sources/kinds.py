@@ -31,6 +31,8 @@ SECURITY_SCHEME: Final = "securityScheme"
 DATA: Final = "data"
 
 MAP_PREFIX: Final = "map:"
+SECTION_PREFIX: Final = "section:"
+"""A ``components/<section>`` map: like ``map:`` but its entries are named components."""
 LIST_PREFIX: Final = "list:"
 
 HTTP_METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -83,7 +85,7 @@ CHILDREN: Final[dict[str, dict[str, str]]] = {
         "webhooks": MAP_PREFIX + PATH_ITEM,
         "components": COMPONENTS,
     },
-    COMPONENTS: {section: MAP_PREFIX + kind for section, kind in KIND_OF_SECTION.items()},
+    COMPONENTS: {section: SECTION_PREFIX + kind for section, kind in KIND_OF_SECTION.items()},
     PATH_ITEM: {
         **dict.fromkeys(HTTP_METHODS, OPERATION),
         "parameters": LIST_PREFIX + PARAMETER,
