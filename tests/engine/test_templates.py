@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from loom.engine.templates import (
     TemplateError,
     as_template,
+    check_constants,
     check_syntax,
     evaluate_condition,
     evaluate_expression,
@@ -376,3 +378,50 @@ def test_python_objects_in_the_context_expose_no_attributes_when_read() -> None:
         render("{{ params.obj.anything }}", context)
     with pytest.raises(TemplateError, match="calls are not allowed"):
         render("{{ params.fn('x') }}", context)
+
+
+def test_constant_failures_are_found_before_running_when_checked() -> None:
+    problems = check_constants(
+        {
+            "bomb": "{{ 'a' * 100000000 }}",
+            "mixed": "{{ params.x ~ (1 / 0) }}",
+            "fine": "{{ params.x | default(2) }} {{ [1, 2] | join(',') }}",
+            "replace": "{{ ('x' * 1000000) | replace('x', 'yy') }}",
+        }
+    )
+    assert problems == [
+        ("/bomb", "result is too large (100000000 characters, at most 1048576)"),
+        ("/mixed", "division by zero"),
+        ("/replace", "result is too large (2000000 characters, at most 1048576)"),
+    ]
+
+
+_FUZZ_TOKENS = [
+    "params", "steps", "execution", ".", "[", "]", "(", ")", "{", "}", ",", ":", "|", "+", "-",
+    "*", "/", "//", "%", "~", "==", "!=", "<", ">=", "and", "or", "not", "in", "is", "if",
+    "else", "defined", "none", "1", "0", "-1", "2.5", "1e308", "'a'", '"b"', "'-'", "true",
+    "null", "name", "count", "tags", "nested", "fetch", "outputs", "items", "upper", "default",
+    "length", "join", "tojson", "int", "float", "round", "keys", "sort", "unique", "replace",
+    "split", "sum", "min", "max", "first", "fromjson", "__class__", "[]", "{}", "100000",
+]  # fmt: skip
+
+
+def test_random_token_soup_only_raises_template_errors_when_rendered() -> None:
+    rng = random.Random(20261122)
+    outcomes = {"ok": 0, "error": 0}
+    started = time.perf_counter()
+    for _ in range(3000):
+        source = "{{ " + " ".join(rng.choices(_FUZZ_TOKENS, k=rng.randint(1, 12))) + " }}"
+        try:
+            render(source, CONTEXT)
+            evaluate_condition(source, CONTEXT)
+        except TemplateError:
+            outcomes["error"] += 1
+        else:
+            outcomes["ok"] += 1
+        check_syntax(source)
+        check_constants(source)
+        find_references(source)
+    assert outcomes["ok"] > 0
+    assert outcomes["error"] > 0
+    assert time.perf_counter() - started < 30

@@ -274,3 +274,16 @@ def test_topological_order_raises_when_there_is_a_cycle() -> None:
 
 def test_find_cycles_returns_nothing_when_graph_is_acyclic() -> None:
     assert find_cycles({"a": [], "b": ["a"], "c": ["a", "b"]}) == []
+
+
+def test_template_that_always_fails_is_reported_when_it_is_constant() -> None:
+    raw = _pipeline(
+        _step("a", params={"message": "{{ 'a' * 100000000 }}"}),
+        _step("b", condition="1 / 0 > 1"),
+    )
+    result = validate_definition(raw, registry=REGISTRY)
+    assert [(i.pointer, i.code) for i in result.errors] == [
+        ("/steps/0/params/message", "template_error"),
+        ("/steps/1/condition", "template_error"),
+    ]
+    assert "too large" in result.errors[0].message

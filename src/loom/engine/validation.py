@@ -26,7 +26,13 @@ from loom.engine.definitions import (
     load_definition_data,
     type_matches,
 )
-from loom.engine.templates import as_template, check_syntax, find_references, iter_templates
+from loom.engine.templates import (
+    as_template,
+    check_constants,
+    check_syntax,
+    find_references,
+    iter_templates,
+)
 
 __all__ = [
     "STEP_FIELDS",
@@ -327,6 +333,8 @@ class _Checker:
     def check_templates(self, value: object, base: str, *, owner: StepDefinition | None) -> None:
         for pointer, message in check_syntax(value):
             self.add(f"{base}{pointer}", f"template error: {message}", "template_syntax")
+        for pointer, message in check_constants(value):
+            self.add(f"{base}{pointer}", f"template always fails: {message}", "template_error")
         for pointer, source in iter_templates(value):
             for reference in find_references(source):
                 self.check_reference(reference, f"{base}{pointer}", owner)

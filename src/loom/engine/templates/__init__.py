@@ -26,7 +26,9 @@ The context has the shape ``{"params": {...}, "steps": {id: {"outputs": {...}, "
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, cast
 
 from loom.engine.templates._errors import TemplateError
@@ -52,6 +54,7 @@ __all__ = [
     "TemplateError",
     "Undefined",
     "as_template",
+    "check_constants",
     "check_syntax",
     "evaluate_condition",
     "evaluate_expression",
@@ -60,6 +63,8 @@ __all__ = [
     "iter_templates",
     "render",
 ]
+
+logger = logging.getLogger(__name__)
 
 FILTERS: tuple[str, ...] = tuple(sorted(FILTER_ARITY))
 _FALSE_WORDS = frozenset({"", "false", "0", "no", "off", "null", "none"})
@@ -102,6 +107,25 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     return _Renderer(context).render(value, "")
 
 
+@contextmanager
+def _guard(pointer: str) -> Generator[None]:
+    """Every failure of a template becomes a :class:`TemplateError` located at ``pointer``.
+
+    The evaluator raises ``TemplateError`` itself for every mistake it knows about; this is
+    the safety net that keeps an unforeseen Python error (a bug here, never a user's way in)
+    from surfacing as a 500 instead of a clear 4xx.
+    """
+    try:
+        yield
+    except TemplateError as exc:
+        raise exc.at(pointer) from None
+    except RecursionError:
+        raise TemplateError("expression is nested too deeply", pointer=pointer) from None
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        logger.debug("template evaluation failed unexpectedly", exc_info=True)
+        raise TemplateError(f"cannot evaluate: {exc}", pointer=pointer) from None
+
+
 class _Renderer:
     def __init__(self, context: Mapping[str, Any]) -> None:
         self.evaluator = Evaluator(context)
@@ -111,12 +135,8 @@ class _Renderer:
         if isinstance(value, str):
             if "{{" not in value:
                 return value
-            try:
+            with _guard(pointer):
                 return self.render_text(value)
-            except TemplateError as exc:
-                raise exc.at(pointer) from None
-            except RecursionError:
-                raise TemplateError("expression is nested too deeply", pointer=pointer) from None
         if isinstance(value, Mapping):
             mapping = cast("Mapping[str, object]", value)
             return {k: self.render(v, f"{pointer}/{_escape(str(k))}") for k, v in mapping.items()}
@@ -145,10 +165,8 @@ def evaluate_expression(expression: str, context: Mapping[str, Any]) -> Any:
     Raises:
         TemplateError: as :func:`render`.
     """
-    try:
+    with _guard(""):
         return Evaluator(context).value(parse_expression(expression))
-    except RecursionError:
-        raise TemplateError("expression is nested too deeply") from None
 
 
 def evaluate_condition(expr: str | bool | None, context: Mapping[str, Any]) -> bool:
@@ -167,7 +185,7 @@ def evaluate_condition(expr: str | bool | None, context: Mapping[str, Any]) -> b
         return True
     if isinstance(expr, bool):
         return expr
-    try:
+    with _guard(""):
         evaluator = Evaluator(context)
         if "{{" in expr:
             template = parse_template(expr)
@@ -177,8 +195,6 @@ def evaluate_condition(expr: str | bool | None, context: Mapping[str, Any]) -> b
                 value = _Renderer(context).render_text(expr)
         else:
             value = evaluator.eval(parse_expression(expr))
-    except RecursionError:
-        raise TemplateError("expression is nested too deeply") from None
     if isinstance(value, Undefined):
         return False
     if isinstance(value, str):
@@ -214,7 +230,55 @@ def check_syntax(value: Any) -> list[tuple[str, str]]:
             problems.append((pointer, exc.message))
         except RecursionError:
             problems.append((pointer, "expression is nested too deeply"))
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            problems.append((pointer, f"cannot parse: {exc}"))
     return problems
+
+
+def check_constants(value: Any) -> list[tuple[str, str]]:
+    """Evaluate the parts of templates that read nothing from the context.
+
+    ``{{ 'a' * 100000000 }}`` or ``{{ params.x ~ (1 / 0) }}`` can be known to fail before
+    any execution: every largest sub-expression without a name is evaluated (within the
+    usual bounds, one budget per template) and its error reported. Templates that do not
+    parse are skipped (see :func:`check_syntax`).
+
+    Returns:
+        ``(pointer suffix, message)``, at most one per template.
+    """
+    problems: list[tuple[str, str]] = []
+    for pointer, source in iter_templates(value):
+        try:
+            template = parse_template(source)
+        except (TemplateError, RecursionError):
+            continue
+        evaluator = Evaluator({})
+        for part in template.parts:
+            if isinstance(part, Node):
+                message = _constant_error(part, evaluator)
+                if message is not None:
+                    problems.append((pointer, message))
+                    break
+    return problems
+
+
+def _reads_context(node: Node) -> bool:
+    return isinstance(node, Name) or any(_reads_context(c) for c in _children(node))
+
+
+def _constant_error(node: Node, evaluator: Evaluator) -> str | None:
+    if not _reads_context(node):
+        try:
+            with _guard(""):
+                evaluator.eval(node)
+        except TemplateError as exc:
+            return exc.message
+        return None
+    for child in _children(node):
+        message = _constant_error(child, evaluator)
+        if message is not None:
+            return message
+    return None
 
 
 def find_references(value: Any) -> list[tuple[str, ...]]:

@@ -229,6 +229,8 @@ class Evaluator:
             return Undefined(_describe(node))
         if isinstance(container, Mapping):
             mapping = cast("Mapping[object, object]", container)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise TemplateError(f"{_describe(node)}: an object key must be a string")
             if key in mapping:
                 return mapping[key]
             return Undefined(_describe(node))
@@ -387,7 +389,7 @@ class Evaluator:
         value = self.value(node.obj)
         args = [self.value(arg) for arg in node.args]
         implementation = _FILTERS[node.name]
-        self.spend(_size(value))
+        self.spend(_size(value) // 16 + 1)
         return implementation(value, args)
 
 
@@ -477,9 +479,12 @@ def _f_float(value: object, _args: list[object]) -> object:
         return float(value)
     if isinstance(value, str) and len(value) <= 400:
         try:
-            return float(value.strip())
+            number = float(value.strip())
         except ValueError:
             pass
+        else:
+            if math.isfinite(number):
+                return number
     raise TemplateError(f"filter 'float' cannot convert {to_text(value)[:50]!r}")
 
 
