@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from .pagination import AsyncPager, SyncPager
 
+
 async def _asleep(seconds: float) -> None:
     # asyncio is imported here, not at module level: it imports ssl, which `Client()` must not.
     import asyncio

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from .errors import APIStatusError, ConsistencyTimeoutError
 
+
 async def _asleep(seconds: float) -> None:
     # asyncio is imported here, not at module level: it imports ssl, which `Client()` must not.
     import asyncio
