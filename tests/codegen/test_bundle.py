@@ -420,3 +420,25 @@ def test_declared_name_is_kept_when_entry_components_reference_files(tmp_path: P
     response = loaded.document["paths"]["/pets"]["get"]["responses"]["200"]
     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Pet"}
     assert sink.items == []
+
+
+def test_callback_refs_are_bundled_when_they_point_to_files(tmp_path: Path) -> None:
+    (tmp_path / "callbacks.yaml").write_text(
+        "components:\n  callbacks:\n    Done:\n      '{$request.body#/url}':\n        post:\n"
+        "          requestBody:\n            content:\n              application/json:\n"
+        "                schema: {$ref: '#/components/schemas/Event'}\n"
+        "          responses: {'200': {description: ok}}\n"
+        "  schemas:\n    Event: {type: object}\n"
+    )
+    (tmp_path / "api.yaml").write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /jobs:\n    post:\n"
+        "      callbacks:\n        done: {$ref: 'callbacks.yaml#/components/callbacks/Done'}\n"
+        "      responses: {'202': {description: accepted}}\n"
+    )
+    loaded, _ = _load(tmp_path / "api.yaml")
+    post = loaded.document["paths"]["/jobs"]["post"]
+    assert post["callbacks"]["done"] == {"$ref": "#/components/callbacks/Done"}
+    callback = loaded.document["components"]["callbacks"]["Done"]["{$request.body#/url}"]
+    schema = callback["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Event"}
+    _assert_all_refs_local_and_resolving(loaded.document)

@@ -49,6 +49,9 @@ Loc = tuple[Any, str | int] | None
 
 Key = tuple[Path, tuple[str, ...]]
 
+_NEVER_REFS = frozenset({k.ROOT, k.COMPONENTS, k.PATHS, k.RESPONSES})
+"""Objects that cannot be a Reference Object (a callback can, so it is not listed)."""
+
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -213,6 +216,9 @@ class Bundler:
                 key: self._walk(value, file, inner, (loc, key), depth + 1)
                 for key, value in node.items()
             }
+        ref = node.get("$ref")
+        if isinstance(ref, str) and kind not in _NEVER_REFS:
+            return self._ref(node, ref, file, kind, loc=loc, depth=depth)
         if kind in k.MAPS_WITH_EXTENSIONS:
             inner = k.ENTRY_OF_MAP[kind]
             return {
@@ -221,9 +227,6 @@ class Bundler:
                 else self._walk(value, file, inner, (loc, key), depth + 1)
                 for key, value in node.items()
             }
-        ref = node.get("$ref")
-        if isinstance(ref, str) and kind not in {k.ROOT, k.COMPONENTS}:
-            return self._ref(node, ref, file, kind, loc=loc, depth=depth)
         if kind == k.DISCRIMINATOR:
             return self._discriminator(node, file, loc)
         children = k.CHILDREN.get(kind, {})
