@@ -358,6 +358,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", "/echo?from=redirect")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif parts.path == "/to-private":
+            self.send_response(302)
+            self.send_header("Location", "http://10.0.0.1/secret")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif parts.path == "/loop":
             self.send_response(307)
             self.send_header("Location", "/loop")
@@ -489,6 +494,39 @@ async def test_http_request_refuses_non_public_targets_when_private_networks_are
         await _run("http_request", {"url": url.format(port=port)})
     assert caught.value.retryable is False
     assert _Handler.hits == []  # refused before any connection
+
+
+@pytest.fixture
+def loopback_counts_as_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Treat 127.0.0.1 (only) as public, so the checked path can be exercised offline."""
+    from loom.engine.actions import http
+
+    original = http.is_public_address
+
+    def is_public(address: str | http.IPAddress) -> bool:
+        return str(address) == "127.0.0.1" or original(address)
+
+    monkeypatch.setattr(http, "is_public_address", is_public)
+
+
+@pytest.mark.usefixtures("loopback_counts_as_public")
+async def test_http_request_goes_to_the_checked_address_when_private_networks_are_off(
+    server: str,
+) -> None:
+    outputs = await _outputs("http_request", {"url": f"{server}/echo"})
+    assert outputs["json"]["host"] == server.removeprefix("http://")
+    assert outputs["url"] == f"{server}/echo"
+
+
+@pytest.mark.usefixtures("loopback_counts_as_public")
+async def test_http_request_refuses_a_redirect_when_it_points_to_a_private_address(
+    server: str,
+) -> None:
+    _Handler.hits.clear()
+    with pytest.raises(ActionError, match=r"refused to reach '10\.0\.0\.1'") as caught:
+        await _run("http_request", {"url": f"{server}/to-private"})
+    assert caught.value.retryable is False
+    assert _Handler.hits == ["GET /to-private"]
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/x", "not a url", "/relative", ""])
