@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError
-from loom.codegen.sources.bundle import Bundler, SourceFile
+from loom.codegen.sources.bundle import Bundler
 from loom.codegen.sources.guard import check_expansion
+from loom.codegen.sources.model import SourceFile
 from loom.codegen.sources.parse import MAX_DEPTH, decode_text, parse_text
 from loom.codegen.sources.pointer import is_missing, parse_fragment, resolve, split_ref
 from loom.codegen.sources.promote import promote_titled_variants

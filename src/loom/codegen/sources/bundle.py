@@ -19,7 +19,6 @@ is bounded by nesting, not by the length of reference chains.
 from __future__ import annotations
 
 import logging
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,17 @@ from urllib.parse import unquote
 
 from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError, Severity
 from loom.codegen.sources import kinds as k
-from loom.codegen.sources.guard import MAX_EXPANDED_NODES, check_expansion
+from loom.codegen.sources.guard import check_expansion
+from loom.codegen.sources.identity import ContentIdentity
+from loom.codegen.sources.model import (
+    Budget,
+    Key,
+    Loc,
+    SourceFile,
+    loc_of,
+    sanitize_name,
+    where,
+)
 from loom.codegen.sources.parse import MAX_DEPTH, decode_text, parse_text
 from loom.codegen.sources.pointer import (
     format_pointer,
@@ -41,73 +50,8 @@ from loom.codegen.sources.pointer import (
 
 logger = logging.getLogger(__name__)
 
-NODE_BUDGET = 4 * MAX_EXPANDED_NODES
-"""Most nodes one bundling may visit; a safety net behind ``check_expansion`` of each file."""
-
-Loc = tuple[Any, str | int] | None
-"""A location as a linked list ``(parent, token)``: cheap to extend, formatted only on error."""
-
-Key = tuple[Path, tuple[str, ...]]
-
 _NEVER_REFS = frozenset({k.ROOT, k.COMPONENTS, k.PATHS, k.RESPONSES})
 """Objects that cannot be a Reference Object (a callback can, so it is not listed)."""
-
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@dataclass
-class SourceFile:
-    """One file read while loading."""
-
-    path: Path
-    label: str
-    data: bytes
-    root: Any
-
-
-def loc_tokens(loc: Loc) -> list[str | int]:
-    """The tokens of a linked location, root first."""
-    tokens: list[str | int] = []
-    while loc is not None:
-        loc, token = cast("tuple[Loc, str | int]", loc)
-        tokens.append(token)
-    tokens.reverse()
-    return tokens
-
-
-def where(label: str, loc: Loc) -> str:
-    """``file.yaml#/a/b`` for a location in a file (just ``#/a/b`` for the entry document)."""
-    return f"{label}{format_pointer(loc_tokens(loc))}"
-
-
-def loc_of(tokens: tuple[str, ...]) -> Loc:
-    """A linked location from a token tuple."""
-    loc: Loc = None
-    for token in tokens:
-        loc = (loc, token)
-    return loc
-
-
-class Budget:
-    """Counts visited nodes and stops a load that expands without bound."""
-
-    def __init__(self, limit: int = NODE_BUDGET) -> None:
-        self.left = limit
-
-    def spend(self, label: str, loc: Loc) -> None:
-        """Count one node; fatal when the budget is exhausted."""
-        self.left -= 1
-        if self.left < 0:
-            raise FatalSchemaError(
-                f"bundling visits more than {NODE_BUDGET:,} nodes; split or simplify the schema",
-                pointer=where(label, loc),
-            )
-
-
-def sanitize_name(raw: str) -> str:
-    """A component key (``^[a-zA-Z0-9._-]+$``, OpenAPI 3.1 §4.8.7) from any text."""
-    name = _UNSAFE_NAME.sub("_", raw).strip("_.")
-    return name or "Component"
 
 
 @dataclass
@@ -135,7 +79,6 @@ class Bundler:
     _extra: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     _queue: deque[_Pending] = field(default_factory=deque[_Pending])
     _inlining: set[Key] = field(default_factory=set[Key])
-    _canonical: dict[Key, Any] = field(default_factory=dict[Key, Any])
     _adopted: dict[tuple[str, str], tuple[SourceFile, tuple[str, ...], Any]] = field(
         default_factory=dict[tuple[str, str], tuple[SourceFile, tuple[str, ...], Any]]
     )
@@ -145,6 +88,9 @@ class Bundler:
 
     def __post_init__(self) -> None:
         self.files[self.entry.path] = self.entry
+        self._identity = ContentIdentity(
+            files=self.files, entry=self.entry, base_dir=self.base_dir, budget=self.budget
+        )
         root = cast("dict[str, Any]", self.entry.root)
         components = root.get("components")
         if isinstance(components, dict):
@@ -509,50 +455,9 @@ class Bundler:
         label = source.label if source is not None else path.as_posix()
         return f"{label}{format_pointer(tokens)}"
 
-    # -- identical content -------------------------------------------------------------------
-
     def _same_content(self, first: Key, second: Key) -> bool:
         """Same content with every ``$ref`` resolving to the same target (so sharing is safe)."""
-        return self._canonical_of(first) == self._canonical_of(second)
-
-    def _canonical_of(self, key: Key) -> Any:
-        cached = self._canonical.get(key)
-        if cached is not None:
-            return cached
-        path, tokens = key
-        source = self.files[path]
-        canonical = self._canonicalize(resolve(source.root, tokens), source, 0)
-        self._canonical[key] = canonical
-        return canonical
-
-    def _canonicalize(self, node: Any, source: SourceFile, depth: int) -> Any:
-        self.budget.spend(source.label, None)
-        if depth > MAX_DEPTH:
-            return None
-        if isinstance(node, dict):
-            mapping = cast("dict[str, Any]", node)
-            ref = mapping.get("$ref")
-            out = {
-                key: self._canonicalize(value, source, depth + 1)
-                for key, value in mapping.items()
-                if key != "$ref"
-            }
-            if isinstance(ref, str):
-                out["$ref"] = self._absolute(ref, source)
-            return out
-        if isinstance(node, list):
-            return [self._canonicalize(item, source, depth + 1) for item in cast("list[Any]", node)]
-        return node
-
-    def _absolute(self, ref: str, source: SourceFile) -> str:
-        file_part, fragment = split_ref(ref)
-        if not file_part:
-            return f"{source.path.as_posix()}#{unquote(fragment)}"
-        if is_remote(file_part) or (source is self.entry and self.base_dir is None):
-            return ref
-        folder = source.path.parent if source is not self.entry else self.base_dir
-        assert folder is not None
-        return f"{(folder / unquote(file_part)).resolve().as_posix()}#{unquote(fragment)}"
+        return self._identity.canonical(first) == self._identity.canonical(second)
 
     # -- discriminator mappings ----------------------------------------------------------------
 
