@@ -425,3 +425,11 @@ def test_random_token_soup_only_raises_template_errors_when_rendered() -> None:
     assert outcomes["ok"] > 0
     assert outcomes["error"] > 0
     assert time.perf_counter() - started < 30
+
+
+def test_every_whitelisted_filter_has_an_implementation_when_listed() -> None:
+    from loom.engine.templates import FILTERS as NAMES
+    from loom.engine.templates._filters import FILTER_ARITY, FILTERS
+
+    assert set(NAMES) == set(FILTER_ARITY)
+    assert set(FILTERS) | {"default"} == set(FILTER_ARITY)

@@ -31,23 +31,12 @@ from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
+from loom.engine.templates._ast import Attr, Const, Index, Name, Node
 from loom.engine.templates._errors import TemplateError
-from loom.engine.templates._eval import (
-    MAX_OUTPUT_CHARS,
-    Evaluator,
-    Undefined,
-    to_text,
-)
-from loom.engine.templates._parser import (
-    FILTER_ARITY,
-    Attr,
-    Const,
-    Index,
-    Name,
-    Node,
-    parse_expression,
-    parse_template,
-)
+from loom.engine.templates._eval import Evaluator
+from loom.engine.templates._filters import FILTER_ARITY
+from loom.engine.templates._parser import parse_expression, parse_template
+from loom.engine.templates._values import MAX_OUTPUT_CHARS, Undefined, to_text
 
 __all__ = [
     "FILTERS",

@@ -26,28 +26,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from loom.engine.templates._ast import (
+    Attr,
+    Binary,
+    BoolOp,
+    Cond,
+    Const,
+    DictLit,
+    Filter,
+    Index,
+    ListLit,
+    Name,
+    Node,
+    Not,
+    Template,
+    Test,
+    Unary,
+)
 from loom.engine.templates._errors import TemplateError
+from loom.engine.templates._filters import FILTER_ARITY
 
 __all__ = [
-    "FILTER_ARITY",
     "MAX_AST_DEPTH",
     "MAX_TEMPLATE_LENGTH",
     "TESTS",
-    "Attr",
-    "Binary",
-    "BoolOp",
-    "Cond",
-    "Const",
-    "DictLit",
-    "Filter",
-    "Index",
-    "ListLit",
-    "Name",
-    "Node",
-    "Not",
-    "Template",
-    "Test",
-    "Unary",
     "parse_expression",
     "parse_template",
 ]
@@ -56,38 +58,6 @@ MAX_TEMPLATE_LENGTH = 65_536
 MAX_AST_DEPTH = 48
 MAX_NUMBER_LITERAL_DIGITS = 64
 
-# Whitelisted filters: name -> (minimum, maximum) number of arguments.
-FILTER_ARITY: dict[str, tuple[int, int]] = {
-    "abs": (0, 0),
-    "bool": (0, 0),
-    "capitalize": (0, 0),
-    "count": (0, 0),
-    "default": (1, 2),
-    "first": (0, 0),
-    "float": (0, 0),
-    "fromjson": (0, 0),
-    "int": (0, 0),
-    "join": (0, 1),
-    "keys": (0, 0),
-    "last": (0, 0),
-    "length": (0, 0),
-    "lower": (0, 0),
-    "max": (0, 0),
-    "min": (0, 0),
-    "replace": (2, 2),
-    "reverse": (0, 0),
-    "round": (0, 1),
-    "sort": (0, 1),
-    "split": (0, 1),
-    "string": (0, 0),
-    "sum": (0, 0),
-    "title": (0, 0),
-    "tojson": (0, 0),
-    "trim": (0, 0),
-    "unique": (0, 0),
-    "upper": (0, 0),
-    "values": (0, 0),
-}
 TESTS = frozenset({"defined", "undefined", "none", "number", "string", "mapping", "sequence"})
 
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "if", "else"})
@@ -105,105 +75,6 @@ _OPERATORS = (
     "(", ")", "[", "]", "{", "}", ",", ":", ".", "|",
 )  # fmt: skip
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "0": "\0"}
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """Base of the expression nodes; ``depth`` is the height of the subtree."""
-
-    depth: int
-
-
-@dataclass(frozen=True, slots=True)
-class Const(Node):
-    value: object
-
-
-@dataclass(frozen=True, slots=True)
-class Name(Node):
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Attr(Node):
-    obj: Node
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class Index(Node):
-    obj: Node
-    index: Node
-
-
-@dataclass(frozen=True, slots=True)
-class ListLit(Node):
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DictLit(Node):
-    pairs: tuple[tuple[Node, Node], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Unary(Node):
-    op: str
-    operand: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Not(Node):
-    operand: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Binary(Node):
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True, slots=True)
-class BoolOp(Node):
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Cond(Node):
-    test: Node
-    then: Node
-    otherwise: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Filter(Node):
-    obj: Node
-    name: str
-    args: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Test(Node):
-    obj: Node
-    name: str
-    negated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """A parsed template: literal text and expressions, in order.
-
-    Attributes:
-        parts: ``str`` for literal text, :class:`Node` for a ``{{ expression }}``.
-        single: the template is exactly one expression (surrounding whitespace aside), so
-            rendering it keeps the expression's type.
-    """
-
-    parts: tuple[str | Node, ...]
-    single: Node | None
 
 
 @dataclass(frozen=True, slots=True)
