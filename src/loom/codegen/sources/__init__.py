@@ -200,12 +200,13 @@ def _needs_bundling(root: dict[str, Any], *, name: str) -> bool:
     """
     refs: set[str] = set()
     seen: set[int] = set()
-    shared = False
+    shared = deep = False
     stack: list[tuple[Any, int]] = [(root, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            return True
+            deep = True  # the bundler reports where; no need to look further down
+            continue
         if id(node) in seen:
             shared = True
             continue
@@ -224,6 +225,8 @@ def _needs_bundling(root: dict[str, Any], *, name: str) -> bool:
                 stack.append((cast("Any", value), depth + 1))
     if shared:
         check_expansion(root, name=name)
+    if deep:
+        return True
     for ref in refs:
         file_part, fragment = split_ref(ref)
         if file_part:

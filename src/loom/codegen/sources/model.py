@@ -11,7 +11,7 @@ from loom.codegen.diagnostics import FatalSchemaError
 from loom.codegen.sources.guard import MAX_EXPANDED_NODES
 from loom.codegen.sources.pointer import format_pointer
 
-NODE_BUDGET = 4 * MAX_EXPANDED_NODES
+NODE_BUDGET = MAX_EXPANDED_NODES
 """Most nodes one bundling may visit; a safety net behind ``check_expansion`` of each file."""
 
 Loc = tuple[Any, str | int] | None
