@@ -9,9 +9,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeAlias
+
+# argparse names the type of ``add_subparsers()`` only privately; one alias keeps it in one place.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # pyright: ignore[reportPrivateUsage]
 
 
-def _add_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_generate(sub: Subparsers) -> None:
     for name, check in (("generate", False), ("check", True)):
         help_text = (
             "generate a typed Python SDK from an API schema"

@@ -13,7 +13,9 @@ def main() -> int:
     """Regenerate every golden tree; print one line per tree and a summary."""
     for name, (schema, options) in CASES.items():
         result = generate(schema, GOLDEN / name, GeneratorConfig(**options))
-        print(f"golden {name}: {len(result.files)} files, {result.written} changed", file=sys.stderr)
+        print(
+            f"golden {name}: {len(result.files)} files, {result.written} changed", file=sys.stderr
+        )
     print(f"regenerated {len(CASES)} golden trees in {GOLDEN}")
     return 0
 

@@ -10,7 +10,7 @@ import importlib
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,7 +99,7 @@ class RecordingServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 del format, args
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -128,7 +128,7 @@ class RecordingServer:
 
 
 @contextmanager
-def recording_server() -> Iterator[RecordingServer]:
+def recording_server() -> Generator[RecordingServer]:
     """A started ``RecordingServer`` that stops afterwards."""
     server = RecordingServer().start()
     try:
@@ -145,13 +145,13 @@ def write_schema(folder: Path, schema: dict[str, Any] | str, name: str = "api.ya
     return path
 
 
-def generate_sdk(
-    schema: Path, out: Path, **options: Any
-) -> tuple[Result, ModuleType]:
+def generate_sdk(schema: Path, out: Path, **options: Any) -> tuple[Result, ModuleType]:
     """Generate into ``out`` and import the package (a fresh import every time)."""
     config = GeneratorConfig(**options)
     result = generate(schema, out, config)
-    for name in [m for m in sys.modules if m == config.package or m.startswith(config.package + ".")]:
+    for name in [
+        m for m in sys.modules if m == config.package or m.startswith(config.package + ".")
+    ]:
         del sys.modules[name]
     sys.path.insert(0, str(out))
     try:

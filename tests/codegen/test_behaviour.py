@@ -67,9 +67,10 @@ def test_create_serialises_model_by_alias_without_unset_fields_when_body_is_mode
     sdk: ModuleType, server: RecordingServer
 ) -> None:
     server.routes[("POST", "/pets")] = Reply(201, CAT)
-    from petstore_sdk.models import NewPet, NewPetKind
-
-    pet = _client(sdk, server).pets.create(body=NewPet(name="Tom", kind=NewPetKind.CAT))
+    models: Any = sdk.models
+    pet = _client(sdk, server).pets.create(
+        body=models.NewPet(name="Tom", kind=models.NewPetKind.CAT)
+    )
     assert server.last.headers["content-type"].startswith("application/json")
     assert server.last.json() == {"name": "Tom", "kind": "cat"}
     assert pet.lives == 7
@@ -87,10 +88,9 @@ def test_create_sends_plain_dict_as_is_when_body_is_mapping(
 def test_request_model_enforces_constraints_when_constructed(sdk: ModuleType) -> None:
     from pydantic import ValidationError
 
-    from petstore_sdk.models import NewPet
-
+    models: Any = sdk.models
     with pytest.raises(ValidationError):
-        NewPet(name="", kind="cat")  # pyright: ignore[reportArgumentType]
+        models.NewPet(name="", kind="cat")
 
 
 def test_typed_error_carries_parsed_problem_when_server_answers_400(
@@ -117,9 +117,8 @@ def test_unknown_enum_value_is_kept_when_response_has_one(
     sdk: ModuleType, server: RecordingServer
 ) -> None:
     server.routes[("GET", "/pets/search")] = Reply(200, {"items": [], "total": 0})
-    from petstore_sdk.models import PetStatus
-
-    status = PetStatus("lost")
+    models: Any = sdk.models
+    status = models.PetStatus("lost")
     assert status.value == "lost"
     assert not status.is_known
 
@@ -167,10 +166,13 @@ def test_multipart_sends_several_files_and_json_fields_when_uploading(
     msg = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + server.last.body
     )
-    parts = {(p.get_param("name", header="content-disposition"), p.get_filename()): p
-             for p in msg.iter_parts()}
+    parts = {
+        (p.get_param("name", header="content-disposition"), p.get_filename()): p
+        for p in msg.iter_parts()
+    }
     assert parts[("file", "a.png")].get_content() == b"\x89PNG"
-    assert ("extra", "b.txt") in parts and ("extra", "c.txt") in parts
+    assert ("extra", "b.txt") in parts
+    assert ("extra", "c.txt") in parts
     assert parts[("caption", None)].get_content().strip() == "hi"
     assert '"source"' in str(parts[("meta", None)].get_content())
 

@@ -19,7 +19,9 @@ def _loom(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
 
 
 def test_generate_prints_stages_and_one_summary_line_when_it_succeeds(tmp_path: Path) -> None:
@@ -28,7 +30,8 @@ def test_generate_prints_stages_and_one_summary_line_when_it_succeeds(tmp_path: 
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("loom: 10 operations, ")
-    assert "files" in lines[0] and "diagnostics" in lines[0]
+    assert "files" in lines[0]
+    assert "diagnostics" in lines[0]
     for stage in ("load", "build IR", "render", "format", "write"):
         assert stage in proc.stderr
     assert "#/components/schemas/PetStatus/enum" in proc.stderr  # the diagnostic, with pointer
@@ -81,7 +84,8 @@ def test_generate_removes_files_it_no_longer_generates_but_keeps_user_files(tmp_
         (
             "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n"
             "      responses:\n        '200':\n          description: ok\n          content:\n"
-            "            application/json:\n              schema: {$ref: '#/components/schemas/Nope'}\n",
+            "            application/json:\n"
+            "              schema: {$ref: '#/components/schemas/Nope'}\n",
             "Nope",
         ),
         ("[1, 2]", "object"),

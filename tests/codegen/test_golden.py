@@ -33,7 +33,9 @@ def camunda_sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(cmd: list[str], cwd: Path) -> None:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-6000:]}{proc.stderr[-2000:]}"
+    assert proc.returncode == 0, (
+        f"{' '.join(cmd)} failed:\n{proc.stdout[-6000:]}{proc.stderr[-2000:]}"
+    )
 
 
 def _check_all(folder: Path, package: str) -> None:
@@ -42,8 +44,14 @@ def _check_all(folder: Path, package: str) -> None:
     _run([ruff, "format", "--check", "--no-cache", "."], folder)
     _run([str(VENV_BIN / "pyright"), "--pythonpath", sys.executable, "."], folder)
     _run(
-        [str(VENV_BIN / "mypy"), "--strict", "--no-incremental", "--python-executable",
-         sys.executable, package],
+        [
+            str(VENV_BIN / "mypy"),
+            "--strict",
+            "--no-incremental",
+            "--python-executable",
+            sys.executable,
+            package,
+        ],
         folder,
     )
 

@@ -69,8 +69,10 @@ def test_all_of_is_merged_when_there_are_several_parents() -> None:
         {
             "A": {"type": "object", "properties": {"a": {"type": "integer"}}},
             "B": {"type": "object", "properties": {"b": {"type": "string"}}},
-            "C": {"allOf": [{"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}],
-                  "required": ["a"]},
+            "C": {
+                "allOf": [{"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}],
+                "required": ["a"],
+            },
         }
     )
     c = _model(api, "C")
@@ -84,9 +86,17 @@ def test_discriminator_mapping_gives_tags_when_one_of_has_one() -> None:
             "Cat": {"type": "object", "properties": {"t": {"type": "string"}}},
             "Dog": {"type": "object", "properties": {"t": {"type": "string"}}},
             "Pet": {
-                "oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}],
-                "discriminator": {"propertyName": "t", "mapping": {"c": "#/components/schemas/Cat",
-                                                                    "kitty": "#/components/schemas/Cat"}},
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Cat"},
+                    {"$ref": "#/components/schemas/Dog"},
+                ],
+                "discriminator": {
+                    "propertyName": "t",
+                    "mapping": {
+                        "c": "#/components/schemas/Cat",
+                        "kitty": "#/components/schemas/Cat",
+                    },
+                },
             },
         }
     )
@@ -102,8 +112,10 @@ def test_inline_schemas_get_names_from_where_they_sit_when_nested() -> None:
                 "type": "object",
                 "properties": {
                     "status": {"type": "string", "enum": ["open", "closed"]},
-                    "lines": {"type": "array", "items": {"type": "object",
-                                                         "properties": {"sku": {"type": "string"}}}},
+                    "lines": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"sku": {"type": "string"}}},
+                    },
                 },
             }
         },
@@ -111,8 +123,16 @@ def test_inline_schemas_get_names_from_where_they_sit_when_nested() -> None:
             "/orders": {
                 "post": {
                     "operationId": "placeOrder",
-                    "requestBody": {"content": {"application/json": {"schema": {
-                        "type": "object", "properties": {"x": {"type": "integer"}}}}}},
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"x": {"type": "integer"}},
+                                }
+                            }
+                        }
+                    },
                     "responses": {"200": {"description": "ok"}},
                 }
             }
@@ -125,10 +145,16 @@ def test_inline_schemas_get_names_from_where_they_sit_when_nested() -> None:
 def test_component_keys_name_models_when_titles_collide() -> None:
     api = _api(
         {
-            "StringFilter": {"title": "Advanced filter", "type": "object",
-                             "properties": {"eq": {"type": "string"}}},
-            "IntFilter": {"title": "Advanced filter", "type": "object",
-                          "properties": {"eq": {"type": "integer"}}},
+            "StringFilter": {
+                "title": "Advanced filter",
+                "type": "object",
+                "properties": {"eq": {"type": "string"}},
+            },
+            "IntFilter": {
+                "title": "Advanced filter",
+                "type": "object",
+                "properties": {"eq": {"type": "integer"}},
+            },
         }
     )
     assert {m.name for m in api.models} == {"StringFilter", "IntFilter"}
@@ -136,8 +162,12 @@ def test_component_keys_name_models_when_titles_collide() -> None:
 
 def test_duplicate_enum_values_are_listed_once_with_a_diagnostic() -> None:
     sink = DiagnosticSink()
-    doc = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
-           "components": {"schemas": {"E": {"type": "string", "enum": ["a", "a", "A"]}}}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {},
+        "components": {"schemas": {"E": {"type": "string", "enum": ["a", "a", "A"]}}},
+    }
     api = build_api(doc, GeneratorConfig(), sink)
     assert [m.value for m in api.enums[0].members] == ["a", "A"]
     assert [m.name for m in api.enums[0].members] == ["A", "A2"]
@@ -146,20 +176,44 @@ def test_duplicate_enum_values_are_listed_once_with_a_diagnostic() -> None:
 
 def test_constraints_are_kept_only_when_model_is_request_only() -> None:
     schema = {"type": "object", "properties": {"n": {"type": "string", "pattern": "^[0-9]+$"}}}
-    op = {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/In"}}}},
-          "responses": {"200": {"description": "ok", "content": {"application/json": {
-              "schema": {"$ref": "#/components/schemas/Both"}}}}}}
-    op2 = {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Both"}}}},
-           "responses": {"204": {"description": "ok"}}}
-    api = _api({"In": schema, "Both": schema},
-               paths={"/a": {"post": {**op, "operationId": "a"}}, "/b": {"put": {**op2, "operationId": "b"}}})
+    op = {
+        "requestBody": {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/In"}}}
+        },
+        "responses": {
+            "200": {
+                "description": "ok",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Both"}}},
+            }
+        },
+    }
+    op2 = {
+        "requestBody": {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Both"}}}
+        },
+        "responses": {"204": {"description": "ok"}},
+    }
+    api = _api(
+        {"In": schema, "Both": schema},
+        paths={
+            "/a": {"post": {**op, "operationId": "a"}},
+            "/b": {"put": {**op2, "operationId": "b"}},
+        },
+    )
     assert _model(api, "In").request_only
     assert not _model(api, "Both").request_only
 
 
 def test_semantic_types_are_distinct_when_schema_marks_them() -> None:
-    api = _api({"JobKey": {"type": "string", "x-semantic-type": "JobKey"},
-                "Job": {"type": "object", "properties": {"key": {"$ref": "#/components/schemas/JobKey"}}}})
+    api = _api(
+        {
+            "JobKey": {"type": "string", "x-semantic-type": "JobKey"},
+            "Job": {
+                "type": "object",
+                "properties": {"key": {"$ref": "#/components/schemas/JobKey"}},
+            },
+        }
+    )
     assert [s.name for s in api.semantic_types] == ["JobKey"]
     assert _model(api, "Job").fields[0].type.name == "JobKey"
 
@@ -168,10 +222,19 @@ def test_every_camunda_operation_and_schema_is_kept_when_generating() -> None:
     doc = json.loads(CAMUNDA.read_text())
     sink = DiagnosticSink()
     api = build_api(doc, GeneratorConfig(), sink)
-    n_ops = sum(1 for item in doc["paths"].values() for m in item if m in {"get", "post", "put", "patch", "delete"})
+    n_ops = sum(
+        1
+        for item in doc["paths"].values()
+        for m in item
+        if m in {"get", "post", "put", "patch", "delete"}
+    )
     assert len(api.operations) == n_ops == 241
-    names = {m.name for m in api.models} | {e.name for e in api.enums} | {a.name for a in api.aliases} | {
-        s.name for s in api.semantic_types}
+    names = (
+        {m.name for m in api.models}
+        | {e.name for e in api.enums}
+        | {a.name for a in api.aliases}
+        | {s.name for s in api.semantic_types}
+    )
     renamed = {d.pointer.rsplit("/", 1)[-1] for d in sink.items if d.code == "name-collision"}
     missing = [k for k in doc["components"]["schemas"] if k not in names and k not in renamed]
     assert missing == []

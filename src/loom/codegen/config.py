@@ -130,7 +130,9 @@ def load_config(path: Path | None) -> GeneratorConfig:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in cast(list[Any], tags)):
         raise FatalSchemaError(f"{where}: sdk.include_tags must be a list of strings")
     env_prefix = runtime.get("env_prefix")
-    if env_prefix is not None and (not isinstance(env_prefix, str) or not _ENV_RE.match(env_prefix)):
+    if env_prefix is not None and (
+        not isinstance(env_prefix, str) or not _ENV_RE.match(env_prefix)
+    ):
         raise FatalSchemaError(f"{where}: runtime.env_prefix must be upper-case letters and _")
     env_names = _str_map(_table(runtime, "env_names", where + " runtime"), where)
     for var in env_names.values():
@@ -139,10 +141,10 @@ def load_config(path: Path | None) -> GeneratorConfig:
 
     aliases: dict[str, tuple[str, ...]] = {}
     for key, value in _table(runtime, "env_aliases", where + " runtime").items():
-        names = value if isinstance(value, list) else [value]
-        if not all(isinstance(n, str) and _ENV_RE.match(n) for n in cast(list[Any], names)):
+        variables: list[Any] = cast(list[Any], value) if isinstance(value, list) else [value]
+        if not all(isinstance(n, str) and _ENV_RE.match(n) for n in variables):
             raise FatalSchemaError(f"{where}: runtime.env_aliases.{key} must list variable names")
-        aliases[key] = tuple(cast(list[str], names))
+        aliases[key] = tuple(str(n) for n in variables)
     defaults: dict[str, str | int | float | bool | tuple[str, ...]] = {}
     for key, value in _table(runtime, "setting_defaults", where + " runtime").items():
         if isinstance(value, list):

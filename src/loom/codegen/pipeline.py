@@ -89,9 +89,13 @@ def generate(
         result.api = api
         t = stage("build IR", t)
 
-        header = f"{HEADER_PREFIX}{loom.__version__} from schema sha256:{loaded.sha256}. Do not edit."
+        header = (
+            f"{HEADER_PREFIX}{loom.__version__} from schema sha256:{loaded.sha256}. Do not edit."
+        )
         files = plan_files(api, config, header, runtime_files=_runtime_sources())
-        files["loom-manifest.json"] = _manifest(files.pop("loom-manifest.json"), loaded.sha256, sink)
+        files["loom-manifest.json"] = _manifest(
+            files.pop("loom-manifest.json"), loaded.sha256, sink
+        )
         t = stage("render", t)
 
         for rel, text in files.items():
@@ -137,15 +141,13 @@ def _manifest(text: str, sha: str, sink: DiagnosticSink) -> str:
 
 
 def _ruff_binary() -> str:
-    try:
-        from ruff.__main__ import find_ruff_bin
-
-        return str(find_ruff_bin())
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("ruff")
-        if found is None:
-            raise FatalSchemaError("ruff is not installed; loom needs it to format the SDK") from None
-        return found
+    beside = Path(sys.executable).parent / "ruff"  # the ruff wheel installed with loom
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("ruff")
+    if found is None:
+        raise FatalSchemaError("ruff is not installed; loom needs it to format the SDK")
+    return found
 
 
 def _ruff_format(folder: Path) -> None:
@@ -303,8 +305,10 @@ def run_cli(args: argparse.Namespace) -> int:
         if result.stale:
             for rel in result.stale:
                 print(f"  stale: {rel}", file=sys.stderr)
-            print(f"loom check: {len(result.stale)} stale files in {args.output} "
-                  f"(run loom generate); {counts} in {result.seconds:.2f} s")
+            print(
+                f"loom check: {len(result.stale)} stale files in {args.output} "
+                f"(run loom generate); {counts} in {result.seconds:.2f} s"
+            )
             return 1
         print(f"loom check: {args.output} is up to date; {counts} in {result.seconds:.2f} s")
         return 0

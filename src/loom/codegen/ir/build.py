@@ -23,8 +23,19 @@ from loom.codegen.ir.schemas import SchemaConverter
 # Attributes of the generated clients and resources that a resource or method must not shadow.
 _CLIENT_ATTRS = frozenset(
     {
-        "request", "request_raw", "paginate", "with_options", "close", "aclose", "sdk_info",
-        "base_url", "timeout", "max_retries", "settings", "logger", "copy",
+        "request",
+        "request_raw",
+        "paginate",
+        "with_options",
+        "close",
+        "aclose",
+        "sdk_info",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "settings",
+        "logger",
+        "copy",
     }
 )
 _RESOURCE_ATTRS = frozenset({"with_raw_response"})
@@ -62,7 +73,10 @@ def build_api(document: dict[str, Any], config: GeneratorConfig, sink: Diagnosti
             cls += "Api"  # its twins (AsyncX, XWithRawResponse) must not shadow runtime names
         cls = N.dedupe(cls, class_taken)
         class_taken.add(cls)
-        attr = N.dedupe(N.safe_attribute(N.snake(tag)), attr_taken)
+        attr = N.snake(tag)
+        if attr in {"list", "dict", "str", "int", "float", "bool", "bytes", "type", "object"}:
+            attr += "_"  # a resource attribute of that name would shadow it in annotations
+        attr = N.safe_method(attr, taken=attr_taken)
         attr_taken.add(attr)
         module = N.dedupe(N.module_name(tag), module_taken)
         module_taken.add(module)
@@ -72,8 +86,12 @@ def build_api(document: dict[str, Any], config: GeneratorConfig, sink: Diagnosti
             try:
                 op = _operation(builder, raw, op_id, tag, config, sink)
             except RecursionError:
-                sink.add(raw.pointer, "schema nesting is too deep; operation skipped",
-                         code="too-deep", severity=Severity.ERROR)
+                sink.add(
+                    raw.pointer,
+                    "schema nesting is too deep; operation skipped",
+                    code="too-deep",
+                    severity=Severity.ERROR,
+                )
                 skipped.append(SkippedOperation(raw.method.upper(), raw.path, "schema too deep"))
                 continue
             if op is None:
@@ -117,14 +135,21 @@ def _operation_ids(raws: list[RawOperation], sink: DiagnosticSink) -> list[str]:
         given = raw.op.get("operationId")
         base = given if isinstance(given, str) and given.strip() else None
         if base is None:
-            base = raw.method + "_" + "_".join(
-                ("by_" + s[1:-1]) if s.startswith("{") else s for s in raw.path.split("/") if s
+            base = (
+                raw.method
+                + "_"
+                + "_".join(
+                    ("by_" + s[1:-1]) if s.startswith("{") else s for s in raw.path.split("/") if s
+                )
             )
         key = N.snake(base)
         if key in taken:
             new = N.dedupe(key, taken)
-            sink.add(raw.pointer, f"operationId {base!r} is used twice; this one is named {new}",
-                     code="duplicate-operation-id")
+            sink.add(
+                raw.pointer,
+                f"operationId {base!r} is used twice; this one is named {new}",
+                code="duplicate-operation-id",
+            )
             key = new
             base = new
         taken.add(key)
@@ -146,14 +171,23 @@ def _method_name(op_id: str, tag: str, config: GeneratorConfig, taken: set[str])
     return N.dedupe(full, taken)
 
 
-def _operation(builder: OperationBuilder, raw: RawOperation, op_id: str, tag: str,
-               config: GeneratorConfig, sink: DiagnosticSink) -> Operation | None:
+def _operation(
+    builder: OperationBuilder,
+    raw: RawOperation,
+    op_id: str,
+    tag: str,
+    config: GeneratorConfig,
+    sink: DiagnosticSink,
+) -> Operation | None:
     prefix = N.pascal(op_id)
     params = builder.parameters(raw, prefix)
     body = builder.body(raw, prefix)
     response, kind, statuses, errors = builder.responses(raw, prefix)
-    pagination = builder.pagination(params, body, response, config.pagination.get(op_id),
-                                    raw.pointer) if kind == "json" else None
+    pagination = (
+        builder.pagination(params, body, response, config.pagination.get(op_id), raw.pointer)
+        if kind == "json"
+        else None
+    )
     summary = raw.op.get("summary")
     description = raw.op.get("description")
     return Operation(
@@ -208,13 +242,17 @@ def _security_schemes(document: dict[str, Any]) -> list[SecuritySchemeInfo]:
             scopes = tuple(sorted(str(k) for k in _d(flow.get("scopes"))))
         location = s.get("in")
         pname = s.get("name")
-        out.append(SecuritySchemeInfo(
-            name=str(name), kind=kind,
-            scheme=scheme.lower() if isinstance(scheme, str) else None,
-            param_name=pname if isinstance(pname, str) else None,
-            location=location if location in ("header", "query", "cookie") else None,
-            token_url=token_url, scopes=scopes,
-        ))
+        out.append(
+            SecuritySchemeInfo(
+                name=str(name),
+                kind=kind,
+                scheme=scheme.lower() if isinstance(scheme, str) else None,
+                param_name=pname if isinstance(pname, str) else None,
+                location=location if location in ("header", "query", "cookie") else None,
+                token_url=token_url,
+                scopes=scopes,
+            )
+        )
     return out
 
 
@@ -230,8 +268,12 @@ def _default_server(document: dict[str, Any], sink: DiagnosticSink) -> str:
         default = _d(spec).get("default")
         url = url.replace("{" + var + "}", str(default) if default is not None else "")
     if "{" in url:
-        sink.add("#/servers/0", f"server URL {url!r} has variables without defaults",
-                 code="server-variable", severity=Severity.INFO)
+        sink.add(
+            "#/servers/0",
+            f"server URL {url!r} has variables without defaults",
+            code="server-variable",
+            severity=Severity.INFO,
+        )
     if url.startswith("/"):
         url = "http://localhost" + url
     elif "://" not in url:
@@ -240,7 +282,8 @@ def _default_server(document: dict[str, Any], sink: DiagnosticSink) -> str:
 
 
 def _tag_description(document: dict[str, Any], tag: str) -> str | None:
-    for t in document.get("tags") or []:
+    tags: list[Any] = cast(list[Any], document.get("tags") or [])
+    for t in tags:
         td = _d(t)
         if td.get("name") == tag and isinstance(td.get("description"), str):
             return cast(str, td["description"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -11,7 +12,6 @@ from loom.codegen.ir import names as N
 from loom.codegen.ir.model import (
     ANY,
     NONE,
-    Operation,
     PaginationInfo,
     Parameter,
     RequestBody,
@@ -100,15 +100,18 @@ class OperationBuilder:
                 if op is None:
                     if method in item_d:
                         self.sink.add(
-                            f"{ptr_path}/{method}", "operation is not an object; skipped",
-                            code="invalid-operation", severity=Severity.ERROR,
+                            f"{ptr_path}/{method}",
+                            "operation is not an object; skipped",
+                            code="invalid-operation",
+                            severity=Severity.ERROR,
                         )
                     continue
                 tags = [t for t in _l(op.get("tags")) if isinstance(t, str) and t.strip()]
                 tag = tags[0] if tags else _tag_from_path(path)
                 out.append(
-                    RawOperation(method, path, f"{ptr_path}/{method}", op,
-                                 _l(item_d.get("parameters")), tag)
+                    RawOperation(
+                        method, path, f"{ptr_path}/{method}", op, _l(item_d.get("parameters")), tag
+                    )
                 )
         return out
 
@@ -144,8 +147,11 @@ class OperationBuilder:
                     continue
                 name, loc = pd.get("name"), pd.get("in")
                 if not isinstance(name, str) or loc not in ("path", "query", "header", "cookie"):
-                    self.sink.add(ptr, "parameter without a valid name and 'in'; skipped",
-                                  code="invalid-parameter")
+                    self.sink.add(
+                        ptr,
+                        "parameter without a valid name and 'in'; skipped",
+                        code="invalid-parameter",
+                    )
                     continue
                 if loc == "header" and name.lower() in {"accept", "content-type", "authorization"}:
                     continue  # OpenAPI 3 §4.8.12.1: these header parameters are ignored
@@ -153,28 +159,47 @@ class OperationBuilder:
         template_vars = _PATH_VAR.findall(raw.path)
         for var in template_vars:
             if ("path", var) not in merged:
-                self.sink.add(raw.pointer, f"path variable {{{var}}} has no parameter; "
-                              "it is taken as a string", code="missing-path-parameter")
-                merged[("path", var)] = ({"name": var, "in": "path", "schema": {"type": "string"}},
-                                         raw.pointer)
+                self.sink.add(
+                    raw.pointer,
+                    f"path variable {{{var}}} has no parameter; it is taken as a string",
+                    code="missing-path-parameter",
+                )
+                merged[("path", var)] = (
+                    {"name": var, "in": "path", "schema": {"type": "string"}},
+                    raw.pointer,
+                )
         out: list[Parameter] = []
         taken: set[str] = set(RESERVED_PARAMS)
         ordered = sorted(
             merged.items(),
-            key=lambda kv: (0, template_vars.index(kv[0][1])) if kv[0][0] == "path"
-            and kv[0][1] in template_vars else (1, 0),
+            key=lambda kv: (
+                (0, template_vars.index(kv[0][1]))
+                if kv[0][0] == "path" and kv[0][1] in template_vars
+                else (1, 0)
+            ),
         )
         for (loc, name), (pd, ptr) in ordered:
             if loc == "path" and name not in template_vars:
-                self.sink.add(ptr, f"path parameter {name!r} is not in the path; skipped",
-                              code="invalid-parameter", severity=Severity.INFO)
+                self.sink.add(
+                    ptr,
+                    f"path parameter {name!r} is not in the path; skipped",
+                    code="invalid-parameter",
+                    severity=Severity.INFO,
+                )
                 continue
             out.append(self._parameter(pd, ptr, cast(Any, loc), name, prefix, taken))
         # required keyword-only parameters first among keyword-only ones keeps signatures tidy
         return out
 
-    def _parameter(self, pd: Schema, ptr: str, loc: Literal["path", "query", "header", "cookie"],
-                   name: str, prefix: str, taken: set[str]) -> Parameter:
+    def _parameter(
+        self,
+        pd: Schema,
+        ptr: str,
+        loc: Literal["path", "query", "header", "cookie"],
+        name: str,
+        prefix: str,
+        taken: set[str],
+    ) -> Parameter:
         py = N.safe_attribute(N.snake(name), taken=taken)
         taken.add(py)
         content_type: str | None = None
@@ -183,26 +208,44 @@ class OperationBuilder:
         if schema is None and content:
             content_type, media = next(iter(content.items()))
             schema = (_d(media) or {}).get("schema")
-        t = self.conv.type_of(schema, ptr + "/schema", prefix + N.pascal(name)) if schema is not None else TypeRef("str")
+        t = (
+            self.conv.type_of(schema, ptr + "/schema", prefix + N.pascal(name))
+            if schema is not None
+            else TypeRef("str")
+        )
         if content_type is not None:
             t = ANY if t.kind in {"model", "dict", "list", "union"} else t
         required = loc == "path" or pd.get("required") is True
         default_style = "form" if loc in ("query", "cookie") else "simple"
         style = pd.get("style") if isinstance(pd.get("style"), str) else default_style
-        allowed = {"path": {"simple", "label", "matrix"},
-                   "query": {"form", "spaceDelimited", "pipeDelimited", "deepObject"},
-                   "header": {"simple"}, "cookie": {"form"}}[loc]
+        allowed = {
+            "path": {"simple", "label", "matrix"},
+            "query": {"form", "spaceDelimited", "pipeDelimited", "deepObject"},
+            "header": {"simple"},
+            "cookie": {"form"},
+        }[loc]
         if style not in allowed:
-            self.sink.add(ptr, f"style {style!r} is not valid in {loc}; using {default_style}",
-                          code="invalid-style", severity=Severity.INFO)
+            self.sink.add(
+                ptr,
+                f"style {style!r} is not valid in {loc}; using {default_style}",
+                code="invalid-style",
+                severity=Severity.INFO,
+            )
             style = default_style
         explode_raw = pd.get("explode")
         explode = explode_raw if isinstance(explode_raw, bool) else style == "form"
         return Parameter(
-            name=py, wire=name, location=loc, type=t if required else t.with_nullable(
-                t.nullable), required=required, style=cast(str, style), explode=explode,
-            allow_reserved=pd.get("allowReserved") is True, content_type=content_type,
-            description=_text(pd.get("description")), deprecated=pd.get("deprecated") is True,
+            name=py,
+            wire=name,
+            location=loc,
+            type=t if required else t.with_nullable(t.nullable),
+            required=required,
+            style=cast(str, style),
+            explode=explode,
+            allow_reserved=pd.get("allowReserved") is True,
+            content_type=content_type,
+            description=_text(pd.get("description")),
+            deprecated=pd.get("deprecated") is True,
         )
 
     # -- bodies -------------------------------------------------------------------------------
@@ -216,8 +259,12 @@ class OperationBuilder:
             return None
         content = _d(rb.get("content")) or {}
         if not content:
-            self.sink.add(ptr, "request body has no content; skipped", code="empty-body",
-                          severity=Severity.INFO)
+            self.sink.add(
+                ptr,
+                "request body has no content; skipped",
+                code="empty-body",
+                severity=Severity.INFO,
+            )
             return None
         ct = _pick_content(list(content))
         media = _d(content[ct]) or {}
@@ -228,8 +275,9 @@ class OperationBuilder:
         base = ct.split(";", 1)[0].strip().lower()
         if is_json(ct) or base == "application/x-www-form-urlencoded":
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
-            return RequestBody(base if base != "*/*" else "application/json", t, required,
-                               description=desc)
+            return RequestBody(
+                base if base != "*/*" else "application/json", t, required, description=desc
+            )
         if base.startswith("multipart/"):
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
             files, jsons = self._multipart_fields(t)
@@ -248,7 +296,9 @@ class OperationBuilder:
             inner = f.type.args[0] if f.type.kind == "list" and f.type.args else f.type
             if inner.kind in {"bytes", "file"}:
                 files.append(f.wire)
-            elif f.type.kind in {"model", "dict"} or (f.type.kind == "list" and inner.kind != "str"):
+            elif f.type.kind in {"model", "dict"} or (
+                f.type.kind == "list" and inner.kind != "str"
+            ):
                 jsons.append(f.wire)
         return files, jsons
 
@@ -263,8 +313,13 @@ class OperationBuilder:
 
     # -- responses ----------------------------------------------------------------------------
 
-    def responses(self, raw: RawOperation, prefix: str) -> tuple[
-        TypeRef, Literal["json", "bytes", "text", "none"], tuple[int, ...], list[tuple[str, TypeRef]]
+    def responses(
+        self, raw: RawOperation, prefix: str
+    ) -> tuple[
+        TypeRef,
+        Literal["json", "bytes", "text", "none"],
+        tuple[int, ...],
+        list[tuple[str, TypeRef]],
     ]:
         responses = _d(raw.op.get("responses")) or {}
         success: list[tuple[int, TypeRef, str]] = []
@@ -276,17 +331,18 @@ class OperationBuilder:
             rd = self._resolve(responses[code], self.comp_responses, "responses", ptr)
             is_success = code.startswith("2") or (code == "default" and not has_2xx)
             content = _d(rd.get("content")) if rd else None
-            hint = prefix + ("Response" if is_success else _STATUS_WORDS.get(code, N.pascal(code)) + "Error")
+            hint = prefix + (
+                "Response" if is_success else _STATUS_WORDS.get(code, N.pascal(code)) + "Error"
+            )
             t, kind = self._content_type(content, ptr, hint)
             if is_success:
-                status = int(code) if code.isdigit() else (200 if code.upper() == "2XX" or code == "default" else 200)
+                status = int(code) if code.isdigit() else 200  # "2XX" and "default"
                 success.append((status, t, kind))
-            elif code[:1] in {"4", "5"} or code == "default":
-                if t.kind != "none":
-                    errors.append((code.upper() if not code.isdigit() else code, t))
+            elif (code[:1] in {"4", "5"} or code == "default") and t.kind != "none":
+                errors.append((code.upper() if not code.isdigit() else code, t))
         if not success:
             return NONE, "none", (200, 201, 202, 204), errors
-        kinds = {k for _, t, k in success if k != "none"}
+        kinds = {k for _, _, k in success if k != "none"}
         types: list[TypeRef] = []
         for _, t, k in success:
             if k != "none" and t not in types:
@@ -298,8 +354,15 @@ class OperationBuilder:
         if kind != "json":
             types = [TypeRef("bytes") if kind == "bytes" else TypeRef("str")]
         nullable = any(k == "none" for _, _, k in success)
-        rt = types[0] if len(types) == 1 else TypeRef("union", args=tuple(
-            x.with_nullable(False) for x in types), nullable=any(x.nullable for x in types))
+        rt = (
+            types[0]
+            if len(types) == 1
+            else TypeRef(
+                "union",
+                args=tuple(x.with_nullable(False) for x in types),
+                nullable=any(x.nullable for x in types),
+            )
+        )
         if any(x.kind == "any" for x in types):
             rt = ANY
         return rt.with_nullable(nullable or rt.nullable), cast(Any, kind), statuses, errors
@@ -322,25 +385,44 @@ class OperationBuilder:
 
     # -- paging -------------------------------------------------------------------------------
 
-    def pagination(self, params: list[Parameter], body: RequestBody | None,
-                   response: TypeRef, override: dict[str, Any] | None, ptr: str
-                   ) -> PaginationInfo | None:
+    def pagination(
+        self,
+        params: list[Parameter],
+        body: RequestBody | None,
+        response: TypeRef,
+        override: dict[str, Any] | None,
+        ptr: str,
+    ) -> PaginationInfo | None:
         fields = self._response_fields(response)
         if override:
             kind = override.get("kind")
             items = override.get("items_field", "items")
             if kind not in ("offset", "page", "cursor", "camunda") or not isinstance(items, str):
-                self.sink.add(ptr, "pagination override needs kind (offset, page, cursor, "
-                              "camunda) and items_field", code="pagination")
+                self.sink.add(
+                    ptr,
+                    "pagination override needs kind (offset, page, cursor, "
+                    "camunda) and items_field",
+                    code="pagination",
+                )
                 return None
-            item = _list_item(fields.get(items))
-            opts = tuple(sorted((k, v) for k, v in override.items()
-                                if k not in {"kind", "items_field", "request_in"}
-                                and isinstance(v, (str, int))))
+            item = _list_item(fields.get(items)) or ANY
+            opts = tuple(
+                sorted(
+                    (k, v)
+                    for k, v in override.items()
+                    if k not in {"kind", "items_field", "request_in"} and isinstance(v, (str, int))
+                )
+            )
             rin = override.get("request_in", "body" if kind == "camunda" else "query")
             return PaginationInfo(kind, items, item, "body" if rin == "body" else "query", opts)
-        items_field = next((f for f in ("items", "data", "results", "entries", "records", "values")
-                            if _list_item(fields.get(f)) is not None), None)
+        items_field = next(
+            (
+                f
+                for f in ("items", "data", "results", "entries", "records", "values")
+                if _list_item(fields.get(f)) is not None
+            ),
+            None,
+        )
         if items_field is None:
             return None
         item = cast(TypeRef, _list_item(fields.get(items_field)))
@@ -351,16 +433,41 @@ class OperationBuilder:
         query = {p.wire: p for p in params if p.location == "query"}
         if "offset" in query and "limit" in query:
             return PaginationInfo("offset", items_field, item)
-        size = next((s for s in ("size", "per_page", "page_size", "pageSize", "limit") if s in query), None)
+        size = next(
+            (s for s in ("size", "per_page", "page_size", "pageSize", "limit") if s in query), None
+        )
         if "page" in query and size is not None:
             return PaginationInfo("page", items_field, item, options=(("size_param", size),))
-        cursor = next((c for c in ("cursor", "page_token", "pageToken", "starting_after", "after")
-                       if c in query), None)
-        nxt = next((n for n in ("next_cursor", "nextCursor", "next_page_token", "nextPageToken",
-                                "next_token", "nextToken") if n in fields), None)
+        cursor = next(
+            (
+                c
+                for c in ("cursor", "page_token", "pageToken", "starting_after", "after")
+                if c in query
+            ),
+            None,
+        )
+        nxt = next(
+            (
+                n
+                for n in (
+                    "next_cursor",
+                    "nextCursor",
+                    "next_page_token",
+                    "nextPageToken",
+                    "next_token",
+                    "nextToken",
+                )
+                if n in fields
+            ),
+            None,
+        )
         if cursor is not None and nxt is not None:
-            return PaginationInfo("cursor", items_field, item,
-                                  options=(("cursor_param", cursor), ("next_cursor_field", nxt)))
+            return PaginationInfo(
+                "cursor",
+                items_field,
+                item,
+                options=(("cursor_param", cursor), ("next_cursor_field", nxt)),
+            )
         return None
 
     def _response_fields(self, t: TypeRef) -> dict[str, TypeRef]:
@@ -376,13 +483,15 @@ def _list_item(t: TypeRef | None) -> TypeRef | None:
 
 
 def _pick_content(cts: list[str]) -> str:
-    for pred in (
+    """The media type to use when several are offered (JSON first, then forms, then any)."""
+    preds: list[Callable[[str], bool]] = [
         lambda c: c.split(";", 1)[0].strip().lower() == "application/json",
         is_json,
         lambda c: c.lower().startswith("multipart/form-data"),
         lambda c: c.lower().startswith("application/x-www-form-urlencoded"),
         lambda c: c.lower().startswith("multipart/"),
-    ):
+    ]
+    for pred in preds:
         for c in cts:
             if pred(c):
                 return c

@@ -280,8 +280,8 @@ class SchemaConverter:
                 return TypeRef("list", args=(ANY,))
             return TypeRef("list", args=(self.type_of(items, ptr + "/items", hint + "Item"),))
         if t == "object":
-            extra = s.get("additionalProperties")
-            if isinstance(extra, dict) and extra:
+            extra = _as_dict(s.get("additionalProperties"))
+            if extra:
                 value = self.type_of(extra, ptr + "/additionalProperties", hint + "Value")
                 return TypeRef("dict", args=(value,))
             return TypeRef("dict", args=(ANY,))
@@ -382,11 +382,11 @@ class SchemaConverter:
 
     def _all_of_alias(self, s: Schema, parts: list[Any], ptr: str, hint: str) -> TypeRef:
         """``allOf`` that is not an object: the single part's type (constraints ignored)."""
-        typed = [
-            (i, p)
-            for i, p in enumerate(parts)
-            if isinstance(p, dict) and ("$ref" in p or self._types(cast(Schema, p)))
-        ]
+        typed: list[tuple[int, Schema]] = []
+        for i, part in enumerate(parts):
+            p = _as_dict(part)
+            if p is not None and ("$ref" in p or self._types(p)):
+                typed.append((i, p))
         if len(typed) == 1:
             i, p = typed[0]
             return self.type_of(p, f"{ptr}/allOf/{i}", hint)
@@ -439,8 +439,8 @@ class SchemaConverter:
                     required |= set(_strs(sd.get("required")))
                     self._collect_props(sd, f"{pp}/allOf/{j}", name, own_props)
         self._collect_props(s, ptr, name, own_props)
-        extra_schema = s.get("additionalProperties")
-        if isinstance(extra_schema, dict) and extra_schema:
+        extra_schema = _as_dict(s.get("additionalProperties"))
+        if extra_schema:
             extra = self.type_of(extra_schema, ptr + "/additionalProperties", name + "Value")
 
         own_wires = [w for w, _, _, _ in own_props]
@@ -496,13 +496,17 @@ class SchemaConverter:
             pd = _as_dict(ps)
             if pd is None:
                 pd = {}
-            out.append((wire, pd, f"{ptr}/properties/{escape_pointer_token(wire)}", owner + N.pascal(wire)))
+            out.append(
+                (wire, pd, f"{ptr}/properties/{escape_pointer_token(wire)}", owner + N.pascal(wire))
+            )
 
     def _parent_model(self, t: TypeRef, ptr: str) -> Model | None:
         if t.kind != "model":
             if t.kind != "any":
                 self.sink.add(
-                    ptr, "allOf member is not an object; its constraints are not kept", code="all-of",
+                    ptr,
+                    "allOf member is not an object; its constraints are not kept",
+                    code="all-of",
                     severity=Severity.INFO,
                 )
             return None
@@ -510,7 +514,8 @@ class SchemaConverter:
         if model is None:
             self.sink.add(
                 ptr,
-                f"allOf refers back to {t.name} while it is being defined; its fields are not merged",
+                f"allOf refers back to {t.name} while it is being defined; "
+                "its fields are not merged",
                 code="recursive-all-of",
             )
         return model

@@ -109,7 +109,9 @@ def _bare(t: TypeRef, imports: Imports, runtime: str) -> str:
         return f"{imports.builtin('list')}[{annotation(t.args[0], imports, runtime=runtime)}]"
     if t.kind == "dict":
         key = imports.builtin("str")
-        return f"{imports.builtin('dict')}[{key}, {annotation(t.args[0], imports, runtime=runtime)}]"
+        return (
+            f"{imports.builtin('dict')}[{key}, {annotation(t.args[0], imports, runtime=runtime)}]"
+        )
     if t.kind == "literal":
         imports.add("typing", "Literal")
         return f"Literal[{', '.join(repr(v) for v in t.values)}]"
@@ -138,9 +140,7 @@ def _discriminated(t: TypeRef, imports: Imports, runtime: str) -> str:
         for value in tags:
             mapping[value] = tag
     pairs = ", ".join(f"{k!r}: {v!r}" for k, v in mapping.items())
-    return (
-        f"Annotated[{' | '.join(members)}, discriminated({t.discriminator!r}, {{{pairs}}})]"
-    )
+    return f"Annotated[{' | '.join(members)}, discriminated({t.discriminator!r}, {{{pairs}}})]"
 
 
 def py_string(text: str) -> str:

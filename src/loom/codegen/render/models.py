@@ -35,14 +35,20 @@ def _field_line(f: ModelField, imports: Imports, request_only: bool) -> str:
         ):
             if value is None:
                 continue
-            if key in {"ge", "le", "gt", "lt", "multiple_of"} and f.type.kind not in {"int", "float"}:
+            if key in {"ge", "le", "gt", "lt", "multiple_of"} and f.type.kind not in {
+                "int",
+                "float",
+            }:
                 continue
             if key in {"min_length", "max_length"} and f.type.kind not in {"str", "list"}:
                 continue
             args.append(f"{key}={value!r}")
     if f.deprecated:
         args.append("deprecated=True")
-    if args == [f"default={f.default if f.default is not None else 'None'}"] and f.default_factory is None:
+    if (
+        args == [f"default={f.default if f.default is not None else 'None'}"]
+        and f.default_factory is None
+    ):
         line = f"    {f.name}: {ann} = {f.default if f.default is not None else 'None'}"
     elif args:
         imports.add("pydantic", "Field")
@@ -146,9 +152,7 @@ def render_model_module(
     )
 
 
-def render_models_init(
-    modules: list[ModelModule], header: str, semantic: set[str]
-) -> str:
+def render_models_init(modules: list[ModelModule], header: str, semantic: set[str]) -> str:
     """``models/__init__.py``: every model by name, imported on first access."""
     del semantic
     entries: list[tuple[str, str]] = sorted(

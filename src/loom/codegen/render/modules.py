@@ -47,7 +47,9 @@ def plan_modules(api: Api) -> tuple[list[ModelModule], dict[str, str]]:
     for a in api.aliases:
         defs[a.name] = a
     semantic = {s.name for s in api.semantic_types}
-    graph = {n: [x for x in dependencies(d) if x in defs and x not in semantic] for n, d in defs.items()}
+    graph = {
+        n: [x for x in dependencies(d) if x in defs and x not in semantic] for n, d in defs.items()
+    }
     components = _tarjan(list(defs), graph)
     modules: list[ModelModule] = []
     where: dict[str, str] = {}

@@ -66,7 +66,7 @@ class MethodText:
 
 def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) -> str:
     """``_CREATE = Operation[T](...)`` for one operation."""
-    rt = ".._runtime" if imports.local.get("..", None) is None else ".._runtime"
+    rt = ".._runtime"
     imports.add(rt + ".operation", "Operation")
     response = annotation(op.response, imports, runtime=rt)
     args = [
@@ -95,18 +95,14 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
     if op.success_statuses != (200,):
         args.append(f"success_statuses={op.success_statuses!r}")
     if op.errors:
-        errs = ", ".join(
-            f"{code!r}: {annotation(t, imports, runtime=rt)}" for code, t in op.errors
-        )
+        errs = ", ".join(f"{code!r}: {annotation(t, imports, runtime=rt)}" for code, t in op.errors)
         args.append(f"errors={{{errs}}}")
     if per_op_errors:
         classes = per_operation_errors(op)
         if classes:
             for _, name, _ in classes:
                 imports.add("..errors", name)
-            args.append(
-                "error_classes={" + ", ".join(f"{s}: {n}" for s, n, _ in classes) + "}"
-            )
+            args.append("error_classes={" + ", ".join(f"{s}: {n}" for s, n, _ in classes) + "}")
     if op.security is not None:
         if op.security:
             imports.add(rt + ".operation", "SecurityRequirement")
@@ -176,8 +172,10 @@ def method_text(op: Operation, imports: Imports) -> MethodText:
     if op.eventually_consistent:
         imports.add(rt + ".consistency", "Consistency")
         optional_kw.append("consistency: Consistency | None = None")
-        doc_args.append("consistency: wait until the result satisfies a predicate (the API is "
-                        "eventually consistent).")
+        doc_args.append(
+            "consistency: wait until the result satisfies a predicate (the API is "
+            "eventually consistent)."
+        )
     for name in ("Headers", "Query", "JsonBody", "TimeoutLike", "NotGiven", "NOT_GIVEN"):
         imports.add(rt + ".types", name)
     optional_kw.extend(
