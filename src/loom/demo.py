@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 CAMUNDA = ROOT / "examples" / "camunda"
@@ -110,7 +110,7 @@ async def _use_async(sdk: Any, base_url: str) -> int:
             client.process_definition.search(body={}),
             client.process_instance.search(body={}),
         ]
-        results = cast(list[Any], await asyncio.gather(*calls))
+        results: list[Any] = await asyncio.gather(*calls)
     finally:
         await client.aclose()
     brokers = len(results[0].brokers)
