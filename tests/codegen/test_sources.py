@@ -245,3 +245,11 @@ def test_no_traceback_when_a_bad_schema_is_loaded_in_a_subprocess() -> None:
     assert result.stderr == ""
     assert result.stdout.count("\n") == 1
     assert "broken.yaml:8:1" in result.stdout
+
+
+def test_anchor_fragment_is_fatal_with_advice_when_a_ref_uses_one() -> None:
+    text = MINIMAL_YAML + "components:\n  schemas:\n    A: {properties: {b: {$ref: '#Pet'}}}\n"
+    with pytest.raises(FatalSchemaError, match="not a JSON pointer") as caught:
+        load_text(text, sink=DiagnosticSink())
+    assert caught.value.pointer == "#/components/schemas/A/properties/b"
+    assert "#/components/schemas/Name" in caught.value.message

@@ -45,7 +45,11 @@ def parse_fragment(fragment: str) -> tuple[str, ...]:
     if decoded == "":
         return ()
     if not decoded.startswith("/"):
-        raise ValueError(f"JSON pointer {decoded!r} must be empty or start with '/'")
+        raise ValueError(
+            f"{decoded!r} is not a JSON pointer (it must be empty or start with '/'); "
+            "plain-name fragments (JSON Schema anchors) are not supported, write "
+            "#/components/schemas/Name instead"
+        )
     return tuple(t.replace("~1", "/").replace("~0", "~") for t in decoded[1:].split("/"))
 
 
