@@ -442,3 +442,41 @@ def test_callback_refs_are_bundled_when_they_point_to_files(tmp_path: Path) -> N
     schema = callback["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/Event"}
     _assert_all_refs_local_and_resolving(loaded.document)
+
+
+@pytest.mark.slow
+def test_same_sdk_when_generated_from_camunda_upstream_or_bundle(tmp_path: Path) -> None:
+    import re
+    import subprocess
+    import sys
+
+    trees: list[dict[str, str]] = []
+    for name, schema in (
+        ("upstream", CAMUNDA / "upstream" / "rest-api.yaml"),
+        ("bundle", CAMUNDA / "rest-api.bundle.json"),
+    ):
+        out = tmp_path / name
+        result = subprocess.run(
+            [sys.executable, "-m", "loom", "generate", str(schema), "-o", str(out), "-q"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        trees.append(
+            {
+                p.relative_to(out).as_posix(): p.read_text()
+                for p in sorted(out.rglob("*.py"))
+                if "_runtime" not in p.parts
+            }
+        )
+    upstream, bundle = trees
+    assert set(upstream) == set(bundle)
+
+    def names(tree: dict[str, str], pattern: str) -> set[str]:
+        return {m for text in tree.values() for m in re.findall(pattern, text, re.MULTILINE)}
+
+    for pattern in (r"^class (\w+)", r"^    (?:async )?def (\w+)", r"^(\w+) = NewType"):
+        assert names(upstream, pattern) == names(bundle, pattern), pattern
+    assert len(names(bundle, r"^class (\w+)")) > 742
