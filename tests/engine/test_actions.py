@@ -211,6 +211,23 @@ async def test_transform_computes_result_when_operation_is_given(
     assert (await _outputs("transform", params))["result"] == expected
 
 
+@pytest.mark.parametrize(
+    ("name", "params", "fragment"),
+    [
+        ("delay", {"seconds": "5"}, "/seconds expected number, got string"),
+        ("delay", {}, "/seconds required parameter is missing"),
+        ("transform", {"input": 1, "operation": "explode"}, "/operation must be one of"),
+        ("log", {"message": "x", "volume": 11}, "/volume unknown parameter"),
+    ],
+)
+async def test_action_fails_without_retry_when_rendered_params_break_its_schema(
+    name: str, params: dict[str, Any], fragment: str
+) -> None:
+    with pytest.raises(ActionError, match=fragment) as caught:
+        await _run(name, params)
+    assert caught.value.retryable is False
+
+
 async def test_transform_fails_without_retry_when_input_has_wrong_type() -> None:
     with pytest.raises(ActionError) as caught:
         await _run("transform", {"input": 5, "operation": "keys"})
@@ -529,10 +546,31 @@ async def test_http_request_refuses_a_redirect_when_it_points_to_a_private_addre
     assert _Handler.hits == ["GET /to-private"]
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/x", "not a url", "/relative", ""])
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"headers": {"X-Name": "\u00e9"}}, "invalid request"),
+        ({"headers": {"bad name": "x"}}, "Illegal header name"),
+        ({"timeout_seconds": "soon"}, "/timeout_seconds expected number"),
+        ({"max_response_bytes": -1}, "/max_response_bytes must be at least 0"),
+        ({"method": "BREW"}, "/method must be one of"),
+        ({"json": float("nan")}, "cannot be sent as JSON"),
+    ],
+)
+async def test_http_request_fails_without_retry_when_rendered_params_are_bad(
+    server: str, params: dict[str, Any], fragment: str
+) -> None:
+    with pytest.raises(ActionError, match=fragment) as caught:
+        await _run("http_request", {"url": f"{server}/echo", **params}, allow_private=True)
+    assert caught.value.retryable is False
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/x", "http://127.0.0.1:99999/", "not a url", "/relative", ""]
+)
 async def test_http_request_fails_clearly_when_url_is_not_http(url: str) -> None:
     with pytest.raises(ActionError, match="url") as caught:
-        await _run("http_request", {"url": url})
+        await _run("http_request", {"url": url}, allow_private=True)
     assert caught.value.retryable is False
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "ActionResult",
     "ActionSettings",
     "Suspend",
+    "check_params",
     "is_templated",
 ]
 
@@ -137,6 +138,20 @@ class Action(Protocol):
         ...
 
 
+def check_params(action: Action, params: Mapping[str, Any]) -> None:
+    """Check an action's rendered parameters against its schema at run time.
+
+    Validation at create time skips templated values; once rendered, their types are known.
+
+    Raises:
+        ActionError: not retryable, listing up to five problems.
+    """
+    problems = validate_schema(params, action.params_schema)
+    if problems:
+        summary = "; ".join(f"{pointer or '/'} {message}" for pointer, message in problems[:5])
+        raise ActionError(f"invalid parameters for {action.name}: {summary}", retryable=False)
+
+
 def is_templated(value: object) -> bool:
     """Whether ``value`` is a string holding a ``{{ template }}``."""
     return isinstance(value, str) and "{{" in value
@@ -221,7 +236,7 @@ class ActionRegistry:
             entry_points: also load the entry points (tests may turn this off).
         """
         # builtin imports this module, so it can only be imported here.
-        from loom.engine.actions.builtin import builtin_actions  # noqa: PLC0415
+        from loom.engine.actions.builtin import builtin_actions
 
         registry = cls(builtin_actions())
         if entry_points:

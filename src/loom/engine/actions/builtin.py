@@ -13,7 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from loom.engine.actions.base import Action, ActionContext, ActionError, ActionResult, Suspend
+from loom.engine.actions.base import (
+    Action,
+    ActionContext,
+    ActionError,
+    ActionResult,
+    Suspend,
+    check_params,
+)
 from loom.engine.actions.http import HttpRequestAction
 
 __all__ = [
@@ -63,6 +70,7 @@ class LogAction:
     idempotent = True
 
     async def run(self, ctx: ActionContext) -> ActionResult:
+        check_params(self, ctx.params)
         message = ctx.params.get("message")
         level = _LEVELS.get(str(ctx.params.get("level", "info")), logging.INFO)
         text = message if isinstance(message, str) else json.dumps(message, default=str)
@@ -95,6 +103,7 @@ class SetOutputAction:
     idempotent = True
 
     async def run(self, ctx: ActionContext) -> ActionResult:
+        check_params(self, ctx.params)
         outputs: dict[str, Any] = {}
         values = ctx.params.get("values")
         if values is not None:
@@ -254,6 +263,7 @@ class TransformAction:
     idempotent = True
 
     async def run(self, ctx: ActionContext) -> ActionResult:
+        check_params(self, ctx.params)
         operation = str(ctx.params.get("operation", "identity"))
         return ActionResult(
             outputs={"result": _transform(operation, ctx.params.get("input"), ctx.params)}
@@ -287,6 +297,7 @@ class AggregateAction:
     idempotent = True
 
     async def run(self, ctx: ActionContext) -> ActionResult:
+        check_params(self, ctx.params)
         operation = str(ctx.params.get("operation", "collect"))
         items = _items(ctx.params.get("inputs"), operation)
         result: Any
@@ -356,6 +367,7 @@ class ConditionalAction:
     idempotent = True
 
     async def run(self, ctx: ActionContext) -> ActionResult:
+        check_params(self, ctx.params)
         options = branch_options(ctx.params)
         chosen: str | None = None
         for name, when, _ in options:
@@ -418,6 +430,7 @@ class FailAction:
     idempotent = True
 
     async def run(self, ctx: ActionContext) -> ActionResult:
+        check_params(self, ctx.params)
         message = str(ctx.params.get("message") or "failed by the pipeline")
         raise ActionError(message, retryable=bool(ctx.params.get("retryable", False)))
 
@@ -465,6 +478,7 @@ class DelayAction:
     idempotent = True
 
     async def run(self, ctx: ActionContext) -> ActionResult | Suspend:
+        check_params(self, ctx.params)
         seconds = ctx.params.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise ActionError("`seconds` must be a number", retryable=False)
@@ -500,6 +514,7 @@ class WaitUntilAction:
     idempotent = True
 
     async def run(self, ctx: ActionContext) -> ActionResult | Suspend:
+        check_params(self, ctx.params)
         raw = ctx.params.get("until")
         try:
             until = parse_datetime(str(raw))

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import httpx
 
-from loom.engine.actions.base import ActionContext, ActionError, ActionResult
+from loom.engine.actions.base import ActionContext, ActionError, ActionResult, check_params
 
 __all__ = ["HttpRequestAction", "is_public_address"]
 
@@ -98,6 +98,8 @@ def _parse_url(raw: object) -> httpx.URL:
         raise ActionError(f"`url` is not a valid URL: {exc}", retryable=False) from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ActionError("`url` must be an absolute http:// or https:// URL", retryable=False)
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ActionError(f"`url` has an invalid port {url.port}", retryable=False)
     return url
 
 
@@ -116,7 +118,10 @@ class HttpRequestAction:
         "properties": {
             "url": {"type": "string", "minLength": 1, "pattern": "^[hH][tT][tT][pP][sS]?://"},
             "method": {"type": "string", "enum": _METHODS + [m.lower() for m in _METHODS]},
-            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "headers": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "boolean"]},
+            },
             "query": {"type": "object"},
             "json": {"description": "a JSON body"},
             "body": {"type": "string", "description": "a text body"},
@@ -139,7 +144,10 @@ class HttpRequestAction:
         "type": "object",
         "properties": {
             "status_code": {"type": "integer"},
-            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "headers": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "boolean"]},
+            },
             "body": {"type": "string"},
             "json": {"description": "the parsed body when the response is JSON"},
             "url": {"type": "string"},
@@ -149,6 +157,7 @@ class HttpRequestAction:
     idempotent = False
 
     async def run(self, ctx: ActionContext) -> ActionResult:
+        check_params(self, ctx.params)
         params = ctx.params
         url = _parse_url(params.get("url"))
         method = str(params.get("method", "GET")).upper()
@@ -162,7 +171,12 @@ class HttpRequestAction:
         }
         content: bytes | None = None
         if "json" in params:
-            content = json.dumps(params["json"]).encode()
+            try:
+                content = json.dumps(params["json"], allow_nan=False).encode()
+            except (TypeError, ValueError) as exc:
+                raise ActionError(
+                    f"`json` cannot be sent as JSON: {exc}", retryable=False
+                ) from None
             headers.setdefault("Content-Type", "application/json")
         elif "body" in params:
             content = str(params["body"]).encode()
@@ -216,19 +230,25 @@ class HttpRequestAction:
                 target, extra_headers, extensions = url, {}, {}
                 if not ctx.settings.allow_private_networks:
                     target, extra_headers, extensions = await _checked_target(url)
-                request = client.build_request(
-                    method,
-                    target,
-                    headers={**headers, **extra_headers},
-                    content=content,
-                    extensions=extensions,
-                )
+                try:
+                    request = client.build_request(
+                        method,
+                        target,
+                        headers={**headers, **extra_headers},
+                        content=content,
+                        extensions=extensions,
+                    )
+                except (UnicodeError, ValueError, TypeError) as exc:
+                    raise ActionError(f"invalid request: {exc}", retryable=False) from None
                 try:
                     response = await client.send(request, stream=True)
                 except httpx.TimeoutException:
                     raise ActionError(
                         f"{method} {url.host} timed out after {timeout:g} s"
                     ) from None
+                except httpx.LocalProtocolError as exc:
+                    message = f"{method} {url.host}: invalid request: {exc}"
+                    raise ActionError(message, retryable=False) from None
                 except httpx.HTTPError as exc:
                     raise ActionError(f"{method} {url.host} failed: {exc}") from None
                 try:
