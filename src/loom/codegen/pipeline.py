@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import importlib
 import json
 import shutil
 import subprocess
@@ -144,7 +145,10 @@ def _ruff_binary() -> str:
     beside = Path(sys.executable).parent / "ruff"  # the ruff wheel installed with loom
     if beside.is_file():
         return str(beside)
-    found = shutil.which("ruff")
+    try:  # the ruff wheel knows where its binary is, wherever it was installed
+        found = str(importlib.import_module("ruff.__main__").find_ruff_bin())
+    except (ImportError, FileNotFoundError, AttributeError):
+        found = shutil.which("ruff")
     if found is None:
         raise FatalSchemaError("ruff is not installed; loom needs it to format the SDK")
     return found

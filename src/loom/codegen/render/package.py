@@ -357,7 +357,7 @@ def render_types(ctx: Context) -> str:
         "",
     ]
     names = ["NOT_GIVEN", "FileContent", "FileTypes", "NotGiven"]
-    for s in ctx.api.semantic_types:
+    for s in sorted(ctx.api.semantic_types, key=lambda s: s.name):
         names.append(s.name)
         lines.append(f"{s.name} = NewType({s.name!r}, str)")
         ds = docstring(s.description)

@@ -10,7 +10,10 @@ into ``components/<section>/<Name>`` of the result and the ``$ref`` now points t
 - two different targets that want one name get ``Name2``, ``Name3``… and an info diagnostic;
   a target whose content and references are identical to the holder of the name shares it;
 - path items referenced from ``paths``, ``webhooks`` or callbacks are copied in place;
-- remote references (``http:`` …) are never fetched: a warning, and the ``$ref`` becomes ``{}``.
+- remote references (``http:`` …) are never fetched: a warning, and the ``$ref`` becomes ``{}``;
+- every component a read file declares is bundled, referenced or not;
+- hoisted components follow the entry's own, sorted by file path and then by their order in
+  the file, so the result does not depend on the order in which references are met.
 
 Targets are processed from a queue, so circular references stay references and recursion depth
 is bounded by nesting, not by the length of reference chains.
@@ -82,6 +85,12 @@ class Bundler:
     _adopted: dict[tuple[str, str], tuple[SourceFile, tuple[str, ...], Any]] = field(
         default_factory=dict[tuple[str, str], tuple[SourceFile, tuple[str, ...], Any]]
     )
+    _order: dict[tuple[str, str], tuple[str, int]] = field(
+        default_factory=dict[tuple[str, str], tuple[str, int]]
+    )
+    _positions: dict[tuple[Path, str], dict[str, int]] = field(
+        default_factory=dict[tuple[Path, str], dict[str, int]]
+    )
     _by_ref: dict[tuple[int, str], SourceFile] = field(
         default_factory=dict[tuple[int, str], SourceFile]
     )
@@ -121,7 +130,8 @@ class Bundler:
             components = cast("dict[str, Any]", dict(out.get("components") or {}))
             for section, added in self._extra.items():
                 merged = dict(cast("dict[str, Any]", components.get(section) or {}))
-                merged.update(added)
+                for name in sorted(added, key=lambda n, s=section: self._order[s, n]):
+                    merged[name] = added[name]
                 components[section] = merged
             out["components"] = components
         return out
@@ -422,7 +432,8 @@ class Bundler:
             )
         taken[name] = key
         self._registry[key] = (section, name)
-        self._extra.setdefault(section, {})[name] = None  # keeps first-reference order
+        self._extra.setdefault(section, {})[name] = None
+        self._order[section, name] = self._sort_key(target_file, tokens)
         self._queue.append(
             _Pending(section, name, target_file, target, k.KIND_OF_SECTION[section], loc_of(tokens))
         )
@@ -448,6 +459,24 @@ class Bundler:
                 self._component(
                     source, tokens, node, k.KIND_OF_SECTION[section], where(source.label, None)
                 )
+
+    def _sort_key(self, source: SourceFile, tokens: tuple[str, ...]) -> tuple[str, int]:
+        """Where a hoisted component goes: by file path, then in the file's own order.
+
+        Sorting by file makes the bundle independent of the order in which ``$ref``s happen to
+        be met (moving a path in the entry does not reshuffle ``components``), and it is the
+        order Camunda's published bundle uses. Targets that are not components of their file
+        follow that file's components, in the order they were first referenced.
+        """
+        order = len(self._order) + 1_000_000_000
+        if len(tokens) == 3 and tokens[0] == "components":
+            entries = cast("dict[str, Any]", source.root)["components"][tokens[1]]
+            positions = self._positions.get((source.path, tokens[1]))
+            if positions is None:
+                positions = {name: i for i, name in enumerate(cast("dict[str, Any]", entries))}
+                self._positions[source.path, tokens[1]] = positions
+            order = positions.get(tokens[2], order)
+        return source.label, order
 
     def _describe(self, key: Key) -> str:
         path, tokens = key
