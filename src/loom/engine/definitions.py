@@ -15,7 +15,6 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -244,6 +243,8 @@ def load_definition_data(raw: object) -> object:
             return json.loads(text)
         except json.JSONDecodeError:
             pass  # YAML is a superset of JSON's flow style; let it have a go and report.
+    import yaml  # most definitions are JSON: YAML's import cost is paid only when needed
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
