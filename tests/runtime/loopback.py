@@ -172,6 +172,9 @@ class TokenServer:
         self.revoked: set[str] = set()
         self.forms: list[dict[str, str]] = []
         self.api_tokens: list[str] = []
+        self.api_paths: list[str] = []
+        self.api_body: Any = None
+        """The JSON answered to an authorised API call (default: ``{"ok": true, "token": ...}``)."""
         self._lock = threading.Lock()
         self.server = LoopbackServer(self._script)
 
@@ -202,7 +205,10 @@ class TokenServer:
         token = auth.removeprefix("Bearer ")
         with self._lock:
             self.api_tokens.append(token)
+            self.api_paths.append(req.path)
             expiry = self.issued.get(token)
         if expiry is None or token in self.revoked or time.time() > expiry:
             return Reply(401, json={"title": "Unauthorized"})
+        if self.api_body is not None:
+            return Reply(json=self.api_body)
         return Reply(json={"ok": True, "token": token})
