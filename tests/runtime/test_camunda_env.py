@@ -19,7 +19,7 @@ from .loopback import TokenServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CAMUNDA_PEER_PYTHON = ROOT / "build" / "peers" / "camunda" / "bin" / "python"
-SEARCH_RESULT = {
+SEARCH_RESULT: dict[str, object] = {
     "items": [],
     "page": {"totalItems": 0, "hasMoreTotalItems": False, "startCursor": None, "endCursor": None},
 }

@@ -4,7 +4,8 @@ Four kinds (``operation.Pagination``): ``offset`` (offset/limit), ``page`` (page
 ``cursor`` (a cursor parameter fed from a field of the result) and ``camunda`` (a body ``page``
 object ``{from, limit, after, before}``; the result's ``page.endCursor`` feeds ``after``).
 Type parameters: ``SyncPager[DataT, ItemT]``, ``DataT`` being the operation's result type (one
-page) and ``ItemT`` the item type. Deciding the next request is a pure function (``next_request``); the pagers only do the I/O::
+page) and ``ItemT`` the item type. Deciding the next request is a pure function
+(``next_request``); the pagers only do the I/O::
 
     for item in client.paginate(op, params, body):          # sync: every item of every page
     async for item in async_client.paginate(op, params, body):
