@@ -450,6 +450,7 @@ def test_same_sdk_when_generated_from_camunda_upstream_or_bundle(tmp_path: Path)
     import subprocess
     import sys
 
+    digest = re.compile(r"\b[0-9a-f]{64}\b")  # the schema's sha256 and hashes of files with it
     trees: list[dict[str, str]] = []
     for name, schema in (
         ("upstream", CAMUNDA / "upstream" / "rest-api.yaml"),
@@ -466,17 +467,13 @@ def test_same_sdk_when_generated_from_camunda_upstream_or_bundle(tmp_path: Path)
         assert result.returncode == 0, result.stdout + result.stderr
         trees.append(
             {
-                p.relative_to(out).as_posix(): p.read_text()
-                for p in sorted(out.rglob("*.py"))
-                if "_runtime" not in p.parts
+                p.relative_to(out).as_posix(): digest.sub("<sha256>", p.read_text())
+                for p in sorted(out.rglob("*"))
+                if p.is_file()
             }
         )
     upstream, bundle = trees
-    assert set(upstream) == set(bundle)
-
-    def names(tree: dict[str, str], pattern: str) -> set[str]:
-        return {m for text in tree.values() for m in re.findall(pattern, text, re.MULTILINE)}
-
-    for pattern in (r"^class (\w+)", r"^    (?:async )?def (\w+)", r"^(\w+) = NewType"):
-        assert names(upstream, pattern) == names(bundle, pattern), pattern
-    assert len(names(bundle, r"^class (\w+)")) > 742
+    assert sorted(upstream) == sorted(bundle)
+    different = [path for path in upstream if upstream[path] != bundle[path]]
+    assert different == []
+    assert sum(path.endswith(".py") for path in bundle) > 50  # a real SDK, not an empty tree
