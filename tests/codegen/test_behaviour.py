@@ -267,3 +267,21 @@ def test_import_is_lazy_when_client_is_constructed(tmp_path: Path) -> None:
     assert not any(m.startswith("lazy_pets.models.") for m in loaded)
     assert not any(m.startswith("lazy_pets.resources.") for m in loaded)
     assert "httpx" not in proc.stdout
+
+
+def test_flat_layout_raises_per_operation_error_classes_when_configured(
+    tmp_path: Path, server: RecordingServer
+) -> None:
+    _, flat = generate_sdk(
+        FIXTURE, tmp_path, package="flat_pets", layout="flat", error_classes="per-operation"
+    )
+    server.routes[("GET", "/pets/7")] = Reply(404, {"title": "gone"}, "application/problem+json")
+    server.routes[("GET", "/pets/8")] = Reply(200, DOG)
+    client: Any = flat.Client(base_url=server.url, max_retries=0)
+    assert client.get_pet(8).name == "Rex"
+    assert client.with_raw_response.get_pet(8).status_code == 200
+    errors: Any = flat.errors
+    with pytest.raises(errors.GetPetNotFoundError) as info:
+        client.get_pet(7)
+    assert isinstance(info.value, errors.NotFoundError)
+    assert info.value.body.title == "gone"
