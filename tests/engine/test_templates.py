@@ -433,3 +433,26 @@ def test_every_whitelisted_filter_has_an_implementation_when_listed() -> None:
 
     assert set(NAMES) == set(FILTER_ARITY)
     assert set(FILTERS) | {"default"} == set(FILTER_ARITY)
+
+
+def test_deeply_nested_value_is_refused_when_rendered_or_checked() -> None:
+    deep: object = "{{ params.count }}"
+    for _ in range(300):
+        deep = [deep]
+    with pytest.raises(TemplateError, match="nested more than 200 levels"):
+        render(deep, CONTEXT)
+    problems = check_syntax(deep)
+    assert len(problems) == 1
+    assert problems[0][0] == "/0" * 200
+    assert find_references(deep) == []
+    assert check_constants(deep) == []
+
+
+def test_evaluation_stops_when_the_time_budget_is_used_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loom.engine.templates import _eval
+
+    monkeypatch.setattr(_eval, "MAX_EVALUATION_SECONDS", 0.0)
+    with pytest.raises(TemplateError, match="takes longer than"):
+        render("{{ ('a' * 20000) | length }}", CONTEXT)
+    monkeypatch.undo()
+    assert render("{{ ('a' * 20000) | length }}", CONTEXT) == 20000

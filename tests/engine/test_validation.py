@@ -287,3 +287,15 @@ def test_template_that_always_fails_is_reported_when_it_is_constant() -> None:
         ("/steps/1/condition", "template_error"),
     ]
     assert "too large" in result.errors[0].message
+
+
+def test_deeply_nested_params_are_reported_when_validating() -> None:
+    deep: object = "x"
+    for _ in range(300):
+        deep = {"k": deep}
+    raw = _pipeline(_step("a", params={"message": deep}))
+    result = validate_definition(raw, registry=REGISTRY)
+    assert [(i.code, i.message) for i in result.errors] == [
+        ("template_syntax", "template error: value is nested more than 200 levels deep")
+    ]
+    assert result.errors[0].pointer.startswith("/steps/0/params/message/k/k/")

@@ -27,6 +27,7 @@ from loom.engine.definitions import (
     type_matches,
 )
 from loom.engine.templates import (
+    TemplateError,
     as_template,
     check_constants,
     check_syntax,
@@ -335,7 +336,11 @@ class _Checker:
             self.add(f"{base}{pointer}", f"template error: {message}", "template_syntax")
         for pointer, message in check_constants(value):
             self.add(f"{base}{pointer}", f"template always fails: {message}", "template_error")
-        for pointer, source in iter_templates(value):
+        try:
+            templates = list(iter_templates(value))
+        except TemplateError:
+            return  # too deep: check_syntax above has reported it
+        for pointer, source in templates:
             for reference in find_references(source):
                 self.check_reference(reference, f"{base}{pointer}", owner)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, cast
 
 from loom.engine.templates._ast import Attr, Const, Index, Name, Node
@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+MAX_VALUE_DEPTH = 200
 
 FILTERS: tuple[str, ...] = tuple(sorted(FILTER_ARITY))
 _FALSE_WORDS = frozenset({"", "false", "0", "no", "off", "null", "none"})
@@ -120,18 +122,25 @@ class _Renderer:
         self.evaluator = Evaluator(context)
         self.produced = 0
 
-    def render(self, value: object, pointer: str) -> object:
+    def render(self, value: object, pointer: str, depth: int = 0) -> object:
         if isinstance(value, str):
             if "{{" not in value:
                 return value
             with _guard(pointer):
                 return self.render_text(value)
+        if depth >= MAX_VALUE_DEPTH and isinstance(value, Mapping | list | tuple):
+            raise _too_deep(pointer)
         if isinstance(value, Mapping):
             mapping = cast("Mapping[str, object]", value)
-            return {k: self.render(v, f"{pointer}/{_escape(str(k))}") for k, v in mapping.items()}
+            return {
+                k: self.render(v, f"{pointer}/{_escape(str(k))}", depth + 1)
+                for k, v in mapping.items()
+            }
         if isinstance(value, list | tuple):
             sequence = cast("list[object]", value)
-            return [self.render(item, f"{pointer}/{i}") for i, item in enumerate(sequence)]
+            return [
+                self.render(item, f"{pointer}/{i}", depth + 1) for i, item in enumerate(sequence)
+            ]
         return value
 
     def render_text(self, source: str) -> object:
@@ -191,17 +200,40 @@ def evaluate_condition(expr: str | bool | None, context: Mapping[str, Any]) -> b
     return bool(value)
 
 
-def iter_templates(value: object, pointer: str = "") -> Iterator[tuple[str, str]]:
-    """Every string holding a template inside ``value``, as ``(pointer suffix, source)``."""
+def _too_deep(pointer: str) -> TemplateError:
+    return TemplateError(
+        f"value is nested more than {MAX_VALUE_DEPTH} levels deep", pointer=pointer
+    )
+
+
+def iter_templates(
+    value: object, pointer: str = "", *, _depth: int = 0
+) -> Iterator[tuple[str, str]]:
+    """Every string holding a template inside ``value``, as ``(pointer suffix, source)``.
+
+    Raises:
+        TemplateError: ``value`` is nested more than ``MAX_VALUE_DEPTH`` levels deep.
+    """
     if isinstance(value, str):
         if "{{" in value:
             yield pointer, value
-    elif isinstance(value, Mapping):
+        return
+    if _depth >= MAX_VALUE_DEPTH and isinstance(value, Mapping | list | tuple):
+        raise _too_deep(pointer)
+    if isinstance(value, Mapping):
         for key, item in cast("Mapping[str, object]", value).items():
-            yield from iter_templates(item, f"{pointer}/{_escape(str(key))}")
+            yield from iter_templates(item, f"{pointer}/{_escape(str(key))}", _depth=_depth + 1)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(cast("list[object]", value)):
-            yield from iter_templates(item, f"{pointer}/{index}")
+            yield from iter_templates(item, f"{pointer}/{index}", _depth=_depth + 1)
+
+
+def _safe_templates(value: object) -> list[tuple[str, str]]:
+    """:func:`iter_templates` without the depth error (what :func:`check_syntax` reports)."""
+    found: list[tuple[str, str]] = []
+    with suppress(TemplateError):  # extend keeps what came before the error
+        found.extend(iter_templates(value))
+    return found
 
 
 def check_syntax(value: Any) -> list[tuple[str, str]]:
@@ -212,7 +244,12 @@ def check_syntax(value: Any) -> list[tuple[str, str]]:
         ``value`` itself is the template).
     """
     problems: list[tuple[str, str]] = []
-    for pointer, source in iter_templates(value):
+    try:
+        templates = list(iter_templates(value))
+    except TemplateError as exc:
+        problems.append((exc.pointer, exc.message))
+        templates = _safe_templates(value)
+    for pointer, source in templates:
         try:
             parse_template(source)
         except TemplateError as exc:
@@ -236,7 +273,7 @@ def check_constants(value: Any) -> list[tuple[str, str]]:
         ``(pointer suffix, message)``, at most one per template.
     """
     problems: list[tuple[str, str]] = []
-    for pointer, source in iter_templates(value):
+    for pointer, source in _safe_templates(value):
         try:
             template = parse_template(source)
         except (TemplateError, RecursionError):
@@ -282,7 +319,7 @@ def find_references(value: Any) -> list[tuple[str, ...]]:
         The paths, each a tuple of strings.
     """
     found: list[tuple[str, ...]] = []
-    for _, source in iter_templates(value):
+    for _, source in _safe_templates(value):
         try:
             template = parse_template(source)
         except (TemplateError, RecursionError):
