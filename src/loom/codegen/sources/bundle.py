@@ -130,7 +130,8 @@ class Bundler:
             components = cast("dict[str, Any]", dict(out.get("components") or {}))
             for section, added in self._extra.items():
                 merged = dict(cast("dict[str, Any]", components.get(section) or {}))
-                for name in sorted(added, key=lambda n, s=section: self._order[s, n]):
+                order = {name: self._order[section, name] for name in added}
+                for name in sorted(added, key=order.__getitem__):
                     merged[name] = added[name]
                 components[section] = merged
             out["components"] = components
@@ -486,7 +487,7 @@ class Bundler:
 
     def _same_content(self, first: Key, second: Key) -> bool:
         """Same content with every ``$ref`` resolving to the same target (so sharing is safe)."""
-        return self._identity.canonical(first) == self._identity.canonical(second)
+        return bool(self._identity.canonical(first) == self._identity.canonical(second))
 
     # -- discriminator mappings ----------------------------------------------------------------
 

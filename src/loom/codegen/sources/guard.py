@@ -9,6 +9,7 @@ refuses documents beyond ``MAX_EXPANDED_NODES`` before anything walks them naive
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Final, cast
 
 from loom.codegen.diagnostics import FatalSchemaError
@@ -58,6 +59,7 @@ def check_expansion(root: Any, *, name: str) -> None:
 
 
 def _children(node: Any) -> list[Any]:
+    values: Iterable[Any]
     if isinstance(node, dict):
         values = cast("dict[str, Any]", node).values()
     elif isinstance(node, list):

@@ -30,7 +30,7 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _SchemaLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _SchemaLoader(_BaseLoader):
     """Safe YAML loader: no timestamps, string keys, no Python objects."""
 
     def construct_mapping(  # pyright: ignore[reportIncompatibleMethodOverride]
@@ -51,7 +51,7 @@ class _SchemaLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
     def construct_scalar_text(self, node: Node) -> str:
         """Keep a scalar as the string it was written as (dates, base64 data)."""
-        return str(self.construct_scalar(node))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportUnknownMemberType]
+        return str(self.construct_scalar(node))  # pyright: ignore[reportArgumentType, reportUnknownMemberType]
 
     def refuse(self, node: Node) -> None:
         """Explicit YAML types that have no JSON equivalent are errors."""
@@ -69,7 +69,7 @@ _SchemaLoader.add_constructor(_TIMESTAMP_TAG, _SchemaLoader.construct_scalar_tex
 _SchemaLoader.add_constructor("tag:yaml.org,2002:binary", _SchemaLoader.construct_scalar_text)
 for _tag in ("set", "omap", "pairs"):
     _SchemaLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _SchemaLoader.refuse)
-_SchemaLoader.add_constructor(None, _SchemaLoader.refuse)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]  # None = any unknown tag (!!python/...)
+_SchemaLoader.add_constructor(None, _SchemaLoader.refuse)  # pyright: ignore[reportArgumentType]  # None = any unknown tag (!!python/...)
 
 
 def decode_text(data: bytes, *, name: str) -> str:
