@@ -193,3 +193,9 @@ def test_null_means_default_when_parameter_is_optional() -> None:
 
 def test_no_parameters_bind_when_none_are_declared_or_given() -> None:
     assert bind_parameters(parse_definition({"name": "x"}), None) == {}
+
+
+def test_parameters_must_be_an_object_when_bound() -> None:
+    with pytest.raises(ParameterError) as caught:
+        bind_parameters(_definition(), ["eu"])  # pyright: ignore[reportArgumentType] -- on purpose
+    assert caught.value.errors == [("", "parameters must be an object")]

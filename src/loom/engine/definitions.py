@@ -314,6 +314,8 @@ def bind_parameters(defn: PipelineDefinition, given: Mapping[str, Any] | None) -
         ParameterError: with every problem (unknown, missing, wrongly typed parameters).
     """
     given = given or {}
+    if not isinstance(given, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance] -- JSON input
+        raise ParameterError([("", "parameters must be an object")])
     errors: list[tuple[str, str]] = []
     declared = {p.name: p for p in defn.parameters}
     bound: dict[str, Any] = {}
