@@ -20,11 +20,11 @@ from loom.engine.api.deps import EngineRuntime
 from loom.engine.api.problems import install_problem_handlers
 from loom.engine.api.schemas import Problem
 from loom.engine.db.session import (
+    HEAD_REVISION,
     create_engine,
     create_session_factory,
     current_revision,
-    head_revision,
-    migrate,
+    ensure_migrated,
 )
 from loom.engine.definitions import PipelineDefinition
 from loom.engine.logging import correlation_id
@@ -73,10 +73,10 @@ async def start_runtime(runtime: EngineRuntime) -> None:
     runtime.db = create_engine(settings.database_url)
     runtime.sessions = create_session_factory(runtime.db)
     if settings.should_migrate:
-        await migrate(runtime.db)
+        await ensure_migrated(runtime.db)
         runtime.migrated = True
     else:
-        runtime.migrated = await current_revision(runtime.db) == head_revision()
+        runtime.migrated = await current_revision(runtime.db) == HEAD_REVISION
         if not runtime.migrated:
             logger.warning("the database is not at the current migration; run `loom db upgrade`")
     if settings.run_scheduler:
@@ -84,7 +84,9 @@ async def start_runtime(runtime: EngineRuntime) -> None:
         runtime.scheduler.start()
     runtime.startup_seconds = time.perf_counter() - started
     logger.info(
-        "engine %s ready in %.3f s", settings.engine_id, runtime.startup_seconds,
+        "engine %s ready in %.3f s",
+        settings.engine_id,
+        runtime.startup_seconds,
         extra={"database": settings.database_url.split("://", 1)[0]},
     )
 
@@ -107,9 +109,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    definition = PipelineDefinition.model_json_schema(
-        ref_template="#/components/schemas/{model}"
-    )
+    definition = PipelineDefinition.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, sub in definition.pop("$defs", {}).items():
         components.setdefault(name, sub)
     components["PipelineDefinition"] = definition

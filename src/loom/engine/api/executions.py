@@ -71,7 +71,7 @@ def _step(run: StepRun, runtime: Runtime) -> StepRead:
     status_code=201,
     operation_id="createExecution",
     summary="Start an execution",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(400, 404, 422),
 )
 async def create_execution(
     body: ExecutionCreate, request: Request, runtime: Runtime
@@ -102,8 +102,9 @@ async def create_execution(
     return _read(execution, runtime)
 
 
-@router.get("", operation_id="listExecutions", summary="List executions",
-            responses=problem_responses(422))
+@router.get(
+    "", operation_id="listExecutions", summary="List executions", responses=problem_responses(422)
+)
 async def list_executions(
     runtime: Runtime,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -130,8 +131,12 @@ async def list_executions(
     )
 
 
-@router.get("/{execution_id}", operation_id="getExecution", summary="Get an execution",
-            responses=problem_responses(404, 422))
+@router.get(
+    "/{execution_id}",
+    operation_id="getExecution",
+    summary="Get an execution",
+    responses=problem_responses(404, 422),
+)
 async def get_execution(execution_id: ExecutionId, runtime: Runtime) -> ExecutionRead:
     """One execution."""
     eid = require_id(execution_id, "execution")
@@ -140,8 +145,12 @@ async def get_execution(execution_id: ExecutionId, runtime: Runtime) -> Executio
     return _read(execution, runtime)
 
 
-@router.get("/{execution_id}/progress", operation_id="getExecutionProgress",
-            summary="Progress of an execution", responses=problem_responses(404, 422))
+@router.get(
+    "/{execution_id}/progress",
+    operation_id="getExecutionProgress",
+    summary="Progress of an execution",
+    responses=problem_responses(404, 422),
+)
 async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressRead:
     """Weighted percentage (never decreasing), current steps and an ETA."""
     eid = require_id(execution_id, "execution")
@@ -160,8 +169,12 @@ async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressR
     )
 
 
-@router.get("/{execution_id}/steps", operation_id="listExecutionSteps",
-            summary="Steps of an execution", responses=problem_responses(404, 422))
+@router.get(
+    "/{execution_id}/steps",
+    operation_id="listExecutionSteps",
+    summary="Steps of an execution",
+    responses=problem_responses(404, 422),
+)
 async def list_steps(execution_id: ExecutionId, runtime: Runtime) -> StepList:
     """Status, attempts, outputs, errors and timing of every step."""
     eid = require_id(execution_id, "execution")
@@ -170,8 +183,12 @@ async def list_steps(execution_id: ExecutionId, runtime: Runtime) -> StepList:
     return StepList(items=[_step(r, runtime) for r in runs])
 
 
-@router.get("/{execution_id}/events", operation_id="listExecutionEvents",
-            summary="Timeline of an execution", responses=problem_responses(404, 422))
+@router.get(
+    "/{execution_id}/events",
+    operation_id="listExecutionEvents",
+    summary="Timeline of an execution",
+    responses=problem_responses(404, 422),
+)
 async def list_events(
     execution_id: ExecutionId,
     runtime: Runtime,
@@ -185,8 +202,12 @@ async def list_events(
     return EventPage(
         items=[
             EventRead(
-                id=ev.id, step_id=ev.step_id, kind=ev.kind, message=ev.message,
-                data=runtime.mask(ev.data), created_at=ev.created_at,
+                id=ev.id,
+                step_id=ev.step_id,
+                kind=ev.kind,
+                message=ev.message,
+                data=runtime.mask(ev.data),
+                created_at=ev.created_at,
             )
             for ev in events
         ],
@@ -196,8 +217,12 @@ async def list_events(
     )
 
 
-@router.post("/{execution_id}/cancel", operation_id="cancelExecution",
-             summary="Cancel an execution", responses=problem_responses(404, 409, 422))
+@router.post(
+    "/{execution_id}/cancel",
+    operation_id="cancelExecution",
+    summary="Cancel an execution",
+    responses=problem_responses(404, 409, 422),
+)
 async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> ExecutionRead:
     """Running steps are cancelled, pending ones skipped."""
     eid = require_id(execution_id, "execution")
@@ -209,9 +234,12 @@ async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> Execu
     return _read(execution, runtime)
 
 
-@router.post("/{execution_id}/retry", operation_id="retryExecution",
-             summary="Retry a failed or cancelled execution",
-             responses=problem_responses(404, 409, 422))
+@router.post(
+    "/{execution_id}/retry",
+    operation_id="retryExecution",
+    summary="Retry a failed or cancelled execution",
+    responses=problem_responses(404, 409, 422),
+)
 async def retry_execution(execution_id: ExecutionId, runtime: Runtime) -> ExecutionRead:
     """Re-run failed and cancelled steps and what depends on them; keep completed outputs."""
     eid = require_id(execution_id, "execution")

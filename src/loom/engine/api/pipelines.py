@@ -69,8 +69,13 @@ async def read_definition(request: Request) -> object:
 
 def _summary(p: Pipeline) -> PipelineSummary:
     return PipelineSummary(
-        id=p.id, name=p.name, description=p.description, version=p.current_version,
-        is_draft=p.is_draft, created_at=p.created_at, updated_at=p.updated_at,
+        id=p.id,
+        name=p.name,
+        description=p.description,
+        version=p.current_version,
+        is_draft=p.is_draft,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
     )
 
 
@@ -97,8 +102,9 @@ async def create_pipeline(request: Request, runtime: Runtime) -> PipelineRead:
     return _read(stored, runtime)
 
 
-@router.get("", operation_id="listPipelines", summary="List pipelines",
-            responses=problem_responses(422))
+@router.get(
+    "", operation_id="listPipelines", summary="List pipelines", responses=problem_responses(422)
+)
 async def list_pipelines(
     runtime: Runtime,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -136,8 +142,10 @@ async def validate_pipeline(request: Request, runtime: Runtime) -> ValidationRep
         is_draft = result.is_draft
     if issues:
         return problem(
-            422, "Invalid pipeline definition",
-            f"the pipeline definition has {len(issues)} problem(s)", errors=issues,
+            422,
+            "Invalid pipeline definition",
+            f"the pipeline definition has {len(issues)} problem(s)",
+            errors=issues,
             instance=request.url.path,
         )
     return ValidationReport(valid=True, is_draft=is_draft, errors=list[ProblemError]())
@@ -146,8 +154,12 @@ async def validate_pipeline(request: Request, runtime: Runtime) -> ValidationRep
 PipelineId = Annotated[str, Path(max_length=64)]
 
 
-@router.get("/{pipeline_id}", operation_id="getPipeline", summary="Get a pipeline",
-            responses=problem_responses(404, 422))
+@router.get(
+    "/{pipeline_id}",
+    operation_id="getPipeline",
+    summary="Get a pipeline",
+    responses=problem_responses(404, 422),
+)
 async def get_pipeline(
     pipeline_id: PipelineId,
     runtime: Runtime,

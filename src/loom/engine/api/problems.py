@@ -83,19 +83,28 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_service_error(request: Request, exc: Exception) -> ProblemResponse:
         assert isinstance(exc, ServiceError)
         return problem(
-            exc.status, exc.title, exc.detail, errors=exc.issues or None,
+            exc.status,
+            exc.title,
+            exc.detail,
+            errors=exc.issues or None,
             instance=request.url.path,
         )
 
     async def on_validation(request: Request, exc: Exception) -> ProblemResponse:
         assert isinstance(exc, RequestValidationError)
         issues = [
-            Issue(_pointer(err.get("loc", ())), str(err.get("msg", "invalid")),
-                  str(err.get("type", "invalid")))
+            Issue(
+                _pointer(err.get("loc", ())),
+                str(err.get("msg", "invalid")),
+                str(err.get("type", "invalid")),
+            )
             for err in exc.errors()
         ]
         return problem(
-            422, "Invalid input", f"the request has {len(issues)} problem(s)", errors=issues,
+            422,
+            "Invalid input",
+            f"the request has {len(issues)} problem(s)",
+            errors=issues,
             instance=request.url.path,
         )
 
@@ -106,14 +115,18 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no resource at {request.url.path}"
         return problem(
-            exc.status_code, title, detail, instance=request.url.path,
+            exc.status_code,
+            title,
+            detail,
+            instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
         logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem(500, "Internal error", "the engine failed; see its logs",
-                       instance=request.url.path)
+        return problem(
+            500, "Internal error", "the engine failed; see its logs", instance=request.url.path
+        )
 
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation)

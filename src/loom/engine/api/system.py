@@ -15,8 +15,9 @@ from loom.engine.scheduler.claims import count_runnable
 router = APIRouter()
 
 
-@router.get("/v1/actions", operation_id="listActions", summary="The action catalog",
-            tags=["actions"])
+@router.get(
+    "/v1/actions", operation_id="listActions", summary="The action catalog", tags=["actions"]
+)
 async def list_actions(runtime: Runtime) -> ActionList:
     """Every registered action: name, description, parameter and output schemas."""
     return ActionList(items=[ActionRead(**entry) for entry in runtime.registry.catalog()])
@@ -28,8 +29,14 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", operation_id="getReadiness", summary="Readiness", tags=["system"],
-            response_model=Health, responses=problem_responses(503))
+@router.get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Readiness",
+    tags=["system"],
+    response_model=Health,
+    responses=problem_responses(503),
+)
 async def readyz(runtime: Runtime) -> Health | Response:
     """The database answers and its schema is at the shipped migration head."""
     try:
@@ -38,8 +45,11 @@ async def readyz(runtime: Runtime) -> Health | Response:
     except Exception as exc:
         return problem(503, "Unavailable", f"the database does not answer: {type(exc).__name__}")
     if not runtime.migrated:
-        return problem(503, "Unavailable", "the database schema is not at the current "
-                       "migration; run `loom db upgrade`")
+        return problem(
+            503,
+            "Unavailable",
+            "the database schema is not at the current migration; run `loom db upgrade`",
+        )
     return Health(status="ok")
 
 

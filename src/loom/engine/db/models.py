@@ -63,7 +63,7 @@ class Pipeline(Base):
     __tablename__ = "pipelines"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), index=True)
+    name: Mapped[str] = mapped_column(sa.String(256), index=True)
     description: Mapped[str | None] = mapped_column(sa.Text)
     current_version: Mapped[int] = mapped_column(sa.Integer)
     is_draft: Mapped[bool] = mapped_column(sa.Boolean)
@@ -96,7 +96,7 @@ class Execution(Base):
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     pipeline_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
     pipeline_version: Mapped[int | None] = mapped_column(sa.Integer)
-    pipeline_name: Mapped[str] = mapped_column(sa.String(200))
+    pipeline_name: Mapped[str] = mapped_column(sa.String(256))
     definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
     params: Mapped[dict[str, Any]] = mapped_column(JSONType)
     initiator: Mapped[str | None] = mapped_column(sa.String(200), index=True)

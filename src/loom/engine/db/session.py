@@ -1,15 +1,16 @@
-"""The async engine, the session factory and migrations (Alembic, shipped in the package)."""
+"""The async engine, the session factory and migrations (Alembic, shipped in the package).
+
+Alembic is imported only when a migration actually runs: start-up on an up-to-date database
+reads ``alembic_version`` with one query and compares it with :data:`HEAD_REVISION`.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
@@ -19,9 +20,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The newest revision shipped; tests check it against Alembic's own view of the scripts.
+HEAD_REVISION = "0001"
+_LOCK_KEY = 0x6C6F6F6D  # "loom"
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
@@ -73,6 +80,8 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 def alembic_config(database_url: str | None = None) -> Config:
     """An Alembic configuration pointing at the migrations shipped inside the package."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if database_url:
@@ -81,6 +90,8 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def _run_command(connection: Connection, action: str, revision: str) -> None:
+    from alembic import command
+
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     if action == "upgrade":
@@ -100,11 +111,18 @@ async def migrate(engine: AsyncEngine, *, action: str = "upgrade", revision: str
         revision: target revision (``head``, ``base``, ``-1``, a revision id).
     """
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several replicas may start at once: one migrates, the others wait and find
+            # nothing left to do.
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         await conn.run_sync(_run_command, action, revision)
 
 
 def _current(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    rows = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    return str(rows[0]) if len(rows) == 1 else None
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
@@ -113,6 +131,14 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_current)
 
 
+async def ensure_migrated(engine: AsyncEngine) -> None:
+    """Upgrade to head unless the database is already there (Alembic stays unimported then)."""
+    if await current_revision(engine) != HEAD_REVISION:
+        await migrate(engine)
+
+
 def head_revision() -> str | None:
-    """The newest revision shipped in the package."""
+    """The newest revision of the migration scripts, as Alembic sees them."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -160,7 +160,9 @@ async def start_execution(
         )
         for index, step in enumerate(defn.steps)
     ]
-    events = [new_event(execution.id, "execution_created", f"execution of {defn.name!r} created", now)]
+    events = [
+        new_event(execution.id, "execution_created", f"execution of {defn.name!r} created", now)
+    ]
     advance(execution, defn, runs, now=now, events=events)
     session.add(execution)
     await session.flush()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loom.engine.actions.base import ActionRegistry
@@ -14,6 +16,13 @@ from loom.engine.db.models import Pipeline, PipelineVersion, utcnow
 from loom.engine.definitions import DefinitionParseError, PipelineDefinition
 from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
 from loom.engine.validation import ValidationResult, validate_definition
+
+
+logger = logging.getLogger(__name__)
+
+
+def _escape(token: object) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,18 @@ def check_definition(
         return validate_definition(raw, registry=registry, allow_draft=allow_draft)
     except DefinitionParseError as exc:
         return [Issue(pointer="", message=str(exc), code="parse")]
+    except ValidationError as exc:
+        # validate_definition reports shape errors itself; this is a safety net for a shape
+        # its partial checks did not anticipate, so that a bad body stays a 422.
+        logger.warning("validation raised instead of reporting: %s", exc.title)
+        return [
+            Issue(
+                "".join(f"/{_escape(part)}" for part in error["loc"]),
+                error["msg"],
+                error["type"],
+            )
+            for error in exc.errors()
+        ]
 
 
 def require_valid(
@@ -78,7 +99,10 @@ async def create_pipeline(
     await session.flush()
     session.add(
         PipelineVersion(
-            pipeline_id=pipeline.id, version=1, definition=data, is_draft=defn.is_draft,
+            pipeline_id=pipeline.id,
+            version=1,
+            definition=data,
+            is_draft=defn.is_draft,
             created_at=now,
         )
     )
@@ -115,9 +139,7 @@ async def get_pipeline(
     pipeline = await session.get(Pipeline, pipeline_id)
     if pipeline is None:
         raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
-    stored = await session.get(
-        PipelineVersion, (pipeline_id, version or pipeline.current_version)
-    )
+    stored = await session.get(PipelineVersion, (pipeline_id, version or pipeline.current_version))
     if stored is None:
         raise NotFoundError(f"pipeline {pipeline_id!r} has no version {version}")
     return StoredPipeline(pipeline, stored.definition)

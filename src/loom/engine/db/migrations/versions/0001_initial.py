@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("pipeline_id", sa.String(length=36), nullable=True),
         sa.Column("pipeline_version", sa.Integer(), nullable=True),
-        sa.Column("pipeline_name", sa.String(length=200), nullable=False),
+        sa.Column("pipeline_name", sa.String(length=256), nullable=False),
         sa.Column("definition", sa.JSON(none_as_null=True), nullable=False),
         sa.Column("params", sa.JSON(none_as_null=True), nullable=False),
         sa.Column("initiator", sa.String(length=200), nullable=True),
@@ -55,7 +55,7 @@ def upgrade() -> None:
     op.create_table(
         "pipelines",
         sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("name", sa.String(length=256), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("current_version", sa.Integer(), nullable=False),
         sa.Column("is_draft", sa.Boolean(), nullable=False),
