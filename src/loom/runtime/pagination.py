@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from types import GenericAlias
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import pydantic
 
@@ -94,9 +95,12 @@ def extract_items(pagination: Pagination, data: object) -> list[Any]:
     raw = field_by_wire_name(data, pagination.items_field)
     if not isinstance(raw, list):
         return []
-    items: list[Any] = raw  # pyright: ignore[reportUnknownVariableType]
+    items: list[Any] = cast(Any, raw)
     if pagination.item_type is not None and items and isinstance(items[0], dict):
-        return adapter_for(list[pagination.item_type]).validate_python(items)
+        validated: list[Any] = adapter_for(
+            GenericAlias(list, (pagination.item_type,))
+        ).validate_python(items)
+        return validated
     return items
 
 
