@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,25 +63,19 @@ def _missing(doc_ops: list[tuple[str, str]], gen: Generation) -> tuple[int, int,
     return len(absent), len(unreported), examples
 
 
-def measure(
-    doc: Document,
-    generator: Generator,
-    out_root: Path,
-    *,
-    limits: Limits,
-    strict: bool,
-) -> Record:
-    """Run the full measurement of ``generator`` on ``doc``.
+def generate_and_import(
+    doc: Document, generator: Generator, out_root: Path, *, limits: Limits
+) -> tuple[Record, Generation]:
+    """Generate ``doc`` with ``generator``, count its operations, import every module.
 
     Args:
         doc: the corpus document.
         generator: loom or openapi-python-client.
         out_root: the SDK goes to ``out_root/<generator>/<doc slug>`` (replaced if present).
-        limits: time limits and which checks run.
-        strict: also run pyright in strict mode.
+        limits: time limits.
 
     Returns:
-        One flat record (see ``report.CSV_FIELDS`` for the fields written to the CSV).
+        One flat record (``report.PER_GENERATOR_FIELDS`` go to the CSV) and the generation.
     """
     record: Record = {
         "document": doc.name,
@@ -107,7 +101,7 @@ def measure(
     )
     if gen.status != PRODUCED or gen.sdk_root is None or gen.package is None:
         record["outcome"] = gen.status
-        return record
+        return record, gen
     missing, unreported, examples = _missing(doc_ops, gen)
     record.update(
         sdk_operations=gen.operation_count,
@@ -134,10 +128,16 @@ def measure(
         import_summary=imp.summary,
         missing_methods=imp.missing_methods,
     )
-    if not limits.pyright:
-        return record
-    modes = (False, True) if strict else (False,)
-    for is_strict in modes:
+    return record, gen
+
+
+def type_check(
+    record: Record, gen: Generation, generator: Generator, *, strict: bool, limits: Limits
+) -> None:
+    """Add pyright basic (and strict when asked) results for a produced SDK to ``record``."""
+    if gen.status != PRODUCED or gen.sdk_root is None or gen.package is None:
+        return
+    for is_strict in (False, True) if strict else (False,):
         result = checks.pyright(
             gen.sdk_root,
             gen.package,
@@ -151,7 +151,33 @@ def measure(
         record[f"{key}_rules"] = {
             r: [n, result.example[r]] for r, n in result.rules.most_common(10)
         }
-    return record
+
+
+@dataclass(frozen=True)
+class DocTask:
+    """One document to measure with every generator, and which type checks it gets."""
+
+    doc: Document
+    pyright: bool
+    strict: bool
+    flip: bool  # run the generators in reverse order (alternates which one goes first)
+
+
+def measure_document(
+    task: DocTask, generators: Sequence[Generator], out_root: Path, *, limits: Limits
+) -> list[Record]:
+    """Measure one document with each generator back to back, so both see the same load.
+
+    Generation and import run first for every generator, then pyright for every generator.
+    """
+    order = list(reversed(generators)) if task.flip else list(generators)
+    staged = [(g, *generate_and_import(task.doc, g, out_root, limits=limits)) for g in order]
+    if limits.pyright and task.pyright:
+        for generator, record, gen in staged:
+            record["pyright_selected"] = True
+            record["strict_selected"] = task.strict
+            type_check(record, gen, generator, strict=task.strict, limits=limits)
+    return [record for _, record, _ in staged]
 
 
 def _line(done: int, total: int, rec: Record, elapsed: float) -> str:
@@ -169,54 +195,61 @@ def _line(done: int, total: int, rec: Record, elapsed: float) -> str:
 
 
 def run(
-    tasks: list[tuple[Document, Generator, bool]],
+    tasks: list[DocTask],
+    generators: Sequence[Generator],
     out_root: Path,
     *,
     jobs: int,
     limits: Limits,
     on_record: Callable[[Record], None],
 ) -> list[Record]:
-    """Measure every ``(document, generator, strict)`` task on ``jobs`` threads.
+    """Measure every document with every generator, ``jobs`` documents at a time.
 
     Args:
-        tasks: what to measure; run largest documents first so the tail stays short.
+        tasks: the documents; the largest run first so the tail stays short.
+        generators: the generators to compare.
         out_root: where SDKs are written.
-        jobs: parallel measurements.
+        jobs: documents measured in parallel.
         limits: time limits.
         on_record: called (under a lock) with each record as it completes.
 
     Returns:
         The records, in completion order.
     """
-    ordered = sorted(tasks, key=lambda t: -t[0].size_bytes)
+    ordered = sorted(tasks, key=lambda t: -t.doc.size_bytes)
+    total = len(ordered) * len(generators)
     records: list[Record] = []
     lock = threading.Lock()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {
-            pool.submit(measure, doc, gen, out_root, limits=limits, strict=strict): (doc, gen)
-            for doc, gen, strict in ordered
+            pool.submit(measure_document, task, generators, out_root, limits=limits): task
+            for task in ordered
         }
         for future in as_completed(futures):
-            doc, gen = futures[future]
+            task = futures[future]
             try:
-                rec = future.result()
+                recs = future.result()
             except Exception as exc:  # a harness bug must not lose the rest of the run
-                rec = {
-                    "document": doc.name,
-                    "size_bytes": doc.size_bytes,
-                    "generator": gen.name,
-                    "doc_operations": 0,
-                    "status": "harness_error",
-                    "outcome": "harness_error",
-                    "gen_seconds": 0.0,
-                    "message": f"{type(exc).__name__}: {exc}"[:300],
-                }
+                recs = [
+                    {
+                        "document": task.doc.name,
+                        "size_bytes": task.doc.size_bytes,
+                        "generator": g.name,
+                        "doc_operations": 0,
+                        "status": "harness_error",
+                        "outcome": "harness_error",
+                        "gen_seconds": 0.0,
+                        "message": f"{type(exc).__name__}: {exc}"[:300],
+                    }
+                    for g in generators
+                ]
             with lock:
-                records.append(rec)
-                on_record(rec)
-                line = _line(len(records), len(ordered), rec, time.perf_counter() - started)
-                print(line, file=sys.stderr, flush=True)
+                for rec in recs:
+                    records.append(rec)
+                    on_record(rec)
+                    elapsed = time.perf_counter() - started
+                    print(_line(len(records), total, rec, elapsed), file=sys.stderr, flush=True)
     return records
 
 
