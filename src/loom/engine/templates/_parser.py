@@ -57,6 +57,7 @@ __all__ = [
 MAX_TEMPLATE_LENGTH = 65_536
 MAX_AST_DEPTH = 48
 MAX_NUMBER_LITERAL_DIGITS = 64
+MAX_CACHED_LENGTH = 4096
 
 TESTS = frozenset({"defined", "undefined", "none", "number", "string", "mapping", "sequence"})
 
@@ -457,25 +458,35 @@ def _check_length(source: str) -> None:
         )
 
 
-@lru_cache(maxsize=4096)
 def parse_expression(source: str) -> Node:
-    """Parse a bare expression (no ``{{ }}``), e.g. a condition.
+    """Parse a bare expression (no ``{{ }}``), e.g. a condition; small ones are cached.
 
     Raises:
         TemplateError: a syntax error, a refused name, or a bound exceeded.
     """
+    if len(source) <= MAX_CACHED_LENGTH:
+        return _parse_expression_cached(source)
+    return _parse_expression(source)
+
+
+def parse_template(source: str) -> Template:
+    """Parse text with ``{{ expression }}`` parts; small templates are cached.
+
+    Raises:
+        TemplateError: a syntax error, a refused name, or a bound exceeded.
+    """
+    if len(source) <= MAX_CACHED_LENGTH:
+        return _parse_template_cached(source)
+    return _parse_template(source)
+
+
+def _parse_expression(source: str) -> Node:
     _check_length(source)
     tokens, _ = _tokenize(source, 0, in_template=False)
     return _Parser(tokens).parse()
 
 
-@lru_cache(maxsize=4096)
-def parse_template(source: str) -> Template:
-    """Parse text with ``{{ expression }}`` parts.
-
-    Raises:
-        TemplateError: a syntax error, a refused name, or a bound exceeded.
-    """
+def _parse_template(source: str) -> Template:
     _check_length(source)
     parts: list[str | Node] = []
     i = 0
@@ -494,3 +505,8 @@ def parse_template(source: str) -> Template:
     if len(expressions) == 1 and all(isinstance(p, Node) or not p.strip() for p in parts):
         single = expressions[0]
     return Template(tuple(parts), single)
+
+
+# The caches hold at most 4096 entries of at most 4 KiB of source each (bounded memory).
+_parse_expression_cached = lru_cache(maxsize=4096)(_parse_expression)
+_parse_template_cached = lru_cache(maxsize=4096)(_parse_template)
