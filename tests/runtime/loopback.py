@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -66,8 +67,9 @@ class _QuietServer(ThreadingHTTPServer):
 class LoopbackServer:
     """A threaded HTTP server on 127.0.0.1 answering with a script; records every request."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self.script = script
+        self.scheme = "https" if ssl_context is not None else "http"
         self.received: list[Received] = []
         self._lock = threading.Lock()
         outer = self
@@ -131,6 +133,8 @@ class LoopbackServer:
                 self._handle()
 
         self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -138,9 +142,9 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
+        """``http://127.0.0.1:<port>`` (``https`` with TLS)."""
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     def start(self) -> LoopbackServer:
         """Start serving in a daemon thread."""
