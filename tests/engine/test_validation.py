@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from loom.engine.actions import ActionRegistry
+from loom.engine.actions.schema import validate_schema
 from loom.engine.definitions import parse_definition
 from loom.engine.validation import (
     CycleError,
@@ -299,3 +300,73 @@ def test_deeply_nested_params_are_reported_when_validating() -> None:
         ("template_syntax", "template error: value is nested more than 200 levels deep")
     ]
     assert result.errors[0].pointer.startswith("/steps/0/params/message/k/k/")
+
+
+# -- the JSON Schema subset used by action parameters ------------------------------------------
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 2, "maxLength": 4, "pattern": "^[a-z]+$"},
+        "size": {"type": "integer", "minimum": 1, "maximum": 10},
+        "ratio": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "mode": {"enum": ["a", "b"]},
+        "fixed": {"const": 1},
+        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2},
+        "either": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "extra": {"type": "object", "additionalProperties": {"type": "boolean"}},
+    },
+    "required": ["name"],
+    "additionalProperties": False,
+}
+
+
+def test_schema_accepts_a_value_when_it_matches_every_keyword() -> None:
+    value = {
+        "name": "abc",
+        "size": 3.0,
+        "ratio": 0.5,
+        "mode": "a",
+        "fixed": 1,
+        "tags": ["x"],
+        "either": ["y"],
+        "extra": {"on": True},
+    }
+    assert validate_schema(value, SCHEMA) == []
+
+
+def test_schema_reports_every_problem_with_a_pointer_when_values_are_wrong() -> None:
+    value = {
+        "size": 11,
+        "ratio": 1,
+        "mode": "c",
+        "fixed": 2,
+        "tags": [1, "a", "b"],
+        "either": 5,
+        "extra": {"on": "yes"},
+        "surprise": True,
+    }
+    assert validate_schema(value, SCHEMA) == [
+        ("/name", "required parameter is missing"),
+        ("/size", "must be at most 10"),
+        ("/ratio", "must be less than 1"),
+        ("/mode", "must be one of 'a', 'b'"),
+        ("/fixed", "must be 1"),
+        ("/tags", "must have at most 2 items"),
+        ("/tags/0", "expected string, got integer"),
+        ("/either", "does not match any of the 2 allowed forms"),
+        ("/extra/on", "expected boolean, got string"),
+        ("/surprise", "unknown parameter (known: either, extra, fixed, mode, name, ratio, "
+         "size, tags)"),
+    ]  # fmt: skip
+
+
+def test_schema_checks_strings_when_length_and_pattern_are_given() -> None:
+    assert validate_schema({"name": "A"}, SCHEMA) == [
+        ("/name", "must have at least 2 characters"),
+        ("/name", "must match the pattern ^[a-z]+$"),
+    ]
+    assert validate_schema(True, {"type": "integer"}) == [("", "expected integer, got boolean")]
+    assert validate_schema(float("nan"), {"type": "number"}) == [
+        ("", "expected number, got a non-finite number")
+    ]

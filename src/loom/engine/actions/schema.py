@@ -98,7 +98,10 @@ def _check(
     if declared is not None:
         types = [declared] if isinstance(declared, str) else cast("list[str]", declared)
         if not any(_is_type(value, t) for t in types):
-            errors.append((pointer, f"expected {' or '.join(types)}, got {json_type_name(value)}"))
+            got = json_type_name(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                got = "a non-finite number"
+            errors.append((pointer, f"expected {' or '.join(types)}, got {got}"))
             return
     if "const" in schema and value != schema["const"]:
         errors.append((pointer, f"must be {schema['const']!r}"))
