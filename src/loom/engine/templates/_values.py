@@ -47,6 +47,7 @@ class Undefined:
 
 
 def type_name(value: object) -> str:
+    """The JSON-ish name of a value's type, for error messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -63,16 +64,19 @@ def type_name(value: object) -> str:
 
 
 def check_text(size: int) -> None:
+    """Fail when a string of ``size`` characters would be too large."""
     if size > MAX_OUTPUT_CHARS:
         raise TemplateError(f"result is too large ({size} characters, at most {MAX_OUTPUT_CHARS})")
 
 
 def check_items(size: int) -> None:
+    """Fail when a list of ``size`` items would be too large."""
     if size > MAX_COLLECTION_ITEMS:
         raise TemplateError(f"result is too large ({size} items, at most {MAX_COLLECTION_ITEMS})")
 
 
 def check_int(value: object) -> object:
+    """Fail when a number is too large (integers) or not finite (floats); else return it."""
     if isinstance(value, int) and not isinstance(value, bool):
         if value.bit_length() > MAX_INTEGER_BITS:
             raise TemplateError("number is too large")
@@ -97,6 +101,7 @@ def to_text(value: object) -> str:
 
 
 def dump_json(value: object) -> str:
+    """``value`` as one line of JSON text, within the size bound."""
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     except (TypeError, ValueError) as exc:
@@ -106,6 +111,7 @@ def dump_json(value: object) -> str:
 
 
 def as_list(value: object, filter_name: str) -> list[object]:
+    """The items of a list, the characters of a string or the keys of an object."""
     if isinstance(value, str):
         return list(value)
     if isinstance(value, Mapping):
@@ -116,6 +122,7 @@ def as_list(value: object, filter_name: str) -> list[object]:
 
 
 def hash_key(item: object) -> object:
+    """A hashable stand-in for ``item`` (JSON text for lists and objects), for ``unique``."""
     try:
         hash(item)
     except TypeError:
