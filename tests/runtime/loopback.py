@@ -175,6 +175,8 @@ class TokenServer:
         self.issued: dict[str, float] = {}
         self.revoked: set[str] = set()
         self.forms: list[dict[str, str]] = []
+        self.token_failures: list[int] = []
+        """Statuses answered to the next token requests before a token is issued."""
         self.api_tokens: list[str] = []
         self.api_paths: list[str] = []
         self.api_body: Any = None
@@ -197,6 +199,9 @@ class TokenServer:
             form = req.form()
             with self._lock:
                 self.forms.append(form)
+                if self.token_failures:
+                    status = self.token_failures.pop(0)
+                    return Reply(status, json={"error": "temporarily_unavailable"})
                 if form.get("client_secret") != "s3cret-value":
                     return Reply(401, json={"error": "invalid_client"})
                 token = f"tok-{len(self.issued) + 1}"

@@ -64,6 +64,29 @@ def test_oauth_token_is_fetched_once_and_reused_when_calls_repeat(
     }
 
 
+def test_token_request_is_retried_when_token_endpoint_is_briefly_down(
+    token_server: TokenServer,
+) -> None:
+    token_server.token_failures = [503]
+    with oauth_client(token_server) as client:
+        assert client.request(PROTECTED, {})["token"] == "tok-1"
+    assert token_server.token_requests == 2
+
+
+async def test_token_request_is_retried_when_async_and_endpoint_answers_429(
+    token_server: TokenServer,
+) -> None:
+    token_server.token_failures = [429]
+    async with AsyncClient(
+        base_url=token_server.server.url,
+        client_id="my-client",
+        client_secret=SECRET,
+        oauth_url=token_server.token_url,
+    ) as client:
+        assert (await client.request(PROTECTED, {}))["token"] == "tok-1"
+    assert token_server.token_requests == 2
+
+
 def test_oauth_token_is_refreshed_before_expiry_when_lifetime_runs_out(
     token_server: TokenServer,
 ) -> None:
