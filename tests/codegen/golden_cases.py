@@ -19,4 +19,5 @@ CASES: dict[str, tuple[Path, dict[str, Any]]] = {
         {"package": "petstore_flat", "layout": "flat", "error_classes": "per-operation"},
     ),
     "shapes": (FIXTURES / "shapes.json", {"package": "shapes", "env_prefix": "SHAPES"}),
+    "collisions": (FIXTURES / "collisions.yaml", {"package": "collisions"}),
 }

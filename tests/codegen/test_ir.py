@@ -240,3 +240,14 @@ def test_every_camunda_operation_and_schema_is_kept_when_generating() -> None:
     assert missing == []
     assert renamed == {"Tag"}  # it would shadow pydantic's Tag: it is TagModel, said so
     assert not api.skipped
+
+
+def test_component_that_is_a_reference_aliases_its_target() -> None:
+    api = _api(
+        {
+            "Pet": {"type": "object", "properties": {"a": {"type": "string"}}},
+            "Animal": {"$ref": "#/components/schemas/Pet"},
+        }
+    )
+    alias = next(a for a in api.aliases if a.name == "Animal")
+    assert alias.target == TypeRef("model", "Pet")

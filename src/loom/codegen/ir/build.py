@@ -63,16 +63,21 @@ def build_api(document: dict[str, Any], config: GeneratorConfig, sink: Diagnosti
         by_tag.setdefault(raw.tag, []).append((raw, op_id))
 
     resources: list[Resource] = []
-    class_taken: set[str] = set()
+    class_taken: set[str] = set(conv.taken)  # resource modules import models by name
     attr_taken: set[str] = set(_CLIENT_ATTRS)
     module_taken: set[str] = set()
     flat_taken: set[str] = set(_CLIENT_ATTRS)
     for tag, items in by_tag.items():
         cls = N.safe_class_name(N.pascal(tag))
-        if N.safe_class_name("Async" + cls) != "Async" + cls or cls.endswith("WithRawResponse"):
-            cls += "Api"  # its twins (AsyncX, XWithRawResponse) must not shadow runtime names
+        twins = (cls, "Async" + cls, cls + "WithRawResponse", "Async" + cls + "WithRawResponse")
+        if (
+            N.safe_class_name("Async" + cls) != "Async" + cls
+            or cls.endswith("WithRawResponse")
+            or any(t in class_taken for t in twins)
+        ):
+            cls += "Api"  # neither it nor its twins may shadow a model or a runtime name
         cls = N.dedupe(cls, class_taken)
-        class_taken.add(cls)
+        class_taken.update((cls, "Async" + cls, cls + "WithRawResponse"))
         attr = N.snake(tag)
         if attr in {"list", "dict", "str", "int", "float", "bool", "bytes", "type", "object"}:
             attr += "_"  # a resource attribute of that name would shadow it in annotations

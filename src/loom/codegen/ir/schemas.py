@@ -224,7 +224,7 @@ class SchemaConverter:
         elif kind == "model":
             self.models[name] = self._model(name, s, ptr, description)
         else:
-            target = self._inline(s, ptr, name)
+            target = self.type_of(s, ptr, name) if "$ref" in s else self._inline(s, ptr, name)
             self.aliases[name] = Alias(name, ptr, target, description)
 
     def _enum(self, name: str, s: Schema, ptr: str, description: str | None) -> Enum:

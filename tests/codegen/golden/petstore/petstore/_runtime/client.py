@@ -53,7 +53,9 @@ def _timeout_arg(call_timeout: TimeoutLike | NotGiven, client_timeout: Any) -> A
     return httpx.Timeout(float(chosen))
 
 
-def _build(http: Any, prepared: PreparedRequest, timeout: Any) -> httpx.Request:
+def _build(
+    http: httpx.Client | httpx.AsyncClient, prepared: PreparedRequest, timeout: Any
+) -> httpx.Request:
     body = prepared.body
     if body is None:
         return http.build_request(
@@ -108,9 +110,8 @@ class SyncAPIClient(BaseClient):
 
     def _http(self) -> httpx.Client:
         shared = self._shared
-        if shared.ready:
-            return shared.http
-        return self._ensure_transport(_make_sync)
+        http: httpx.Client = shared.http if shared.ready else self._ensure_transport(_make_sync)
+        return http
 
     def _send(
         self,
@@ -278,9 +279,10 @@ class AsyncAPIClient(BaseClient):
 
     def _http(self) -> httpx.AsyncClient:
         shared = self._shared
-        if shared.ready:
-            return shared.http
-        return self._ensure_transport(_make_async)
+        http: httpx.AsyncClient = (
+            shared.http if shared.ready else self._ensure_transport(_make_async)
+        )
+        return http
 
     async def _send(
         self,

@@ -122,6 +122,11 @@ class BaseClient:
         log_level: str | None = None,
         log_bodies: bool | None = None,
         connect_timeout_seconds: float | None = None,
+        base_url_exact: bool | None = None,
+        token_disk_cache_disable: bool | None = None,
+        ca_pem: str | None = None,
+        client_cert_pem: str | None = None,
+        client_key_pem: str | None = None,
     ) -> None:
         explicit: dict[str, object] = {
             "base_url": base_url,
@@ -147,6 +152,11 @@ class BaseClient:
             "log_level": log_level,
             "log_bodies": log_bodies,
             "connect_timeout_seconds": connect_timeout_seconds,
+            "base_url_exact": base_url_exact,
+            "token_disk_cache_disable": token_disk_cache_disable,
+            "ca_pem": ca_pem,
+            "client_cert_pem": client_cert_pem,
+            "client_key_pem": client_key_pem,
         }
         timeout_override: Any = NOT_GIVEN
         if isinstance(timeout, int | float) and not isinstance(timeout, bool):

@@ -40,10 +40,17 @@ import httpx
 from typing_extensions import override
 
 from .errors import APIConnectionError, APITimeoutError, status_error_class
+from .retries import RETRYABLE_STATUSES, RetryPolicy, backoff_seconds, retry_delay_seconds
 
 __all__ = ["ApiKeyAuth", "BasicAuth", "BearerAuth", "OAuth2ClientCredentials"]
 
 _log = logging.getLogger(__name__)
+
+# Token requests are retried twice on transient failures, with short waits: a caller is blocked.
+_TOKEN_RETRIES = 2
+_TOKEN_POLICY = RetryPolicy(
+    initial_delay_seconds=0.2, max_delay_seconds=2.0, max_retry_after_seconds=5.0
+)
 
 
 class BasicAuth(httpx.Auth):
@@ -235,7 +242,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         with self._lock:
             token = self._usable(rejected) or self._load_disk(rejected)
             if token is None:
-                token = self._parse_token(self._fetch_sync())
+                token = self._parse_token(self._fetch_sync_with_retries())
                 self._save_disk(token)
             self._token = token
             return token
@@ -252,7 +259,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         async with lock:
             token = self._usable(rejected) or self._load_disk(rejected)
             if token is None:
-                token = self._parse_token(await self._fetch_async())
+                token = self._parse_token(await self._fetch_async_with_retries())
                 self._save_disk(token)
             self._token = token
             return token
@@ -268,6 +275,44 @@ class OAuth2ClientCredentials(httpx.Auth):
         if self._scopes:
             form["scope"] = " ".join(self._scopes)
         return form
+
+    def _fetch_sync_with_retries(self) -> httpx.Response:
+        """The token request, retried like API calls on 408/429/5xx and connection errors."""
+        attempt = 0
+        while True:
+            try:
+                response = self._fetch_sync()
+            except APIConnectionError:
+                if attempt >= _TOKEN_RETRIES:
+                    raise
+                delay, reason = backoff_seconds(attempt, _TOKEN_POLICY), "connection error"
+            else:
+                if response.status_code not in RETRYABLE_STATUSES or attempt >= _TOKEN_RETRIES:
+                    return response
+                delay, reason = retry_delay_seconds(attempt, response.headers, _TOKEN_POLICY)
+                reason = f"status {response.status_code}, {reason}"
+            self._log.debug("OAuth token request failed (%s); retrying in %.2f s", reason, delay)
+            time.sleep(delay)
+            attempt += 1
+
+    async def _fetch_async_with_retries(self) -> httpx.Response:
+        """The token request (async), retried like ``_fetch_sync_with_retries``."""
+        attempt = 0
+        while True:
+            try:
+                response = await self._fetch_async()
+            except APIConnectionError:
+                if attempt >= _TOKEN_RETRIES:
+                    raise
+                delay, reason = backoff_seconds(attempt, _TOKEN_POLICY), "connection error"
+            else:
+                if response.status_code not in RETRYABLE_STATUSES or attempt >= _TOKEN_RETRIES:
+                    return response
+                delay, reason = retry_delay_seconds(attempt, response.headers, _TOKEN_POLICY)
+                reason = f"status {response.status_code}, {reason}"
+            self._log.debug("OAuth token request failed (%s); retrying in %.2f s", reason, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
 
     def _fetch_sync(self) -> httpx.Response:
         self.token_requests += 1

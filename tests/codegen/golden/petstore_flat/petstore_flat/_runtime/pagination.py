@@ -4,7 +4,9 @@
 Four kinds (``operation.Pagination``): ``offset`` (offset/limit), ``page`` (page/size),
 ``cursor`` (a cursor parameter fed from a field of the result) and ``camunda`` (a body ``page``
 object ``{from, limit, after, before}``; the result's ``page.endCursor`` feeds ``after``).
-Deciding the next request is a pure function (``next_request``); the pagers only do the I/O::
+Type parameters: ``SyncPager[DataT, ItemT]``, ``DataT`` being the operation's result type (one
+page) and ``ItemT`` the item type. Deciding the next request is a pure function
+(``next_request``); the pagers only do the I/O::
 
     for item in client.paginate(op, params, body):          # sync: every item of every page
     async for item in async_client.paginate(op, params, body):
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from types import GenericAlias
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import pydantic
 
@@ -93,9 +96,12 @@ def extract_items(pagination: Pagination, data: object) -> list[Any]:
     raw = field_by_wire_name(data, pagination.items_field)
     if not isinstance(raw, list):
         return []
-    items: list[Any] = raw  # pyright: ignore[reportUnknownVariableType]
+    items: list[Any] = cast(Any, raw)
     if pagination.item_type is not None and items and isinstance(items[0], dict):
-        return adapter_for(list[pagination.item_type]).validate_python(items)
+        validated: list[Any] = adapter_for(
+            GenericAlias(list, (pagination.item_type,))
+        ).validate_python(items)
+        return validated
     return items
 
 
@@ -190,10 +196,10 @@ def _pagination(op: Operation[Any]) -> Pagination:
     return op.pagination
 
 
-class SyncPage(Generic[ItemT, DataT]):
+class SyncPage(Generic[DataT, ItemT]):
     """One page: ``items``, the parsed result as ``data``, and the way to the next page."""
 
-    def __init__(self, pager: SyncPager[ItemT, DataT], state: PageState, data: DataT) -> None:
+    def __init__(self, pager: SyncPager[DataT, ItemT], state: PageState, data: DataT) -> None:
         self._pager = pager
         self._state = state
         self.data: DataT = data
@@ -204,7 +210,7 @@ class SyncPage(Generic[ItemT, DataT]):
         """Whether another page follows."""
         return self._next is not None
 
-    def next_page(self) -> SyncPage[ItemT, DataT]:
+    def next_page(self) -> SyncPage[DataT, ItemT]:
         """Fetch the next page.
 
         Raises:
@@ -218,7 +224,7 @@ class SyncPage(Generic[ItemT, DataT]):
         return iter(self.items)
 
 
-class SyncPager(Generic[ItemT, DataT]):
+class SyncPager(Generic[DataT, ItemT]):
     """Iterates over every item of every page; ``pages()`` yields the page objects."""
 
     def __init__(
@@ -235,7 +241,7 @@ class SyncPager(Generic[ItemT, DataT]):
         self._first = PageState(params, body)
         self._options = options
 
-    def fetch(self, state: PageState) -> SyncPage[ItemT, DataT]:
+    def fetch(self, state: PageState) -> SyncPage[DataT, ItemT]:
         """Fetch the page for given inputs."""
         o = self._options
         data = self._client.request(
@@ -249,11 +255,11 @@ class SyncPager(Generic[ItemT, DataT]):
         )
         return SyncPage(self, state, data)
 
-    def first_page(self) -> SyncPage[ItemT, DataT]:
+    def first_page(self) -> SyncPage[DataT, ItemT]:
         """Fetch the first page."""
         return self.fetch(self._first)
 
-    def pages(self) -> Iterator[SyncPage[ItemT, DataT]]:
+    def pages(self) -> Iterator[SyncPage[DataT, ItemT]]:
         """Every page, fetched lazily."""
         page = self.first_page()
         yield page
@@ -266,10 +272,10 @@ class SyncPager(Generic[ItemT, DataT]):
             yield from page.items
 
 
-class AsyncPage(Generic[ItemT, DataT]):
+class AsyncPage(Generic[DataT, ItemT]):
     """One page of an async pager; ``await page.next_page()``."""
 
-    def __init__(self, pager: AsyncPager[ItemT, DataT], state: PageState, data: DataT) -> None:
+    def __init__(self, pager: AsyncPager[DataT, ItemT], state: PageState, data: DataT) -> None:
         self._pager = pager
         self.data: DataT = data
         self.items: list[ItemT] = extract_items(pager.pagination, data)
@@ -279,7 +285,7 @@ class AsyncPage(Generic[ItemT, DataT]):
         """Whether another page follows."""
         return self._next is not None
 
-    async def next_page(self) -> AsyncPage[ItemT, DataT]:
+    async def next_page(self) -> AsyncPage[DataT, ItemT]:
         """Fetch the next page.
 
         Raises:
@@ -293,7 +299,7 @@ class AsyncPage(Generic[ItemT, DataT]):
         return iter(self.items)
 
 
-class AsyncPager(Generic[ItemT, DataT]):
+class AsyncPager(Generic[DataT, ItemT]):
     """``async for item in pager``; ``pager.pages()`` is an async iterator of pages."""
 
     def __init__(
@@ -310,7 +316,7 @@ class AsyncPager(Generic[ItemT, DataT]):
         self._first = PageState(params, body)
         self._options = options
 
-    async def fetch(self, state: PageState) -> AsyncPage[ItemT, DataT]:
+    async def fetch(self, state: PageState) -> AsyncPage[DataT, ItemT]:
         """Fetch the page for given inputs."""
         o = self._options
         data = await self._client.request(
@@ -324,11 +330,11 @@ class AsyncPager(Generic[ItemT, DataT]):
         )
         return AsyncPage(self, state, data)
 
-    async def first_page(self) -> AsyncPage[ItemT, DataT]:
+    async def first_page(self) -> AsyncPage[DataT, ItemT]:
         """Fetch the first page."""
         return await self.fetch(self._first)
 
-    async def pages(self) -> AsyncIterator[AsyncPage[ItemT, DataT]]:
+    async def pages(self) -> AsyncIterator[AsyncPage[DataT, ItemT]]:
         """Every page, fetched lazily."""
         page = await self.first_page()
         yield page

@@ -63,6 +63,8 @@ class SettingSpec:
     default: str
     meaning: str
     secret: bool = False
+    argument: str = ""
+    """The client's keyword argument when it differs from ``name``."""
 
 
 SETTINGS: Final[tuple[SettingSpec, ...]] = (
@@ -73,7 +75,12 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "Use base_url verbatim; otherwise the SDK's base path suffix (e.g. `/v2`) is appended "
         "when missing.",
     ),
-    SettingSpec("timeout_seconds", "60", "Read/write/pool timeout of one request attempt."),
+    SettingSpec(
+        "timeout_seconds",
+        "60",
+        "Read/write/pool timeout of one request attempt (argument: seconds or an httpx.Timeout).",
+        argument="timeout",
+    ),
     SettingSpec("connect_timeout_seconds", "5", "Timeout for opening a connection."),
     SettingSpec("max_retries", "2", "Retries after the first attempt (see the retry policy)."),
     SettingSpec(
@@ -105,7 +112,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec("client_key_pem", "none", "Inline PEM private key; wins over client_key.", True),
     SettingSpec("client_key_password", "none", "Passphrase of an encrypted client key.", True),
     SettingSpec("verify", "true", "Verify the server's TLS certificate."),
-    SettingSpec("proxy", "none", "Proxy URL for all requests (HTTP(S) or SOCKS)."),
+    SettingSpec("proxy", "none", "Proxy URL for all requests (`http://` or `https://`)."),
     SettingSpec("tenant_id", "none", "Default tenant for operations that take one."),
     SettingSpec(
         "log_level",

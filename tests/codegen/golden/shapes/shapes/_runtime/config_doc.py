@@ -51,7 +51,7 @@ def render(sdk: SdkInfo) -> str:
         variable = "<br>".join(f"`{n}`" for n in names)
         if len(names) > 1:
             variable += " (aliases)"
-        argument = "—" if spec.name == "load_envfile" else f"`{spec.name}`"
+        argument = "—" if spec.name == "load_envfile" else f"`{spec.argument or spec.name}`"
         meaning = spec.meaning + (" Secret: never logged." if spec.secret else "")
         lines.append(
             f"| {argument} | {variable} | {_cell(_default(sdk, spec.name, spec.default))} | "

@@ -69,7 +69,7 @@ def to_jsonable(value: object) -> Any:
     if isinstance(value, pydantic.BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
     if isinstance(value, Mapping):
-        items = cast("Mapping[Any, Any]", value)
+        items: Mapping[Any, Any] = cast(Any, value)
         return {str(k): to_jsonable(v) for k, v in items.items() if not isinstance(v, NotGiven)}
     if isinstance(value, str | int | float | bool) or value is None:
         if isinstance(value, enum.Enum):
@@ -116,7 +116,7 @@ def _shape(value: object) -> _Shape:
     if isinstance(value, pydantic.BaseModel):
         value = to_jsonable(value)
     if isinstance(value, Mapping):
-        items = cast("Mapping[Any, Any]", value)
+        items: Mapping[Any, Any] = cast(Any, value)
         pairs = tuple((str(k), _scalar(v)) for k, v in items.items() if not isinstance(v, NotGiven))
         return _Shape("object", pairs=pairs)
     if isinstance(value, list | tuple | set | frozenset):
@@ -236,10 +236,12 @@ def _deep_object(prefix: str, value: object, reserved: bool) -> list[str]:
 
     def walk(key: str, node: object) -> None:
         if isinstance(node, dict):
-            for k, v in cast("dict[str, Any]", node).items():
+            mapping: dict[str, Any] = cast(Any, node)
+            for k, v in mapping.items():
                 walk(f"{key}[{_q(str(k), allow_reserved=reserved)}]", v)
         elif isinstance(node, list):
-            for v in cast("list[Any]", node):
+            values: list[Any] = cast(Any, node)
+            for v in values:
                 walk(key, v)
         else:
             out.append(f"{key}={_q(_scalar(node), allow_reserved=reserved)}")

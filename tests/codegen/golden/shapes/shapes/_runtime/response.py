@@ -12,7 +12,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import pydantic
 
@@ -104,18 +104,19 @@ def parse_success(op: Operation[T], response: httpx.Response) -> T:
     kind = op.response_kind
     annotation = op.response
     if kind == "none" or response.status_code == 204 or annotation is None:
-        return None  # pyright: ignore[reportReturnType]
+        return cast(T, None)
     if kind == "bytes":
-        return response.content  # pyright: ignore[reportReturnType]
+        return cast(T, response.content)
     if kind == "text":
-        return response.text  # pyright: ignore[reportReturnType]
+        return cast(T, response.text)
     content = response.content
     try:
         if not content:
             raise pydantic.ValidationError.from_exception_data(
                 "body", [{"type": "missing", "loc": ("body",), "input": None}]
             )
-        return adapter_for(annotation).validate_json(content)
+        parsed: T = adapter_for(annotation).validate_json(content)
+        return parsed
     except pydantic.ValidationError as exc:
         errors: list[Any] = list(exc.errors(include_input=False, include_url=False))
         raise APIResponseValidationError(
