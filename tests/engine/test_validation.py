@@ -370,3 +370,24 @@ def test_schema_checks_strings_when_length_and_pattern_are_given() -> None:
     assert validate_schema(float("nan"), {"type": "number"}) == [
         ("", "expected number, got a non-finite number")
     ]
+
+
+def test_plain_text_branch_condition_is_reported_when_it_is_not_a_template() -> None:
+    raw = _pipeline(
+        {
+            "id": "choose",
+            "action": "conditional",
+            "params": {
+                "condition": "params.n > 1",
+                "then": ["yes"],
+                "branches": [{"when": "true", "steps": []}, {"when": "x == 1", "steps": []}],
+            },
+        },
+        _step("yes", "choose"),
+    )
+    result = validate_definition(raw, registry=REGISTRY)
+    assert [(i.pointer, i.code) for i in result.errors] == [
+        ("/steps/0/params/condition", "plain_condition"),
+        ("/steps/0/params/branches/1/when", "plain_condition"),
+    ]
+    assert "'{{ params.n > 1 }}'" in result.errors[0].message

@@ -392,8 +392,23 @@ class _Checker:
                 "unknown_step_field",
             )
 
+    def check_branch_condition(self, pointer: str, condition: object) -> None:
+        """A plain string is read as text by ``conditional`` (always true): say so."""
+        if (
+            isinstance(condition, str)
+            and not is_templated(condition)
+            and condition.strip().lower() not in _BOOLEAN_WORDS
+        ):
+            self.add(
+                pointer,
+                f"{condition!r} is plain text, not an expression; write it as a template: "
+                f"'{{{{ {condition} }}}}'",
+                "plain_condition",
+            )
+
     def check_conditional_targets(self, index: int, step: StepDefinition) -> None:
         params = step.params
+        self.check_branch_condition(f"/steps/{index}/params/condition", params.get("condition"))
         targets: list[tuple[str, object]] = []
         for key in ("then", "else", "otherwise"):
             value = params.get(key)
@@ -409,6 +424,9 @@ class _Checker:
                     if isinstance(branch, Mapping)
                     else None
                 )
+                if isinstance(branch, Mapping):
+                    when = cast("Mapping[str, object]", branch).get("when")
+                    self.check_branch_condition(f"/steps/{index}/params/branches/{b}/when", when)
                 if isinstance(ids, list):
                     targets.extend(
                         (f"/branches/{b}/steps/{i}", t)
@@ -429,6 +447,9 @@ class _Checker:
                     "(otherwise it may run before the branch is chosen)",
                     "conditional_target",
                 )
+
+
+_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "0", "1", ""})
 
 
 def _known(names: Iterable[str], label: str = "known") -> str:
