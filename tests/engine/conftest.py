@@ -15,14 +15,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # pyright: ignore[reportMissingTypeStubs]
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from loom.engine.actions.base import ActionRegistry
 from loom.engine.app import create_app
 from loom.engine.settings import EngineSettings
+
 from .helpers import test_registry
 
 PG_HOST = os.environ.get("LOOM_TEST_PG_HOST", "127.0.0.1")
@@ -39,22 +41,28 @@ def _pg_up() -> bool:
         return False
 
 
+def pg_url(database: str) -> str:
+    """The async URL of a database on the test PostgreSQL server."""
+    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+async def _execute(database: str, *statements: str) -> None:
+    engine = create_async_engine(pg_url(database), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
+
+
 async def _admin(sql: str) -> None:
-    conn: Any = await asyncpg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres"
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    await _execute("postgres", sql)
 
 
-async def _reset_schema(database: str) -> None:
-    conn: Any = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database=database)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
+async def reset_pg_schema(database: str) -> None:
+    """Empty a test database: drop and re-create its ``public`` schema."""
+    await _execute(database, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +85,7 @@ def fresh_pg_database(name: str) -> str:
     """Create (or re-create) a PostgreSQL database and return its async URL."""
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    return pg_url(name)
 
 
 def drop_pg_database(name: str) -> None:
@@ -91,8 +99,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
     name: str = request.getfixturevalue("pg_database")
-    asyncio.run(_reset_schema(name))
-    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    asyncio.run(reset_pg_schema(name))
+    return pg_url(name)
 
 
 def engine_settings(database_url: str, **overrides: Any) -> EngineSettings:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
-from loom.engine.actions.base import ActionContext, ActionError, ActionRegistry, ActionResult
+from loom.engine.actions.base import (
+    Action,
+    ActionContext,
+    ActionError,
+    ActionRegistry,
+    ActionResult,
+)
 
 TERMINAL = {"completed", "failed", "cancelled"}
 
@@ -18,11 +24,11 @@ class FlakyAction:
 
     name = "flaky"
     description = "fails `failures` times, then succeeds"
-    params_schema: ClassVar[dict[str, Any]] = {
+    params_schema: dict[str, Any] = {
         "type": "object",
         "properties": {"failures": {"type": "integer", "minimum": 0}},
     }
-    outputs_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    outputs_schema: dict[str, Any] = {"type": "object"}
     idempotent = True
 
     def __init__(self) -> None:
@@ -41,11 +47,11 @@ class SleepAction:
 
     name = "sleep"
     description = "asyncio.sleep(seconds)"
-    params_schema: ClassVar[dict[str, Any]] = {
+    params_schema: dict[str, Any] = {
         "type": "object",
         "properties": {"seconds": {"type": "number", "minimum": 0}},
     }
-    outputs_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    outputs_schema: dict[str, Any] = {"type": "object"}
     idempotent = True
 
     async def run(self, ctx: ActionContext) -> ActionResult:
@@ -64,9 +70,9 @@ class ChargeAction(SleepAction):
 def test_registry() -> ActionRegistry:
     """Built-ins plus the test actions."""
     registry = ActionRegistry.default(entry_points=False)
-    registry.register(FlakyAction())
-    registry.register(SleepAction())
-    registry.register(ChargeAction())
+    actions: list[Action] = [FlakyAction(), SleepAction(), ChargeAction()]
+    for action in actions:
+        registry.register(action)
     return registry
 
 

@@ -25,15 +25,20 @@ async def test_diamond_completes_with_outputs_when_started_from_a_stored_pipelin
     pipeline = (await client.post("/v1/pipelines", json=definition)).json()
     started = await client.post(
         "/v1/executions",
-        json={"pipeline_id": pipeline["id"], "params": {"n": 21}, "initiator": "alice",
-              "callback_topics": ["done"]},
+        json={
+            "pipeline_id": pipeline["id"],
+            "params": {"n": 21},
+            "initiator": "alice",
+            "callback_topics": ["done"],
+        },
     )
     assert started.status_code == 201
     assert started.json()["status"] in {"pending", "running", "completed"}
     done = await wait_for(client, started.json()["id"])
     assert done["status"] == "completed", done
     assert done["outputs"] == {"double": 42, "label": "n=21"}
-    assert done["callback_topics"] == ["done"] and done["pipeline_version"] == 1
+    assert done["callback_topics"] == ["done"]
+    assert done["pipeline_version"] == 1
     steps = await steps_by_id(client, done["id"])
     assert all(s["status"] == "completed" and s["attempt"] == 1 for s in steps.values())
     assert steps["e"]["started_at"] >= max(steps[x]["finished_at"] for x in "bcd")
@@ -65,7 +70,8 @@ async def test_execution_keeps_its_version_when_the_pipeline_is_updated(
     definition["steps"] = [step("z")]
     await client.put(f"/v1/pipelines/{pipeline['id']}", json=definition)
     done = await wait_for(client, first["id"])
-    assert done["pipeline_version"] == 1 and done["status"] == "completed"
+    assert done["pipeline_version"] == 1
+    assert done["status"] == "completed"
     assert list(await steps_by_id(client, first["id"])) == ["a"]
 
 
@@ -86,7 +92,10 @@ async def test_false_condition_skips_the_step_and_its_dependents_when_evaluated(
     assert done["status"] == "completed"
     steps = await steps_by_id(client, done["id"])
     assert {k: v["status"] for k, v in steps.items()} == {
-        "a": "completed", "b": "skipped", "c": "skipped", "d": "completed",
+        "a": "completed",
+        "b": "skipped",
+        "c": "skipped",
+        "d": "completed",
     }
 
 
@@ -97,8 +106,11 @@ async def test_conditional_action_skips_the_branch_not_taken_when_it_runs(
         "name": "branch",
         "parameters": [{"name": "size", "type": "integer", "default": 10}],
         "steps": [
-            step("choose", "conditional",
-                 params={"condition": "{{ params.size > 5 }}", "then": ["big"], "else": ["small"]}),
+            step(
+                "choose",
+                "conditional",
+                params={"condition": "{{ params.size > 5 }}", "then": ["big"], "else": ["small"]},
+            ),
             step("big", depends_on=["choose"]),
             step("small", depends_on=["choose"]),
         ],
@@ -106,7 +118,8 @@ async def test_conditional_action_skips_the_branch_not_taken_when_it_runs(
     done = await run_inline(client, definition)
     steps = await steps_by_id(client, done["id"])
     assert steps["big"]["status"] == "completed"
-    assert steps["small"]["status"] == "skipped" and steps["small"]["skip_reason"] == "branch"
+    assert steps["small"]["status"] == "skipped"
+    assert steps["small"]["skip_reason"] == "branch"
 
 
 async def test_step_is_retried_with_backoff_when_its_action_fails(
@@ -115,14 +128,19 @@ async def test_step_is_retried_with_backoff_when_its_action_fails(
     definition = {
         "name": "retry",
         "steps": [
-            step("f", "flaky", params={"failures": 2},
-                 retry={"max_attempts": 3, "backoff_seconds": 0.05, "backoff_multiplier": 2})
+            step(
+                "f",
+                "flaky",
+                params={"failures": 2},
+                retry={"max_attempts": 3, "backoff_seconds": 0.05, "backoff_multiplier": 2},
+            )
         ],
     }
     done = await run_inline(client, definition)
     assert done["status"] == "completed"
     steps = await steps_by_id(client, done["id"])
-    assert steps["f"]["attempt"] == 3 and steps["f"]["outputs"] == {"calls": 3}
+    assert steps["f"]["attempt"] == 3
+    assert steps["f"]["outputs"] == {"calls": 3}
     events = (await client.get(f"/v1/executions/{done['id']}/events")).json()["items"]
     assert [e["kind"] for e in events].count("step_retrying") == 2
 
@@ -138,7 +156,8 @@ async def test_execution_fails_fast_when_a_step_fails(client: httpx.AsyncClient)
         ],
     }
     done = await run_inline(client, definition)
-    assert done["status"] == "failed" and "broken" in done["error"]
+    assert done["status"] == "failed"
+    assert "broken" in done["error"]
     steps = await steps_by_id(client, done["id"])
     assert steps["boom"]["status"] == "failed"
     assert steps["after"]["status"] == "skipped"
@@ -162,12 +181,15 @@ async def test_other_branches_finish_when_fail_fast_is_off(client: httpx.AsyncCl
     steps = await steps_by_id(client, done["id"])
     assert steps["other"]["status"] == "completed"
     assert steps["after"]["status"] == "skipped"
-    assert steps["tolerant"]["status"] == "failed" and steps["next"]["status"] == "completed"
+    assert steps["tolerant"]["status"] == "failed"
+    assert steps["next"]["status"] == "completed"
 
 
 async def test_step_fails_when_it_exceeds_its_timeout(client: httpx.AsyncClient) -> None:
-    definition = {"name": "t", "steps": [step("s", "sleep", params={"seconds": 5},
-                                              timeout_seconds=0.2)]}
+    definition = {
+        "name": "t",
+        "steps": [step("s", "sleep", params={"seconds": 5}, timeout_seconds=0.2)],
+    }
     done = await run_inline(client, definition)
     assert done["status"] == "failed"
     assert "timed out" in (await steps_by_id(client, done["id"]))["s"]["error"]
@@ -180,7 +202,8 @@ async def test_execution_fails_when_it_exceeds_its_timeout(client: httpx.AsyncCl
         "steps": [step("w", "delay", params={"seconds": 30})],
     }
     done = await run_inline(client, definition)
-    assert done["status"] == "failed" and "timed out" in done["error"]
+    assert done["status"] == "failed"
+    assert "timed out" in done["error"]
 
 
 async def test_cancel_stops_running_steps_and_skips_pending_ones_when_requested(
@@ -197,9 +220,11 @@ async def test_cancel_stops_running_steps_and_skips_pending_ones_when_requested(
             break
         await asyncio.sleep(0.02)
     cancelled = await client.post(f"/v1/executions/{started['id']}/cancel")
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
     steps = await steps_by_id(client, started["id"])
-    assert steps["s"]["status"] == "cancelled" and steps["after"]["status"] == "skipped"
+    assert steps["s"]["status"] == "cancelled"
+    assert steps["after"]["status"] == "skipped"
     again = await client.post(f"/v1/executions/{started['id']}/cancel")
     assert again.status_code == 409
 
@@ -224,7 +249,8 @@ async def test_retry_reruns_failed_steps_and_keeps_completed_outputs_when_reques
     assert done["status"] == "completed"
     after = await steps_by_id(client, failed["id"])
     assert after["first"]["finished_at"] == before["first"]["finished_at"]
-    assert after["flaky"]["outputs"] == {"calls": 2} and after["last"]["status"] == "completed"
+    assert after["flaky"]["outputs"] == {"calls": 2}
+    assert after["last"]["status"] == "completed"
     assert (await client.post(f"/v1/executions/{failed['id']}/retry")).status_code == 409
 
 
@@ -247,14 +273,15 @@ async def test_progress_is_weighted_and_never_decreases_while_running(
             break
         await asyncio.sleep(0.01)
     assert seen == sorted(seen)
-    assert 25.0 in seen and seen[-1] == 100.0
+    assert 25.0 in seen
+    assert seen[-1] == 100.0
 
 
 async def test_list_filters_by_status_initiator_and_pipeline_when_asked(
     client: httpx.AsyncClient,
 ) -> None:
     pipeline = (await client.post("/v1/pipelines", json=diamond())).json()
-    ids = []
+    ids: list[str] = []
     for who in ("ann", "bob", "bob"):
         started = await client.post(
             "/v1/executions", json={"pipeline_id": pipeline["id"], "initiator": who}
@@ -266,13 +293,17 @@ async def test_list_filters_by_status_initiator_and_pipeline_when_asked(
         await wait_for(client, eid)
     by_bob = (await client.get("/v1/executions", params={"initiator": "bob"})).json()
     assert by_bob["total"] == 3
-    done = (await client.get("/v1/executions", params={"status": "completed",
-                                                       "pipeline_id": pipeline["id"]})).json()
+    done = (
+        await client.get(
+            "/v1/executions", params={"status": "completed", "pipeline_id": pipeline["id"]}
+        )
+    ).json()
     assert done["total"] == 3
     failed_list = (await client.get("/v1/executions", params={"status": "failed"})).json()
     assert [e["id"] for e in failed_list["items"]] == [failed["id"]]
-    later = (await client.get("/v1/executions",
-                              params={"created_after": "2999-01-01T00:00:00Z"})).json()
+    later = (
+        await client.get("/v1/executions", params={"created_after": "2999-01-01T00:00:00Z"})
+    ).json()
     assert later["total"] == 0
 
 
@@ -281,9 +312,11 @@ async def test_events_are_paginated_oldest_first_when_listed(client: httpx.Async
     everything = (await client.get(f"/v1/executions/{done['id']}/events")).json()
     assert everything["items"][0]["kind"] == "execution_created"
     assert everything["items"][-1]["kind"] == "execution_completed"
-    first = (await client.get(f"/v1/executions/{done['id']}/events",
-                              params={"page": 1, "page_size": 3})).json()
-    assert first["total"] == everything["total"] and len(first["items"]) == 3
+    first = (
+        await client.get(f"/v1/executions/{done['id']}/events", params={"page": 1, "page_size": 3})
+    ).json()
+    assert first["total"] == everything["total"]
+    assert len(first["items"]) == 3
     assert first["items"] == everything["items"][:3]
 
 
@@ -328,8 +361,17 @@ async def test_actions_catalog_lists_builtins_with_schemas_when_requested(
 ) -> None:
     catalog = (await client.get("/v1/actions")).json()["items"]
     names = {a["name"] for a in catalog}
-    assert {"log", "set_output", "transform", "aggregate", "conditional", "fail", "delay",
-            "wait_until", "http_request"} <= names
+    assert {
+        "log",
+        "set_output",
+        "transform",
+        "aggregate",
+        "conditional",
+        "fail",
+        "delay",
+        "wait_until",
+        "http_request",
+    } <= names
     assert all("properties" in a["params_schema"] or a["params_schema"] for a in catalog)
 
 
@@ -341,6 +383,7 @@ async def test_health_readiness_and_metrics_answer_when_the_engine_runs(
     assert (await client.get("/readyz")).status_code == 200
     text = (await client.get("/metrics")).text
     assert 'loom_executions_finished_total{outcome="completed"}' in text
-    assert "loom_step_duration_seconds_bucket" in text and "loom_runnable_steps" in text
+    assert "loom_step_duration_seconds_bucket" in text
+    assert "loom_runnable_steps" in text
     response = await client.get("/healthz", headers={"x-correlation-id": "abc"})
     assert response.headers["x-correlation-id"] == "abc"

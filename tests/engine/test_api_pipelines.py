@@ -15,10 +15,13 @@ async def test_create_returns_id_and_definition_when_definition_is_valid(
     response = await client.post("/v1/pipelines", json=diamond())
     assert response.status_code == 201
     body = response.json()
-    assert body["id"] and body["version"] == 1 and body["is_draft"] is False
+    assert body["id"]
+    assert body["version"] == 1
+    assert body["is_draft"] is False
     assert [s["id"] for s in body["definition"]["steps"]] == ["a", "b", "c", "d", "e"]
     got = await client.get(f"/v1/pipelines/{body['id']}")
-    assert got.status_code == 200 and got.json()["definition"] == body["definition"]
+    assert got.status_code == 200
+    assert got.json()["definition"] == body["definition"]
 
 
 async def test_create_accepts_yaml_when_content_type_is_yaml(client: httpx.AsyncClient) -> None:
@@ -92,7 +95,9 @@ async def test_list_paginates_when_there_are_more_pipelines_than_a_page(
     for index in range(5):
         await client.post("/v1/pipelines", json=diamond(f"p{index}"))
     page = (await client.get("/v1/pipelines", params={"page": 2, "page_size": 2})).json()
-    assert page["total"] == 5 and page["page"] == 2 and len(page["items"]) == 2
+    assert page["total"] == 5
+    assert page["page"] == 2
+    assert len(page["items"]) == 2
     last = (await client.get("/v1/pipelines", params={"page": 3, "page_size": 2})).json()
     assert len(last["items"]) == 1
 
@@ -101,7 +106,8 @@ async def test_delete_removes_the_pipeline_when_it_exists(client: httpx.AsyncCli
     created = (await client.post("/v1/pipelines", json=diamond())).json()
     assert (await client.delete(f"/v1/pipelines/{created['id']}")).status_code == 204
     missing = await client.get(f"/v1/pipelines/{created['id']}")
-    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM
     again = await client.delete(f"/v1/pipelines/{created['id']}")
     assert again.status_code == 404
 
@@ -110,7 +116,8 @@ async def test_draft_is_stored_but_cannot_run_when_it_has_no_steps(
     client: httpx.AsyncClient,
 ) -> None:
     created = await client.post("/v1/pipelines", json={"name": "draft"})
-    assert created.status_code == 201 and created.json()["is_draft"] is True
+    assert created.status_code == 201
+    assert created.json()["is_draft"] is True
     run = await client.post("/v1/executions", json={"pipeline_id": created.json()["id"]})
     assert run.status_code == 422
     assert run.json()["errors"][0]["pointer"] == "/pipeline_id"
@@ -120,9 +127,11 @@ async def test_errors_are_problems_when_route_or_method_is_unknown(
     client: httpx.AsyncClient,
 ) -> None:
     missing = await client.get("/v1/nowhere")
-    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM
     wrong = await client.patch("/v1/pipelines")
-    assert wrong.status_code == 405 and wrong.headers["content-type"] == PROBLEM
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"] == PROBLEM
     bad_query = await client.get("/v1/pipelines", params={"page": 0})
     assert bad_query.status_code == 422
     assert bad_query.json()["errors"][0]["pointer"] == "/query/page"

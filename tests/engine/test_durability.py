@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -21,7 +21,7 @@ from loom.engine.db.session import create_engine
 from loom.engine.scheduler.claims import claim_steps
 from loom.engine.scheduler.engine import Scheduler
 
-from .conftest import engine_settings
+from .conftest import engine_settings, pg_url, reset_pg_schema
 from .engine_process import EngineProcess, run_db_command
 from .helpers import diamond, steps_by_id, wait_for
 
@@ -58,7 +58,8 @@ async def test_expired_lease_reruns_idempotent_steps_and_fails_others_when_recov
             finally:
                 await scheduler.stop()
             steps = await steps_by_id(client, eid)
-    assert steps["idem"]["status"] == "completed" and steps["idem"]["attempt"] == 2
+    assert steps["idem"]["status"] == "completed"
+    assert steps["idem"]["attempt"] == 2
     assert steps["charge"]["status"] == "failed"
     assert "not idempotent" in steps["charge"]["error"]
     assert "dead-engine" in steps["charge"]["error"]
@@ -72,8 +73,12 @@ CRASH_PIPELINE: dict[str, Any] = {
     "steps": [
         {"id": "a", "action": "set_output", "params": {"key": "i", "value": "{{ params.i }}"}},
         {"id": "wait", "action": "delay", "depends_on": ["a"], "params": {"seconds": 0.4}},
-        {"id": "b", "action": "set_output", "depends_on": ["wait"],
-         "params": {"key": "j", "value": "{{ steps.a.outputs.i * 10 }}"}},
+        {
+            "id": "b",
+            "action": "set_output",
+            "depends_on": ["wait"],
+            "params": {"key": "j", "value": "{{ steps.a.outputs.i * 10 }}"},
+        },
     ],
     "outputs": {"j": "{{ steps.b.outputs.j }}"},
 }
@@ -134,7 +139,7 @@ async def _started_counts(database_url: str) -> tuple[Counter[tuple[str, str | N
             attempts = (await conn.execute(sa.select(sa.func.max(StepRun.attempt)))).scalar()
     finally:
         await engine.dispose()
-    owners = {str((row.data or {}).get("owner")) for row in rows}
+    owners = {str(cast("dict[str, Any]", row.data or {}).get("owner")) for row in rows}
     assert attempts == 1
     return Counter((row.execution_id, row.step_id) for row in rows), owners
 
@@ -153,8 +158,9 @@ async def test_all_executions_complete_when_the_engine_is_killed_and_restarted(
         ids = await _post_many(first.url, bodies)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            done = [s for s in (await _statuses(first.url, ids)).values()
-                    if s["status"] == "completed"]
+            done = [
+                s for s in (await _statuses(first.url, ids)).values() if s["status"] == "completed"
+            ]
             if len(done) >= 5:
                 break
             await asyncio.sleep(0.02)
@@ -180,8 +186,10 @@ async def _statuses_offline(database_url: str, ids: list[str]) -> Counter[str]:
     try:
         async with engine.connect() as conn:
             rows = (
-                await conn.execute(sa.select(Execution.status).where(Execution.id.in_(ids)))
-            ).scalars().all()
+                (await conn.execute(sa.select(Execution.status).where(Execution.id.in_(ids))))
+                .scalars()
+                .all()
+            )
     finally:
         await engine.dispose()
     return Counter(rows)
@@ -192,16 +200,15 @@ async def _statuses_offline(database_url: str, ids: list[str]) -> Counter[str]:
 async def test_no_step_runs_twice_when_two_engines_share_one_postgresql(
     pg_database: str, tmp_path: Path
 ) -> None:
-    from .conftest import PG_HOST, PG_PORT, PG_USER, _reset_schema
-
-    await _reset_schema(pg_database)
-    database_url = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{pg_database}"
+    await reset_pg_schema(pg_database)
+    database_url = pg_url(pg_database)
     upgraded = run_db_command(database_url, "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     env = {"LOOM_LEASE_SECONDS": "5", "LOOM_AUTO_MIGRATE": "0"}
     engines = [
-        EngineProcess(database_url, tmp_path / f"engine{n}.log", LOOM_ENGINE_ID=f"engine-{n}",
-                      **env)
+        EngineProcess(
+            database_url, tmp_path / f"engine{n}.log", LOOM_ENGINE_ID=f"engine-{n}", **env
+        )
         for n in (1, 2)
     ]
     try:

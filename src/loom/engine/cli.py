@@ -101,8 +101,10 @@ def _run_db(args: argparse.Namespace) -> int:
             _db(args.db_command, settings.database_url, getattr(args, "revision", None))
         )
     except (SQLAlchemyError, OSError) as exc:
-        print(f"loom db {args.db_command}: {type(exc).__name__}: {exc}".splitlines()[0],
-              file=sys.stderr)
+        print(
+            f"loom db {args.db_command}: {type(exc).__name__}: {exc}".splitlines()[0],
+            file=sys.stderr,
+        )
         return 1
     except Exception as exc:  # alembic's CommandError for an unknown revision, and friends
         print(f"loom db {args.db_command}: {exc}", file=sys.stderr)

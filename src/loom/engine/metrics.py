@@ -31,9 +31,7 @@ STEP_START_LATENCY = Histogram(
 RUNNABLE_STEPS = Gauge(
     "loom_runnable_steps", "Steps that are runnable but not yet claimed.", registry=REGISTRY
 )
-RUNNING_STEPS = Gauge(
-    "loom_running_steps", "Steps this process is running now.", registry=REGISTRY
-)
+RUNNING_STEPS = Gauge("loom_running_steps", "Steps this process is running now.", registry=REGISTRY)
 
 
 def render_metrics() -> bytes:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -33,7 +33,7 @@ class EngineRuntime:
     _patterns: tuple[str, ...] = field(default=())
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncGenerator[AsyncSession, None]:
         """A session inside a transaction, committed when the block ends without error."""
         if self.sessions is None:
             raise RuntimeError("the engine is not started")
@@ -47,13 +47,15 @@ class EngineRuntime:
     def mask_definition(self, definition: dict[str, Any]) -> dict[str, Any]:
         """A definition with secrets masked, including defaults of secret-named parameters."""
         masked: dict[str, Any] = self.mask(definition)
-        for parameter in masked.get("parameters") or []:
-            if (
-                isinstance(parameter, dict)
-                and parameter.get("default") is not None  # pyright: ignore[reportUnknownMemberType]
-                and is_secret_key(parameter.get("name"), self.settings.secret_patterns)  # pyright: ignore[reportUnknownMemberType]
+        parameters: list[Any] = masked.get("parameters") or []
+        for parameter in parameters:
+            if not isinstance(parameter, dict):
+                continue
+            entry = cast("dict[str, Any]", parameter)
+            if entry.get("default") is not None and is_secret_key(
+                entry.get("name"), self.settings.secret_patterns
             ):
-                parameter["default"] = MASK
+                entry["default"] = MASK
         return masked
 
 
@@ -91,12 +93,12 @@ def reject_nul(value: Any, pointer: str = "") -> None:
                     issues=[Issue(where, "contains a NUL character", "nul")],
                 )
         elif isinstance(item, dict):
-            for key, sub in item.items():  # pyright: ignore[reportUnknownVariableType]
-                token = str(key).replace("~", "~0").replace("/", "~1")  # pyright: ignore[reportUnknownArgumentType]
+            for key, sub in cast("dict[Any, Any]", item).items():
+                token = str(key).replace("~", "~0").replace("/", "~1")
                 stack.append((key, where))
                 stack.append((sub, f"{where}/{token}"))
         elif isinstance(item, list | tuple):
-            for index, sub in enumerate(item):  # pyright: ignore[reportUnknownVariableType,reportUnknownArgumentType]
+            for index, sub in enumerate(cast("list[Any]", item)):
                 stack.append((sub, f"{where}/{index}"))
 
 

@@ -36,7 +36,7 @@ DEFINITION_BODY: dict[str, Any] = {
 }
 
 
-class PayloadTooLarge(ServiceError):
+class PayloadTooLargeError(ServiceError):
     """The body is larger than the engine accepts."""
 
     status = 413
@@ -47,7 +47,7 @@ async def read_definition(request: Request) -> object:
     """The decoded definition body (JSON or YAML); a body that is neither is a 422."""
     body = await request.body()
     if len(body) > MAX_DEFINITION_BYTES:
-        raise PayloadTooLarge(f"a definition is at most {MAX_DEFINITION_BYTES} bytes")
+        raise PayloadTooLargeError(f"a definition is at most {MAX_DEFINITION_BYTES} bytes")
     content_type = request.headers.get("content-type", "application/json").lower()
     try:
         if "yaml" in content_type:

@@ -123,19 +123,26 @@ async def claim_steps(
     ).all()
     claimed_executions = sorted({row.execution_id for row in claimed})
     started = (
-        await session.execute(
-            sa.update(Execution)
-            .where(Execution.id.in_(claimed_executions), Execution.status == "pending")
-            .values(status="running", started_at=now, row_version=Execution.row_version + 1)
-            .returning(Execution.id)
-            .execution_options(synchronize_session=False)
+        (
+            await session.execute(
+                sa.update(Execution)
+                .where(Execution.id.in_(claimed_executions), Execution.status == "pending")
+                .values(status="running", started_at=now, row_version=Execution.row_version + 1)
+                .returning(Execution.id)
+                .execution_options(synchronize_session=False)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     step_states: dict[str, dict[str, Any]] = {eid: {} for eid in claimed_executions}
     for row in (
         await session.execute(
             sa.select(
-                StepRun.execution_id, StepRun.step_id, StepRun.status, StepRun.outputs,
+                StepRun.execution_id,
+                StepRun.step_id,
+                StepRun.status,
+                StepRun.outputs,
                 StepRun.error,
             ).where(StepRun.execution_id.in_(claimed_executions))
         )

@@ -148,15 +148,11 @@ def update_progress(execution: Execution, runs: Iterable[StepRun]) -> None:
         if run.status in TERMINAL_STEP:
             done += run.weight
             done_count += 1
-    if total > 0:
-        percent = 100.0 * done / total
-    else:
-        percent = 100.0 * done_count / count if count else 100.0
+    percent = 100.0 * done / total if total > 0 else 100.0 * done_count / count if count else 100.0
     if not math.isfinite(percent):  # absurd weights (1e308) must not break the JSON answer
         percent = 100.0 * done_count / count if count else 100.0
     percent = round(percent, 2)
-    if percent > execution.progress_percent:
-        execution.progress_percent = percent
+    execution.progress_percent = max(execution.progress_percent, percent)
 
 
 def advance(
@@ -237,10 +233,11 @@ def advance(
                     holds = evaluate_condition(step.condition, context)
                 except TemplateError as exc:
                     run.status = "failed"
-                    run.error = f"condition could not be evaluated: {exc}"
+                    message = f"condition could not be evaluated: {exc}"
+                    run.error = message
                     run.finished_at = now
                     events.append(
-                        new_event(execution.id, "step_failed", run.error, now, step_id=run.step_id)
+                        new_event(execution.id, "step_failed", message, now, step_id=run.step_id)
                     )
                     context = None
                     continue
@@ -294,7 +291,9 @@ def _conclude(
             events=events,
         )
         return
-    finish_execution(execution, status="completed", error=None, now=now, events=events, outputs=outputs)
+    finish_execution(
+        execution, status="completed", error=None, now=now, events=events, outputs=outputs
+    )
 
 
 def resolve_outputs(outputs: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:

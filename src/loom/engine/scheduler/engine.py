@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -241,7 +241,7 @@ class Scheduler:
             execution_id=claim.execution_id,
             step_id=claim.step_id,
             attempt=claim.attempt,
-            params=params if isinstance(params, dict) else {},
+            params=cast("dict[str, Any]", params) if isinstance(params, dict) else {},
             logger=logging.getLogger(f"loom.engine.step.{action.name}"),
             settings=self._action_settings,
             resume_state=claim.resume_state,
@@ -272,7 +272,9 @@ class Scheduler:
                 finished = await self._apply(execution_id, run_id, attempt, outcome)
             except _TRANSIENT as exc:
                 logger.warning(
-                    "committing step %s failed (%s), try %s", run_id, type(exc).__name__,
+                    "committing step %s failed (%s), try %s",
+                    run_id,
+                    type(exc).__name__,
                     attempt_no + 1,
                 )
                 await asyncio.sleep(0.05 * (attempt_no + 1))
@@ -345,13 +347,19 @@ class Scheduler:
             run.finished_at = now
             run.resume_state = None
             events.append(
-                new_event(run.execution_id, "step_completed", "step completed", now,
-                          step_id=run.step_id)
+                new_event(
+                    run.execution_id, "step_completed", "step completed", now, step_id=run.step_id
+                )
             )
             for other in runs:
                 if other.step_id in outcome.skip_steps and other.status == "pending":
-                    skip_step(other, "branch", f"skipped: branch not taken by {run.step_id!r}",
-                              now, events)
+                    skip_step(
+                        other,
+                        "branch",
+                        f"skipped: branch not taken by {run.step_id!r}",
+                        now,
+                        events,
+                    )
             return
         if isinstance(outcome, Suspended):
             run.status = "pending"
@@ -359,9 +367,13 @@ class Scheduler:
             run.runnable_since = outcome.resume_at
             run.resume_state = outcome.state
             events.append(
-                new_event(run.execution_id, "step_suspended",
-                          f"step waits until {outcome.resume_at.isoformat()}", now,
-                          step_id=run.step_id)
+                new_event(
+                    run.execution_id,
+                    "step_suspended",
+                    f"step waits until {outcome.resume_at.isoformat()}",
+                    now,
+                    step_id=run.step_id,
+                )
             )
             return
         if isinstance(outcome, LeaseExpired):
@@ -371,10 +383,14 @@ class Scheduler:
                 run.ready_at = now
                 run.runnable_since = now
                 events.append(
-                    new_event(run.execution_id, "step_recovered",
-                              f"the lease of engine {outcome.owner!r} expired; running the step "
-                              f"again (action {run.action!r} is idempotent)", now,
-                              step_id=run.step_id)
+                    new_event(
+                        run.execution_id,
+                        "step_recovered",
+                        f"the lease of engine {outcome.owner!r} expired; running the step "
+                        f"again (action {run.action!r} is idempotent)",
+                        now,
+                        step_id=run.step_id,
+                    )
                 )
                 return
             message = (
@@ -392,10 +408,14 @@ class Scheduler:
             run.runnable_since = run.ready_at
             run.resume_state = None
             events.append(
-                new_event(run.execution_id, "step_retrying",
-                          f"attempt {run.attempt} failed: {outcome.message}; retrying in "
-                          f"{delay:g} s", now, step_id=run.step_id,
-                          data={"attempt": run.attempt, "delay_seconds": delay})
+                new_event(
+                    run.execution_id,
+                    "step_retrying",
+                    f"attempt {run.attempt} failed: {outcome.message}; retrying in {delay:g} s",
+                    now,
+                    step_id=run.step_id,
+                    data={"attempt": run.attempt, "delay_seconds": delay},
+                )
             )
             return
         run.status = "failed"
@@ -429,8 +449,7 @@ class Scheduler:
                             StepRun.lease_owner == self._owner,
                         )
                         .values(
-                            lease_expires_at=now
-                            + timedelta(seconds=self._settings.lease_seconds)
+                            lease_expires_at=now + timedelta(seconds=self._settings.lease_seconds)
                         )
                         .returning(StepRun.id)
                         .execution_options(synchronize_session=False)
@@ -456,20 +475,29 @@ class Scheduler:
             if row.id in self._tasks:
                 continue
             logger.warning(
-                "step run %s of execution %s: lease of %s expired", row.id, row.execution_id,
+                "step run %s of execution %s: lease of %s expired",
+                row.id,
+                row.execution_id,
                 row.lease_owner,
             )
-            await self._commit_outcome(row.execution_id, row.id, None, LeaseExpired(row.lease_owner))
+            await self._commit_outcome(
+                row.execution_id, row.id, None, LeaseExpired(row.lease_owner)
+            )
 
     async def _expire_executions(self, now: datetime) -> None:
         async with self._sessions() as session:
             late = (
-                await session.execute(
-                    sa.select(Execution.id).where(
-                        Execution.status.in_(("pending", "running")), Execution.deadline_at < now
+                (
+                    await session.execute(
+                        sa.select(Execution.id).where(
+                            Execution.status.in_(("pending", "running")),
+                            Execution.deadline_at < now,
+                        )
                     )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         for execution_id in late:
             try:
                 await self._time_out(execution_id, now)

@@ -17,7 +17,6 @@ from loom.engine.definitions import DefinitionParseError, PipelineDefinition
 from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
 from loom.engine.validation import ValidationResult, validate_definition
 
-
 logger = logging.getLogger(__name__)
 
 
