@@ -425,3 +425,55 @@ async def test_operation_is_accepted_and_parsed_when_called_async_with_minimal_a
                 assert await getattr(resource, case.method)(**kwargs) == outcome.value
     finally:
         await client.aclose()
+
+
+ERROR_ACCEPT = "application/json, application/problem+json"
+
+
+def _first_declared_error(op: Operation) -> int | None:
+    return next((int(key) for key, _ in op.errors if key.isdigit()), None)
+
+
+ERROR_CASES = [
+    c
+    for c in CASES[1 :: max(1, len(CASES) // ASYNC_SAMPLE_SIZE)][:ASYNC_SAMPLE_SIZE]
+    if c.operation_id not in EXPECTED_REJECTIONS
+    and c.operation_id not in KNOWN_SDK_BUGS
+    and _first_declared_error(_ir_operation(_API, c)) is not None
+]
+
+
+@pytest.mark.parametrize("case", _params(ERROR_CASES))
+def test_declared_error_is_raised_and_parsed_when_prism_mocks_it(
+    camunda: CamundaUnderTest, sync_client: Any, case: Case
+) -> None:
+    op = _ir_operation(camunda.api, case)
+    status = _first_declared_error(op)
+    assert status is not None
+    kwargs = _kwargs(camunda, op, with_optional_body=True)
+    # The Accept header is set here because the SDK's default leaves out the error media type
+    # (see test_error_media_type_is_acceptable_when_the_sdk_sends_its_default_accept_header).
+    kwargs["extra_headers"] = {"Prefer": f"code={status}", "Accept": ERROR_ACCEPT}
+    outcome = call_sync(camunda, sync_client, case, kwargs)
+    assert outcome.error is not None, f"{case.operation_id}: no error for {status}"
+    assert outcome.status_code == status, _describe(outcome)
+    runtime_errors = camunda.module("_runtime.errors")
+    assert type(outcome.error) is runtime_errors.status_error_class(status)
+    assert_contract(camunda, op, outcome)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="runtime bug: the default `Accept: application/json` leaves out "
+    "application/problem+json, the media type of every Camunda error, so a server that "
+    "negotiates (Prism does) cannot send the declared error",
+)
+def test_error_media_type_is_acceptable_when_the_sdk_sends_its_default_accept_header(
+    camunda: CamundaUnderTest, sync_client: Any
+) -> None:
+    errors = camunda.module("errors")
+    with pytest.raises(errors.NotFoundError) as caught:
+        sync_client.decision_definition.get(
+            decision_definition_key="1", extra_headers={"Prefer": "code=404"}
+        )
+    assert type(caught.value.body).__name__ == "ProblemDetail"
