@@ -15,6 +15,7 @@ import argparse
 import json
 import random
 import shlex
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -94,6 +95,18 @@ def _select(args: argparse.Namespace, docs: list[Document]) -> list[Document]:
     return sample(docs, args.sample or None, seed=args.seed)
 
 
+def _git_commit() -> str:
+    """The repository's HEAD commit (short), or "unknown"."""
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() or "unknown"
+
+
 def _check_sets(
     selected: list[Document], basic: int, strict: int, seed: int
 ) -> tuple[set[str], set[str]]:
@@ -113,7 +126,12 @@ def _header(args: argparse.Namespace, selected: list[Document], total: int, out:
             metas.append(
                 f"- {report.NAMES.get(g, g)}: measured {m['date']} with `{m['command']}` "
                 f"({m['documents']} documents, {m['elapsed_seconds'] / 60:.1f} min elapsed "
-                f"with {m['jobs']} jobs, including import checks and pyright)."
+                f"with {m['jobs']} jobs, including import checks and pyright)"
+                + (
+                    f"; loom at commits {m['loom_commit']}."
+                    if g == "loom" and "loom_commit" in m
+                    else "."
+                )
             )
     which = (
         f"all {total} documents"
@@ -200,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             for i, d in enumerate(selected)
         ]
         print(f"corpus: {len(selected)} documents x {gens} with {args.jobs} jobs", file=sys.stderr)
+        commit_at_start = _git_commit()
         started = time.perf_counter()
         run(
             tasks,
@@ -219,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 "documents": len(selected),
                 "elapsed_seconds": elapsed,
                 "jobs": args.jobs,
+                "loom_commit": f"{commit_at_start}..{_git_commit()}",
             }
             (out / f"meta-{g}.json").write_text(json.dumps(meta))
     all_gens = list(GENERATORS)
