@@ -138,6 +138,14 @@ def test_body_model_is_sent_by_alias_without_unset_fields_when_posting(serve: Se
     assert received[0].query == "tenantId=t-9"
 
 
+def test_body_for_operation_without_body_is_refused_when_given() -> None:
+    with (
+        Client(base_url="http://127.0.0.1:9") as client,
+        pytest.raises(TypeError, match="no request"),
+    ):
+        client.request(GET_THING, {"id": 1}, {"unexpected": True})
+
+
 def test_request_raw_returns_status_headers_and_parsed_when_called(serve: Serve) -> None:
     server = serve(lambda _: Reply(json={"id": 1, "name": "a"}, headers={"X-Rate": "5"}))
     with Client(base_url=server.url) as client:

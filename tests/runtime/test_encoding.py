@@ -132,6 +132,10 @@ def test_json_body_merges_extra_body_when_given() -> None:
     assert encoded.content_type == "application/json"
 
 
+def test_json_bytes_are_sent_unchanged_when_already_encoded() -> None:
+    assert encode_body(Body("application/json"), b'{"a": 1}', None).content == b'{"a": 1}'
+
+
 def test_text_and_binary_bodies_are_sent_as_is_when_declared() -> None:
     text = encode_body(Body("text/plain"), "héllo", None)
     assert text.content == "héllo".encode()

@@ -191,7 +191,7 @@ def test_retry_after_http_date_is_honoured_with_cap_when_far_away(serve: Serve) 
         started = time.monotonic()
         copy.request(GET_THING, {"id": 1})
         elapsed = time.monotonic() - started
-    assert 0.2 <= elapsed < 2.0
+    assert 0.2 <= elapsed < 30.0  # capped: the server asked for an hour
 
 
 def test_gives_up_with_status_error_when_retries_exhausted(serve: Serve) -> None:

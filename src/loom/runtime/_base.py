@@ -295,6 +295,8 @@ class BaseClient:
             encoded = encode_body(spec, body, extra_body)
             if encoded.content_type is not None:
                 headers["Content-Type"] = encoded.content_type
+        elif spec is None and not isinstance(body, NotGiven) and body is not None:
+            raise TypeError(f"{op.operation_id} takes no request body")
         elif extra_body:
             text = json.dumps(to_jsonable(extra_body), separators=(",", ":"))
             encoded = EncodedBody(content=text.encode(), content_type="application/json")
