@@ -90,10 +90,10 @@ async def test_token_request_is_retried_when_async_and_endpoint_answers_429(
 def test_oauth_token_is_refreshed_before_expiry_when_lifetime_runs_out(
     token_server: TokenServer,
 ) -> None:
-    token_server.expires_in = 1.0  # refreshed after half the lifetime (skew cap)
+    token_server.expires_in = 2.0  # renewed after half the lifetime (the skew's cap)
     with oauth_client(token_server) as client:
         assert client.request(PROTECTED, {})["token"] == "tok-1"
-        time.sleep(0.6)
+        time.sleep(1.1)
         assert client.request(PROTECTED, {})["token"] == "tok-2"
     assert token_server.token_requests == 2
 
