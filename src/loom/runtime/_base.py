@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -237,6 +236,8 @@ class BaseClient:
     # -- building requests ---------------------------------------------------------------------
 
     def _user_agent(self) -> str:
+        import platform
+
         sdk = type(self).sdk_info
         return f"{sdk.name}/{sdk.version} loom-runtime python/{platform.python_version()}"
 

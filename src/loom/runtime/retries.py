@@ -18,7 +18,6 @@ The delay (``retry_delay_seconds``) honours the server first: ``retry-after-ms``
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
 import time
@@ -96,6 +95,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     try:
         seconds = float(raw)
     except ValueError:
+        import email.utils  # lazily: it imports socket, which a client's import does not need
+
         parsed = email.utils.parsedate_tz(raw)
         if parsed is None:
             return None
