@@ -242,3 +242,37 @@ def test_client_construction_does_not_import_httpx_when_module_is_imported() -> 
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr
+
+
+def test_with_options_timeout_applies_to_the_copy_when_server_is_slow(serve: Serve) -> None:
+    from loom.runtime.errors import APITimeoutError
+
+    server = serve(lambda _: Reply(delay_seconds=0.3, json={"id": 1, "name": "slow"}))
+    with Client(base_url=server.url, max_retries=0) as client:
+        with pytest.raises(APITimeoutError):
+            client.with_options(timeout=0.05).request(GET_THING, {"id": 1})
+        assert client.request(GET_THING, {"id": 1}).name == "slow"
+
+
+def test_own_http_client_is_used_and_left_open_when_passed(serve: Serve) -> None:
+    received: list[Received] = []
+    server = serve(thing_server(received))
+    own = httpx.Client(headers={"X-Own": "yes"})
+    with Client(base_url=server.url, http_client=own) as client:
+        client.request(GET_THING, {"id": 1})
+    assert received[0].headers["x-own"] == "yes"
+    assert received[0].headers["user-agent"].startswith("test-sdk/1.2.3")
+    assert not own.is_closed
+    own.close()
+
+
+def test_api_key_from_environment_is_sent_when_strategy_inferred(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    received: list[Received] = []
+    server = serve(thing_server(received))
+    monkeypatch.setenv("TESTSDK_API_KEY", "env-key")
+    with Client(base_url=server.url) as client:
+        assert client.settings.auth_strategy == "API_KEY"
+        client.request(GET_THING, {"id": 1})
+    assert received[0].headers["x-api-key"] == "env-key"

@@ -95,7 +95,7 @@ class BaseClient:
         max_retries: int | None = None,
         auth: httpx.Auth | None = None,
         default_headers: Mapping[str, str] | None = None,
-        http_client: Any = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
         env_file: str | Path | bool | None = None,
         logger: logging.Logger | None = None,
         retry_policy: RetryPolicy | None = None,
@@ -126,6 +126,49 @@ class BaseClient:
         client_cert_pem: str | None = None,
         client_key_pem: str | None = None,
     ) -> None:
+        """Resolve and validate the settings; nothing is connected or imported from httpx yet.
+
+        Args:
+            base_url: the API's base URL (default: the SDK's configured or the schema's).
+            timeout: seconds, an ``httpx.Timeout``, or ``None`` for no timeout.
+            max_retries: retries after the first attempt (default 2).
+            auth: an ``httpx.Auth`` that replaces the configured auth strategy.
+            default_headers: headers sent with every request.
+            http_client: your own ``httpx.Client`` (sync) or ``httpx.AsyncClient`` (async); the
+                client then does not close it and does not apply TLS, proxy or timeout settings.
+            env_file: ``True`` for ``./.env`` or a path; read below the environment.
+            logger: the logger for request, response and retry lines.
+            retry_policy: back-off parameters (``RetryPolicy``).
+            auth_strategy: NONE, BASIC, OAUTH, BEARER or API_KEY (inferred when unset).
+            oauth_url: see docs/runtime.md; every remaining argument is one setting there.
+            client_id: OAuth client id.
+            client_secret: OAuth client secret.
+            audience: OAuth audience.
+            scopes: OAuth scopes.
+            token_cache_dir: directory of the OAuth token disk cache.
+            username: HTTP basic user.
+            password: HTTP basic password.
+            token: static bearer token.
+            api_key: API key for the schema's apiKey scheme.
+            ca_file: PEM CA bundle file.
+            client_cert: PEM client certificate file.
+            client_key: PEM client key file.
+            client_key_password: passphrase of the client key.
+            verify: verify the server's certificate.
+            proxy: proxy URL.
+            tenant_id: default ``tenantId`` parameter.
+            log_level: level of the SDK's logger.
+            log_bodies: log bodies at debug.
+            connect_timeout_seconds: connect timeout.
+            base_url_exact: keep ``base_url`` verbatim.
+            token_disk_cache_disable: never use the token disk cache.
+            ca_pem: inline PEM CA bundle.
+            client_cert_pem: inline PEM client certificate.
+            client_key_pem: inline PEM client key.
+
+        Raises:
+            ConfigurationError: settings are missing, conflicting or invalid (one message).
+        """
         explicit: dict[str, object] = {
             "base_url": base_url,
             "max_retries": max_retries,
@@ -181,6 +224,9 @@ class BaseClient:
         self._retry_policy = retry_policy or type(self).retry_policy
         self._base_url = self._settings.base_url
         self._extra_headers: dict[str, str] = dict(default_headers or {})
+        if http_client is not None:
+            # Our own pool carries User-Agent and Accept; a caller's pool gets them per request.
+            self._extra_headers = {**self._base_headers(), **self._extra_headers}
         self._shared = _Shared(http_client)
 
     # -- public -------------------------------------------------------------------------------
