@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 import subprocess
 from collections.abc import Callable, Iterator
@@ -162,12 +163,18 @@ def test_ca_file_verifies_server_when_certificate_is_private(
         assert client.request(GET_THING, {"id": 1}).id == 7
 
 
-def test_unknown_ca_is_refused_when_no_bundle_given(https_server: LoopbackServer) -> None:
+def test_unknown_ca_is_refused_without_retries_when_no_bundle_given(
+    https_server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger("test.runtime.tls")
     with (
-        Client(base_url=https_server.url, max_retries=0) as client,
-        pytest.raises(APIConnectionError),
+        caplog.at_level(logging.DEBUG, logger="test.runtime.tls"),
+        Client(base_url=https_server.url, max_retries=2, logger=logger) as client,
+        pytest.raises(APIConnectionError, match=r"TLS handshake .* failed .*check ca_file"),
     ):
         client.request(GET_THING, {"id": 1})
+    assert "retrying cannot help" in caplog.text
+    assert caplog.text.count("request: GET") == 1
 
 
 def test_verification_can_be_switched_off_when_verify_false(https_server: LoopbackServer) -> None:

@@ -163,6 +163,7 @@ def should_retry(
     max_retries: int,
     connect_failed: bool = False,
     idempotent: bool | None = None,
+    tls_error: str | None = None,
 ) -> RetryDecision:
     """Decide whether a failed attempt is retried.
 
@@ -175,10 +176,13 @@ def should_retry(
         max_retries: the client's or call's limit.
         connect_failed: the connection could not be opened, so the request was never sent.
         idempotent: the operation's declared idempotency (``None``: decide by method).
+        tls_error: the reason of a failed TLS handshake (a bad certificate does not heal).
 
     Returns:
         The decision with a reason for the log.
     """
+    if tls_error is not None:
+        return RetryDecision(False, f"TLS handshake failed ({tls_error}), retrying cannot help")
     if status_code is not None:
         forced = _header(headers or {}, "x-should-retry")
         if forced == "false":
