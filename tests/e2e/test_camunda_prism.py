@@ -525,3 +525,40 @@ def test_every_item_is_typed_when_a_paginated_operation_is_iterated(
     assert len(items) >= len(first_page), f"{case.operation_id}: the pager lost items"
     problems = [conformity_problem(i, op.pagination.item_type, camunda) for i in items]
     assert [p for p in problems if p is not None] == []
+
+
+def test_basic_credentials_are_accepted_when_the_operation_allows_basic_auth(
+    camunda: CamundaUnderTest,
+) -> None:
+    client = camunda.package.Client(
+        base_url=camunda.base_url, username="demo", password="demo", max_retries=0, env_file=False
+    )
+    with client:
+        raw = client.cluster.with_raw_response.get_topology()
+    assert raw.request.headers["authorization"].startswith("Basic ")
+    assert not verdict(raw.status_code, raw.headers, raw.http_response.content).rejected
+
+
+def test_prism_rejection_is_detected_when_credentials_are_missing(
+    camunda: CamundaUnderTest,
+) -> None:
+    # Guards the contract test: without credentials Prism refuses a secured operation.
+    errors = camunda.module("errors")
+    client = camunda.package.Client(base_url=camunda.base_url, max_retries=0, env_file=False)
+    with client, pytest.raises(errors.AuthenticationError) as caught:
+        client.cluster.get_topology()
+    outcome = _outcome_of_error(caught.value)
+    seen = verdict(outcome.status_code, outcome.headers, outcome.content)
+    assert seen.rejected
+    # The schema declares a 401, so Prism mocks it and lists the violation in sl-violations.
+    assert seen.reasons == ("request: 401: Invalid security scheme used",)
+
+
+def test_unsecured_operation_is_accepted_when_the_client_has_no_credentials(
+    camunda: CamundaUnderTest,
+) -> None:
+    client = camunda.package.Client(base_url=camunda.base_url, max_retries=0, env_file=False)
+    with client:
+        raw = client.license.with_raw_response.get()
+    assert "authorization" not in raw.request.headers
+    assert not verdict(raw.status_code, raw.headers, raw.http_response.content).rejected
