@@ -1,4 +1,4 @@
-"""The runtime can be vendored as ``<sdk>/_runtime``: relative imports and allowed libraries only."""
+"""The runtime can be vendored as ``<sdk>/_runtime``: relative imports, allowed libraries only."""
 
 from __future__ import annotations
 
