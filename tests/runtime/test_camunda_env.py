@@ -10,12 +10,12 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .loopback import TokenServer
+from .loopback import LoopbackServer, Received, Reply, Script, TokenServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CAMUNDA_PEER_PYTHON = ROOT / "build" / "peers" / "camunda" / "bin" / "python"
@@ -40,6 +40,45 @@ client = CamundaClient()
 result = client.search_process_instances()
 print(json.dumps({"items": len(result.items)}))
 """
+
+
+PAGING_SCRIPT = """
+import asyncio, json, sys
+sys.path.insert(0, {sdk_dir!r})
+from camunda_sdk import AsyncClient, Client
+with Client() as client:
+    keys = [p.process_instance_key for p in client.process_instance.search_all(
+        body={{"page": {{"limit": 2}}}})]
+
+async def main():
+    async with AsyncClient() as client:
+        return [p.process_instance_key async for p in client.process_instance.search_all(
+            body={{"page": {{"limit": 2}}}})]
+
+print(json.dumps({{"sync": keys, "async": asyncio.run(main())}}))
+"""
+
+
+def process_instance(key: int) -> dict[str, object]:
+    return {
+        "processDefinitionId": "order",
+        "processDefinitionName": None,
+        "processDefinitionVersion": 1,
+        "processDefinitionVersionTag": None,
+        "startDate": "2026-01-01T00:00:00Z",
+        "endDate": None,
+        "state": "ACTIVE",
+        "suspendedDate": None,
+        "hasIncident": False,
+        "tenantId": "<default>",
+        "processInstanceKey": str(key),
+        "processDefinitionKey": "9",
+        "parentProcessInstanceKey": None,
+        "parentElementInstanceKey": None,
+        "rootProcessInstanceKey": None,
+        "tags": [],
+        "businessId": None,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +182,30 @@ def test_generated_sdk_matches_camunda_sdk_token_request_when_same_variables(
     peer_files = sorted(f.name for f in (tmp_path / "a" / "tokens").iterdir())
     loom_files = sorted(f.name for f in (tmp_path / "b" / "tokens").iterdir())
     assert loom_files == peer_files
+
+
+def test_generated_search_all_pages_through_cursor_when_sync_and_async(
+    camunda_sdk: Path, serve: Callable[[Script], LoopbackServer], tmp_path: Path
+) -> None:
+    def script(req: Received) -> Reply:
+        page = req.json()["page"]
+        start = int(page.get("after") or 0)
+        keys = range(start, min(start + page["limit"], 5))
+        return Reply(
+            json={
+                "items": [process_instance(k) for k in keys],
+                "page": {
+                    "totalItems": 5,
+                    "hasMoreTotalItems": False,
+                    "startCursor": str(start),
+                    "endCursor": str(start + len(keys)),
+                },
+            }
+        )
+
+    server = serve(script)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    env["CAMUNDA_REST_ADDRESS"] = f"{server.url}/v2"
+    out = run(sys.executable, textwrap.dedent(PAGING_SCRIPT.format(sdk_dir=str(camunda_sdk))), env)
+    assert out == {"sync": ["0", "1", "2", "3", "4"], "async": ["0", "1", "2", "3", "4"]}
+    assert server.count() == 6  # three pages, twice
