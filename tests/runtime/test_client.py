@@ -276,3 +276,18 @@ def test_api_key_from_environment_is_sent_when_strategy_inferred(
         assert client.settings.auth_strategy == "API_KEY"
         client.request(GET_THING, {"id": 1})
     assert received[0].headers["x-api-key"] == "env-key"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:pw@host:8443/v2/x?api_key=k#f", "https://host:8443/v2/x"),
+        ("http://host/path", "http://host/path"),
+        ("http://host/a@b", "http://host/a@b"),
+    ],
+)
+def test_redact_url_drops_userinfo_and_query_when_logging(url: str, expected: str) -> None:
+    from loom.runtime._base import redact_url
+
+    assert redact_url(url) == expected
+    assert "pw" not in repr(Client(base_url="https://user:pw@host:8443/v2"))

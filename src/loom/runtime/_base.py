@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-__all__ = ["BaseClient", "CallOptions", "PreparedRequest"]
+__all__ = ["BaseClient", "CallOptions", "PreparedRequest", "redact_url"]
 
 T = TypeVar("T")
 
@@ -277,7 +278,7 @@ class BaseClient:
         return clone
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={self._base_url!r}>"
+        return f"<{type(self).__name__} base_url={redact_url(self._base_url)!r}>"
 
     # -- building requests ---------------------------------------------------------------------
 
@@ -377,13 +378,13 @@ class BaseClient:
     # -- logging -------------------------------------------------------------------------------
 
     def _log_request(self, prepared: PreparedRequest, attempt: int) -> None:
-        url = prepared.url.split("?", 1)[0]
+        url = redact_url(prepared.url)
         self._logger.debug("request: %s %s (attempt %d)", prepared.method, url, attempt)
         if self._log_bodies and prepared.body is not None and prepared.body.content is not None:
             self._logger.debug("request body: %s", _preview(prepared.body.content))
 
     def _log_response(self, prepared: PreparedRequest, response: httpx.Response, ms: float) -> None:
-        url = prepared.url.split("?", 1)[0]
+        url = redact_url(prepared.url)
         self._logger.debug(
             "response: %s %s -> %d in %.1f ms", prepared.method, url, response.status_code, ms
         )
@@ -403,6 +404,14 @@ _STATE = (
     "_extra_headers",
     "_shared",
 )
+
+
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@]*@")
+
+
+def redact_url(url: str) -> str:
+    """A URL safe for logs and reprs: no ``user:password@`` and no query string (API keys)."""
+    return _USERINFO.sub(r"\1", url.split("?", 1)[0].split("#", 1)[0])
 
 
 def _preview(content: bytes, limit: int = 2000) -> str:
