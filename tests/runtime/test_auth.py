@@ -48,12 +48,19 @@ def oauth_client(server: TokenServer, **kwargs: Any) -> Client:
 
 
 def test_oauth_token_is_fetched_once_and_reused_when_calls_repeat(
-    token_server: TokenServer,
+    token_server: TokenServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with oauth_client(token_server, scopes="read write") as client:
+    logger = logging.getLogger("test.runtime.oauth_once")
+    with (
+        caplog.at_level(logging.DEBUG),
+        oauth_client(token_server, scopes="read write", logger=logger) as client,
+    ):
         for _ in range(5):
             assert client.request(PROTECTED, {})["token"] == "tok-1"
     assert token_server.token_requests == 1
+    assert "requesting an OAuth token" in caplog.text
+    assert "tok-1" not in caplog.text
+    assert SECRET not in caplog.text
     form = token_server.forms[0]
     assert form == {
         "grant_type": "client_credentials",
