@@ -121,17 +121,25 @@ def _header(args: argparse.Namespace, selected: list[Document], total: int, out:
     metas: list[str] = []
     for g in args.generators.split(","):
         meta_path = out / f"meta-{g}.json"
-        if meta_path.exists():
-            m = json.loads(meta_path.read_text())
+        if not meta_path.exists():
+            continue
+        m = json.loads(meta_path.read_text())
+        for key in ("pyright_sample", "strict_sample", "timeout_seconds"):
+            if key in m:  # describe the run that produced the numbers, not this invocation
+                setattr(args, key, m[key])
+        line = (
+            f"- {report.NAMES.get(g, g)}: measured {m['date']} with `{m['command']}` "
+            f"({m['documents']} documents, {m['elapsed_seconds'] / 60:.1f} min elapsed with "
+            f"{m['jobs']} jobs for everything in that command, checks included)"
+        )
+        if g == "loom" and "loom_commit" in m:
+            line += f"; loom at commits {m['loom_commit']} (start..end of the run)"
+        metas.append(line + ".")
+        if g == "loom" and m["documents"] < total:
+            hours = m["elapsed_seconds"] / m["documents"] * total / 3600
             metas.append(
-                f"- {report.NAMES.get(g, g)}: measured {m['date']} with `{m['command']}` "
-                f"({m['documents']} documents, {m['elapsed_seconds'] / 60:.1f} min elapsed "
-                f"with {m['jobs']} jobs, including import checks and pyright)"
-                + (
-                    f"; loom at commits {m['loom_commit']}."
-                    if g == "loom" and "loom_commit" in m
-                    else "."
-                )
+                f"- Why a sample: at this run's pace all {total} documents would take about "
+                f"{hours:.1f} h on this machine, beyond the time available for the measurement."
             )
     which = (
         f"all {total} documents"
@@ -238,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
                 "documents": len(selected),
                 "elapsed_seconds": elapsed,
                 "jobs": args.jobs,
+                "pyright_sample": args.pyright_sample,
+                "strict_sample": args.strict_sample,
+                "timeout_seconds": args.timeout_seconds,
                 "loom_commit": f"{commit_at_start}..{_git_commit()}",
             }
             (out / f"meta-{g}.json").write_text(json.dumps(meta))
