@@ -223,13 +223,18 @@ class SchemaSampler:
 
     # -- sampling -----------------------------------------------------------------------------
 
-    def sample(self, schema: Any, *, mode: Mode = "json", where: str = "#") -> Any:
+    def sample(
+        self, schema: Any, *, mode: Mode = "json", where: str = "#", fill_optional: int = 0
+    ) -> Any:
         """The minimal value for ``schema``.
 
         Args:
             schema: a schema object (or a ``$ref`` to one).
             mode: ``multipart`` turns ``format: binary`` strings into bytes (file parts).
             where: the schema's JSON pointer, for error messages.
+            fill_optional: how many object levels also get their optional properties (and
+                arrays one item); 0 builds the minimal value. Optional properties whose schema
+                admits no value are left out.
 
         Returns:
             JSON-compatible data (plus ``bytes`` for file fields in multipart mode).
@@ -237,12 +242,12 @@ class SchemaSampler:
         Raises:
             UnsatisfiableSchemaError: no value could be built or the value does not validate.
         """
-        value = self._sample(schema, mode, where, 0, full=False)
+        value = self._sample(schema, mode, where, 0, fill=fill_optional)
         if not self.is_valid(_as_json(value), schema):
             raise UnsatisfiableSchemaError(f"{where}: built {value!r} but it does not validate")
         return value
 
-    def _sample(self, schema: Any, mode: Mode, where: str, depth: int, *, full: bool) -> Any:
+    def _sample(self, schema: Any, mode: Mode, where: str, depth: int, *, fill: int) -> Any:
         if depth > _MAX_DEPTH:
             raise UnsatisfiableSchemaError(f"{where}: schema nests too deeply for a minimal value")
         s = self.resolve(schema)
@@ -257,12 +262,14 @@ class SchemaSampler:
         for key in ("oneOf", "anyOf"):
             branches = s.get(key)
             if isinstance(branches, list) and branches:
-                return self._branch(s, key, cast("list[Any]", branches), mode, where, depth)
+                return self._branch(
+                    s, key, cast("list[Any]", branches), mode, where, depth, fill=fill
+                )
         kind = _type_of(s)
         if kind == "object":
-            return self._object(s, mode, where, depth, full=full)
+            return self._object(s, mode, where, depth, fill=fill)
         if kind == "array":
-            return self._array(s, mode, where, depth)
+            return self._array(s, mode, where, depth, fill=fill)
         if kind == "string":
             if mode == "multipart" and s.get("format") == "binary":
                 return FILE_CONTENT
@@ -276,7 +283,15 @@ class SchemaSampler:
         return "x"  # no constraints: any JSON value is valid
 
     def _branch(
-        self, s: dict[str, Any], key: str, branches: list[Any], mode: Mode, where: str, depth: int
+        self,
+        s: dict[str, Any],
+        key: str,
+        branches: list[Any],
+        mode: Mode,
+        where: str,
+        depth: int,
+        *,
+        fill: int,
     ) -> Any:
         base = {k: v for k, v in s.items() if k not in ("oneOf", "anyOf", "discriminator")}
         disc = s.get("discriminator")
@@ -288,10 +303,11 @@ class SchemaSampler:
             candidate_schema: dict[str, Any] = {}
             _merge_into(candidate_schema, base)
             _merge_into(candidate_schema, self.resolve(branch))
-            for full in (False, True):
+            # Filling one more level tells overlapping branches apart (distinct properties).
+            for level in dict.fromkeys((fill, max(fill, 1))):
                 try:
                     value = self._sample(
-                        candidate_schema, mode, f"{where}/{key}/{i}", depth + 1, full=full
+                        candidate_schema, mode, f"{where}/{key}/{i}", depth + 1, fill=level
                     )
                 except UnsatisfiableSchemaError as exc:
                     problems.append(str(exc))
@@ -300,7 +316,8 @@ class SchemaSampler:
                     obj = cast("dict[str, Any]", value)
                     ref = _ref_of(branch)
                     tag = tags.get(ref) or (ref.rsplit("/", 1)[-1] if ref else None)
-                    if tag is not None and prop not in obj:
+                    if tag is not None:
+                        # OpenAPI 3.0 "Discriminator Object": the value names the branch.
                         obj[prop] = tag
                 jsonable = _as_json(value)
                 matches = sum(1 for b in branches if self.is_valid(jsonable, b))
@@ -311,13 +328,13 @@ class SchemaSampler:
         raise UnsatisfiableSchemaError(f"{where}: no {key} branch can be satisfied {detail}")
 
     def _object(
-        self, s: dict[str, Any], mode: Mode, where: str, depth: int, *, full: bool
+        self, s: dict[str, Any], mode: Mode, where: str, depth: int, *, fill: int
     ) -> dict[str, Any]:
         props = cast("dict[str, Any]", s.get("properties") or {})
         required = [str(r) for r in cast("list[Any]", s.get("required") or [])]
         out: dict[str, Any] = {}
         names = list(dict.fromkeys(required))
-        if full:
+        if fill > 0:
             names += [n for n in props if n not in names]
         for name in names:
             sub: Any = props.get(name)
@@ -328,7 +345,7 @@ class SchemaSampler:
                 continue
             try:
                 out[name] = self._sample(
-                    sub, mode, f"{where}/properties/{name}", depth + 1, full=False
+                    sub, mode, f"{where}/properties/{name}", depth + 1, fill=max(fill - 1, 0)
                 )
             except UnsatisfiableSchemaError:
                 if name in required:
@@ -339,7 +356,7 @@ class SchemaSampler:
                 break
             if name not in out:
                 out[name] = self._sample(
-                    props[name], mode, f"{where}/properties/{name}", depth + 1, full=False
+                    props[name], mode, f"{where}/properties/{name}", depth + 1, fill=0
                 )
         extra = s.get("additionalProperties")
         counter = 0
@@ -350,19 +367,24 @@ class SchemaSampler:
                 mode,
                 f"{where}/additionalProperties",
                 depth + 1,
-                full=False,
+                fill=0,
             )
         return out
 
-    def _array(self, s: dict[str, Any], mode: Mode, where: str, depth: int) -> list[Any]:
+    def _array(
+        self, s: dict[str, Any], mode: Mode, where: str, depth: int, *, fill: int
+    ) -> list[Any]:
         count = int(s.get("minItems") or 0)
         items = s.get("items", {})
         if mode == "multipart" and count == 0 and self.resolve(items).get("format") == "binary":
             # An empty file list is valid, but then no part is sent at all; one file is useful.
             count = 1
+        max_items = s.get("maxItems")
+        if fill > 0 and count == 0 and (max_items is None or int(max_items) > 0):
+            count = 1
         out: list[Any] = []
         for i in range(count):
-            value = self._sample(items, mode, f"{where}/items", depth + 1, full=False)
+            value = self._sample(items, mode, f"{where}/items", depth + 1, fill=max(fill - 1, 0))
             if s.get("uniqueItems") and i:
                 value = _vary(value, i)
             out.append(value)

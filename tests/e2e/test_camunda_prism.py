@@ -562,3 +562,36 @@ def test_unsecured_operation_is_accepted_when_the_client_has_no_credentials(
         raw = client.license.with_raw_response.get()
     assert "authorization" not in raw.request.headers
     assert not verdict(raw.status_code, raw.headers, raw.http_response.content).rejected
+
+
+FILLED_LEVELS = 2
+FILLED_CASES = [
+    c
+    for c in CASES
+    if (body := _ir_operation(_API, c).body) is not None
+    and body.content_type == "application/json"
+    and c.operation_id not in EXPECTED_REJECTIONS
+]
+
+
+@pytest.mark.parametrize("case", _params(FILLED_CASES))
+def test_optional_body_fields_reach_the_wire_when_the_body_is_filled(
+    camunda: CamundaUnderTest, sync_client: Any, case: Case
+) -> None:
+    # Minimal bodies leave most model fields unset; this sends the optional ones too
+    # (FILLED_LEVELS deep) through the typed model, and Prism must still accept them.
+    op = _ir_operation(camunda.api, case)
+    assert op.body is not None
+    kwargs = _kwargs(camunda, op, with_optional_body=True)
+    sampler = SchemaSampler(camunda.document)
+    media = f"{op.pointer}/requestBody/content/application~1json"
+    wire = sampler.sample(
+        sampler.lookup(media).get("schema", {}), where=media, fill_optional=FILLED_LEVELS
+    )
+    body: Any = wire
+    if op.body.type.kind == "model":
+        body = getattr(camunda.module("models"), op.body.type.name).model_validate(wire)
+    kwargs["body"] = body
+    outcome = call_sync(camunda, sync_client, case, kwargs)
+    assert_contract(camunda, op, outcome)
+    assert json.loads(outcome.request.content) == wire
