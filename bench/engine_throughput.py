@@ -1,0 +1,654 @@
+"""Engine throughput: the diamond pipeline (a → b, c, d → e, no-op steps) end to end.
+
+    python -m bench.engine_throughput [--sequential N] [--concurrent N] [--no-prefect]
+
+For SQLite and PostgreSQL it starts ``loom serve`` (a real process on loopback), measures its
+start-up time and resident memory, runs the diamond sequentially and 4 at a time over HTTP
+(start with ``POST /v1/executions``, wait with ``GET /v1/executions/{id}?wait_seconds=``),
+and reads the runnable → started latency of every step from the database. Peers measured in
+the same run: Prefect 3.9.1 against its own local server (a flow of five tasks), and a
+BudPipeline-style baseline (the same five steps run one at a time inside the HTTP request,
+each step's state committed to SQLite). Results go to ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench._common import command_line, stamp, write_section
+from loom.engine.db.models import StepRun
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "bench" / "engine"
+PREFECT_VENV = ROOT / "build" / "peers" / "prefect"
+PREFECT_VERSION = "3.9.1"
+PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "loom_bench_engine"
+SECTION = "engine_throughput"
+
+DIAMOND: dict[str, Any] = {
+    "name": "diamond",
+    "steps": [
+        {"id": "a", "action": "set_output"},
+        {"id": "b", "action": "set_output", "depends_on": ["a"]},
+        {"id": "c", "action": "set_output", "depends_on": ["a"]},
+        {"id": "d", "action": "set_output", "depends_on": ["a"]},
+        {"id": "e", "action": "set_output", "depends_on": ["b", "c", "d"]},
+    ],
+}
+
+
+@dataclass
+class Run:
+    """One scenario: executions, wall time and per-execution latencies."""
+
+    label: str
+    executions: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list[float])
+    failures: int = 0
+
+    @property
+    def per_second(self) -> float:
+        """Executions per second."""
+        return self.executions / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        """A latency percentile in milliseconds."""
+        return percentile(self.latencies_ms, q)
+
+
+@dataclass
+class EngineResult:
+    """What one database backend measured."""
+
+    backend: str
+    startup_seconds: float
+    rss_mib: float
+    runs: list[Run]
+    start_latency_ms: list[float]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by nearest rank; NaN without values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http(url: str, *, timeout_seconds: float = 60.0, proc: subprocess.Popen[bytes]) -> float:
+    """Poll ``url`` until it answers 200; returns the seconds it took."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_seconds:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError(f"{url} did not answer within {timeout_seconds:.0f} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def engine_env(database_url: str) -> dict[str, str]:
+    """Environment of a ``loom serve`` process."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
+    )
+    env.update(LOOM_DATABASE_URL=database_url, LOOM_LOG_LEVEL="WARNING", LOOM_AUTO_MIGRATE="0")
+    return env
+
+
+def start_engine(database_url: str, port: int) -> tuple[subprocess.Popen[bytes], float]:
+    """Start ``loom serve`` and return it with its start-up time (spawn → ``/readyz`` 200)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loom", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=engine_env(database_url),
+        stdout=subprocess.DEVNULL,
+        stderr=(BUILD / f"engine-{port}.log").open("wb"),
+    )
+    wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
+    return proc, time.perf_counter() - started
+
+
+async def drive(
+    label: str,
+    total: int,
+    concurrency: int,
+    one: Callable[[httpx.AsyncClient], Awaitable[bool]],
+    base_url: str,
+) -> Run:
+    """Run ``one`` ``total`` times, ``concurrency`` at a time, and time each call."""
+    run = Run(label)
+    queue = list(range(total))
+    limits = httpx.Limits(max_connections=concurrency + 2)
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            while queue:
+                queue.pop()
+                began = time.perf_counter()
+                ok = await one(client)
+                run.latencies_ms.append((time.perf_counter() - began) * 1000)
+                run.executions += 1
+                run.failures += 0 if ok else 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        run.seconds = time.perf_counter() - began
+    print(
+        f"   {label}: {run.per_second:.1f} executions/s, p50 {run.pct(0.5):.1f} ms, "
+        f"p99 {run.pct(0.99):.1f} ms ({run.failures} failed)",
+        flush=True,
+    )
+    return run
+
+
+def loom_one(pipeline_id: str) -> Callable[[httpx.AsyncClient], Awaitable[bool]]:
+    """Start one execution and wait for its end."""
+
+    async def one(client: httpx.AsyncClient) -> bool:
+        started = await client.post("/v1/executions", json={"pipeline_id": pipeline_id})
+        execution_id = started.json()["id"]
+        while True:
+            body = (
+                await client.get(f"/v1/executions/{execution_id}", params={"wait_seconds": 30})
+            ).json()
+            if body["status"] in {"completed", "failed", "cancelled"}:
+                return body["status"] == "completed"
+
+    return one
+
+
+async def start_latencies(database_url: str) -> list[float]:
+    """Milliseconds from runnable to started for every step in the database."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(StepRun.runnable_since, StepRun.started_at).where(
+                        StepRun.runnable_since.is_not(None), StepRun.started_at.is_not(None)
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    return [
+        max((started - runnable).total_seconds() * 1000, 0.0)
+        for runnable, started in rows
+        if runnable is not None and started is not None
+    ]
+
+
+async def reset_postgres() -> str:
+    """Re-create the bench database; returns its URL."""
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
+            await conn.execute(sa.text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
+    finally:
+        await engine.dispose()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+
+
+def migrate(database_url: str) -> None:
+    """``loom db upgrade``."""
+    subprocess.run(
+        [sys.executable, "-m", "loom", "db", "upgrade"],
+        cwd=ROOT,
+        env=engine_env(database_url),
+        check=True,
+        capture_output=True,
+    )
+
+
+async def bench_engine(backend: str, sequential: int, concurrent: int) -> EngineResult:
+    """Measure loom on one backend."""
+    if backend == "sqlite":
+        path = BUILD / "engine.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        database_url = f"sqlite+aiosqlite:///{path}"
+    else:
+        database_url = await reset_postgres()
+    migrate(database_url)
+    startups: list[float] = []
+    for _ in range(3):
+        proc, seconds = start_engine(database_url, free_port())
+        startups.append(seconds)
+        stop(proc)
+    port = free_port()
+    proc, _ = start_engine(database_url, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        created = httpx.post(f"{base}/v1/pipelines", json=DIAMOND, timeout=30).json()
+        one = loom_one(created["id"])
+        await drive("warm-up", 20, 4, one, base)
+        runs = [
+            await drive(f"loom {backend}, sequential", sequential, 1, one, base),
+            await drive(f"loom {backend}, 4 at a time", concurrent, 4, one, base),
+        ]
+        rss = psutil.Process(proc.pid).memory_info().rss / (1024 * 1024)
+    finally:
+        stop(proc)
+    latencies = await start_latencies(database_url)
+    startup = statistics.median(startups)
+    print(
+        f"   {backend}: start-up {startup:.2f} s, RSS {rss:.0f} MiB, runnable→started "
+        f"p50 {percentile(latencies, 0.5):.1f} ms p99 {percentile(latencies, 0.99):.1f} ms",
+        flush=True,
+    )
+    return EngineResult(backend, startup, rss, runs, latencies)
+
+
+# -- BudPipeline-style baseline: the whole pipeline inside the request, one step at a time --
+
+
+def baseline_app(database_path: Path) -> Any:
+    """A FastAPI app that runs the diamond inside ``POST /run``, committing each step."""
+    from fastapi import FastAPI
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{database_path}")
+    order = [step["id"] for step in DIAMOND["steps"]]
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncGenerator[None, None]:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "CREATE TABLE IF NOT EXISTS steps (execution TEXT, step TEXT, "
+                    "status TEXT, outputs TEXT)"
+                )
+            )
+        yield
+        await engine.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.post("/run")
+    async def _run() -> dict[str, Any]:  # pyright: ignore[reportUnusedFunction]
+        execution = str(uuid.uuid4())
+        outputs: dict[str, Any] = {}
+        for step in order:  # strictly one step at a time, like BudPipeline
+            async with engine.begin() as conn:
+                await conn.execute(
+                    sa.text("INSERT INTO steps VALUES (:e, :s, 'running', NULL)"),
+                    {"e": execution, "s": step},
+                )
+            outputs[step] = {}
+            async with engine.begin() as conn:
+                await conn.execute(
+                    sa.text(
+                        "UPDATE steps SET status='completed', outputs='{}' "
+                        "WHERE execution=:e AND step=:s"
+                    ),
+                    {"e": execution, "s": step},
+                )
+        return {"id": execution, "status": "completed", "outputs": outputs}
+
+    return app
+
+
+async def bench_baseline(sequential: int, concurrent: int) -> list[Run]:
+    """Measure the BudPipeline-style baseline."""
+    path = BUILD / "baseline.db"
+    path.unlink(missing_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.engine_throughput", "--serve-baseline", str(port), str(path)],
+        cwd=ROOT,
+        env=engine_env("sqlite:///unused"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/docs", proc=proc)
+
+        async def one(client: httpx.AsyncClient) -> bool:
+            return (await client.post("/run")).json()["status"] == "completed"
+
+        base = f"http://127.0.0.1:{port}"
+        await drive("warm-up", 10, 1, one, base)
+        return [
+            await drive("baseline, sequential", sequential, 1, one, base),
+            await drive("baseline, 4 at a time", concurrent, 4, one, base),
+        ]
+    finally:
+        stop(proc)
+
+
+# -- Prefect 3.9.1 with its own local server ---------------------------------------------------
+
+PREFECT_CLIENT = r"""
+import asyncio, json, sys, time
+from prefect import flow, task
+
+@task(persist_result=False)
+async def noop() -> int:
+    return 1
+
+@flow(persist_result=False, log_prints=False)
+async def diamond() -> int:
+    await noop()
+    await asyncio.gather(noop(), noop(), noop())
+    return await noop()
+
+async def scenario(total: int, concurrency: int) -> dict:
+    latencies = []
+    todo = list(range(total))
+    async def worker():
+        while todo:
+            todo.pop()
+            began = time.perf_counter()
+            await diamond()
+            latencies.append((time.perf_counter() - began) * 1000)
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {"seconds": time.perf_counter() - began, "latencies_ms": latencies}
+
+async def main() -> None:
+    sequential, concurrent = int(sys.argv[1]), int(sys.argv[2])
+    await scenario(2, 1)
+    result = {"sequential": await scenario(sequential, 1),
+              "concurrent": await scenario(concurrent, 4)}
+    print("RESULT " + json.dumps(result))
+
+asyncio.run(main())
+"""
+
+
+def ensure_prefect() -> Path:
+    """Prefect 3.9.1 in ``build/peers/prefect``: its dependencies with the newest certifi (the
+    wheel pins a certifi newer than the registry serves), then the wheel with ``--no-deps``."""
+    python = PREFECT_VENV / "bin" / "python"
+    if python.exists():
+        check = subprocess.run(
+            [str(python), "-c", "import prefect; print(prefect.__version__)"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check.stdout.strip() == PREFECT_VERSION:
+            return python
+    uv = ROOT / ".tools" / "bin" / "uv"
+    wheels = PREFECT_VENV.parent / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(uv), "venv", str(PREFECT_VENV), "--python", "3.11"], check=True)
+    subprocess.run(
+        [
+            str(ROOT / ".tools" / "bin" / "pip"),
+            "download",
+            f"prefect=={PREFECT_VERSION}",
+            "--no-deps",
+            "-d",
+            str(wheels),
+            "-q",
+        ],
+        check=True,
+    )
+    wheel = next(wheels.glob(f"prefect-{PREFECT_VERSION}-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = archive.read(meta).decode().splitlines()
+    requirements: list[str] = []
+    for line in lines:
+        if line.startswith("Requires-Dist:") and "extra ==" not in line:
+            requirement = line.split(":", 1)[1].strip()
+            requirements.append("certifi" if requirement.startswith("certifi") else requirement)
+    env = dict(os.environ, VIRTUAL_ENV=str(PREFECT_VENV))
+    subprocess.run([str(uv), "pip", "install", *requirements], check=True, env=env)
+    subprocess.run([str(uv), "pip", "install", "--no-deps", str(wheel)], check=True, env=env)
+    return python
+
+
+def bench_prefect(sequential: int, concurrent: int) -> tuple[list[Run], str | None]:
+    """Measure Prefect against its own local server; returns the runs or why it could not."""
+    try:
+        python = ensure_prefect()
+    except (subprocess.CalledProcessError, StopIteration, OSError) as exc:
+        return [], f"Prefect {PREFECT_VERSION} could not be installed: {exc}"
+    home = BUILD / "prefect-home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+        PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
+    )
+    server = subprocess.Popen(
+        [
+            str(python),
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=(BUILD / "prefect-server.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/health", proc=server, timeout_seconds=120)
+        script = BUILD / "prefect_diamond.py"
+        script.write_text(PREFECT_CLIENT)
+        done = subprocess.run(
+            [str(python), str(script), str(sequential), str(concurrent)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        return [], f"Prefect {PREFECT_VERSION} did not run: {exc}"
+    finally:
+        stop(server)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        return [], f"Prefect {PREFECT_VERSION} failed (exit {done.returncode}): {tail}"
+    data = json.loads(line.removeprefix("RESULT "))
+    runs: list[Run] = []
+    for key, label in (("sequential", "sequential"), ("concurrent", "4 at a time")):
+        latencies: list[float] = data[key]["latencies_ms"]
+        run = Run(
+            f"Prefect {PREFECT_VERSION}, {label}", len(latencies), data[key]["seconds"], latencies
+        )
+        print(
+            f"   {run.label}: {run.per_second:.2f} executions/s, p50 {run.pct(0.5):.0f} ms",
+            flush=True,
+        )
+        runs.append(run)
+    return runs, None
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def _row(run: Run) -> str:
+    return (
+        f"| {run.label} | {run.executions} | {run.per_second:.1f} | {run.pct(0.5):.1f} | "
+        f"{run.pct(0.99):.1f} |"
+    )
+
+
+def report(
+    engines: list[EngineResult],
+    baseline: list[Run],
+    prefect: list[Run],
+    prefect_problem: str | None,
+) -> tuple[str, str]:
+    """The Markdown section and the one-line summary."""
+    lines = [
+        "## Engine throughput: diamond pipeline (loom vs Prefect 3.9.1 vs in-request baseline)",
+        "",
+        stamp(command_line("bench.engine_throughput")),
+        "",
+        "Five no-op steps (a → b, c, d → e) over HTTP on loopback; end-to-end latency is what "
+        "the client sees from `POST /v1/executions` to the answer of "
+        "`GET /v1/executions/{id}?wait_seconds=30` reporting `completed`. The machine's two "
+        "cores are shared with the other benchmark processes and the database server.",
+        "",
+        "| scenario | executions | executions/s | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for engine in engines:
+        lines.extend(_row(run) for run in engine.runs)
+    lines.extend(_row(run) for run in baseline)
+    lines.extend(_row(run) for run in prefect)
+    lines += [
+        "",
+        "| loom on | start-up (spawn → /readyz) | RSS after the runs | runnable → started "
+        "p50 / p99 |",
+        "|---|---:|---:|---:|",
+    ]
+    for engine in engines:
+        lines.append(
+            f"| {engine.backend} | {engine.startup_seconds:.2f} s | {engine.rss_mib:.0f} MiB | "
+            f"{percentile(engine.start_latency_ms, 0.5):.1f} / "
+            f"{percentile(engine.start_latency_ms, 0.99):.1f} ms |"
+        )
+    pg = next((e for e in engines if e.backend == "postgresql"), None)
+    ratios: list[str] = []
+    if prefect and engines:
+        for engine in engines:
+            seq = engine.runs[0].per_second / prefect[0].per_second
+            conc = engine.runs[1].per_second / prefect[1].per_second
+            ratios.append(
+                f"loom {engine.backend} / Prefect: {seq:.0f}x sequential, {conc:.0f}x at 4 "
+                f"concurrent (p50 {prefect[0].pct(0.5) / engine.runs[0].pct(0.5):.0f}x lower)"
+            )
+    if baseline and engines:
+        for engine in engines:
+            ratios.append(
+                f"loom {engine.backend} / baseline at 4 concurrent: "
+                f"{engine.runs[1].per_second / baseline[1].per_second:.2f}x"
+            )
+    lines += ["", "Ratios: " + ("; ".join(ratios) if ratios else "none (a peer did not run)")]
+    if prefect_problem:
+        lines += ["", f"Prefect: {prefect_problem}"]
+    if pg is not None:
+        best = max(run.per_second for run in pg.runs)
+        targets = [
+            f"{best:.0f} executions/s on PostgreSQL (target >= 100: "
+            f"{'met' if best >= 100 else 'missed'})",
+            f"p50 {pg.runs[0].pct(0.5):.0f} ms sequential (target < 50 ms: "
+            f"{'met' if pg.runs[0].pct(0.5) < 50 else 'missed'})",
+            f"start-up {pg.startup_seconds:.2f} s (target < 1 s: "
+            f"{'met' if pg.startup_seconds < 1 else 'missed'})",
+            f"RSS {pg.rss_mib:.0f} MiB (target < 100 MiB: "
+            f"{'met' if pg.rss_mib < 100 else 'missed'})",
+        ]
+        lines += ["", "Targets: " + "; ".join(targets) + "."]
+    summary_parts = [
+        f"{e.backend} {max(r.per_second for r in e.runs):.0f}/s p50 {e.runs[0].pct(0.5):.0f} ms"
+        for e in engines
+    ]
+    if prefect:
+        summary_parts.append(f"Prefect {max(r.per_second for r in prefect):.1f}/s")
+    if baseline:
+        summary_parts.append(f"baseline {max(r.per_second for r in baseline):.0f}/s")
+    return "\n".join(lines) + "\n", "engine_throughput: " + ", ".join(summary_parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and write its section of ``docs/benchmarks.md``."""
+    parser = argparse.ArgumentParser(prog="python -m bench.engine_throughput", description=__doc__)
+    parser.add_argument("--sequential", type=int, default=100, help="executions run one by one")
+    parser.add_argument("--concurrent", type=int, default=200, help="executions run 4 at a time")
+    parser.add_argument("--prefect-sequential", type=int, default=10)
+    parser.add_argument("--prefect-concurrent", type=int, default=20)
+    parser.add_argument("--no-prefect", action="store_true", help="skip the Prefect peer")
+    parser.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
+    parser.add_argument("--serve-baseline", nargs=2, metavar=("PORT", "DB"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_baseline:
+        import uvicorn
+
+        uvicorn.run(
+            baseline_app(Path(args.serve_baseline[1])),
+            host="127.0.0.1",
+            port=int(args.serve_baseline[0]),
+            log_level="warning",
+        )
+        return 0
+    BUILD.mkdir(parents=True, exist_ok=True)
+    engines: list[EngineResult] = []
+    for index, backend in enumerate(("sqlite", "postgresql"), start=1):
+        print(f"[{index}/4] loom on {backend}", flush=True)
+        engines.append(asyncio.run(bench_engine(backend, args.sequential, args.concurrent)))
+    print("[3/4] BudPipeline-style baseline (in-request, one step at a time)", flush=True)
+    baseline = asyncio.run(bench_baseline(max(args.sequential // 2, 10), args.concurrent // 2))
+    prefect: list[Run] = []
+    problem: str | None = "skipped (--no-prefect)" if args.no_prefect else None
+    if not args.no_prefect:
+        print(f"[4/4] Prefect {PREFECT_VERSION} with its local server", flush=True)
+        prefect, problem = bench_prefect(args.prefect_sequential, args.prefect_concurrent)
+        if problem:
+            print(f"   {problem}", flush=True)
+    body, summary = report(engines, baseline, prefect, problem)
+    if not args.no_write:
+        write_section(SECTION, body)
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
