@@ -97,6 +97,10 @@ def _bare(t: TypeRef, imports: Imports, runtime: str) -> str:
     if simple is not None:
         if simple in imports.shadowed:
             return imports.builtin(simple)
+        if simple in {"date", "datetime", "time"}:
+            # A field named ``date`` would shadow the class inside a model's body.
+            imports.std.setdefault("datetime as _dt", set())
+            return f"_dt.{simple}"
         if simple in _FROM:
             imports.add(_FROM[simple], simple)
         elif simple == "FileContent":

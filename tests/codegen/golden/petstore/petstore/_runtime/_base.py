@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-__all__ = ["BaseClient", "CallOptions", "PreparedRequest"]
+__all__ = ["BaseClient", "CallOptions", "PreparedRequest", "redact_url"]
 
 T = TypeVar("T")
 
@@ -97,7 +97,7 @@ class BaseClient:
         max_retries: int | None = None,
         auth: httpx.Auth | None = None,
         default_headers: Mapping[str, str] | None = None,
-        http_client: Any = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
         env_file: str | Path | bool | None = None,
         logger: logging.Logger | None = None,
         retry_policy: RetryPolicy | None = None,
@@ -128,6 +128,49 @@ class BaseClient:
         client_cert_pem: str | None = None,
         client_key_pem: str | None = None,
     ) -> None:
+        """Resolve and validate the settings; nothing is connected or imported from httpx yet.
+
+        Args:
+            base_url: the API's base URL (default: the SDK's configured or the schema's).
+            timeout: seconds, an ``httpx.Timeout``, or ``None`` for no timeout.
+            max_retries: retries after the first attempt (default 2).
+            auth: an ``httpx.Auth`` that replaces the configured auth strategy.
+            default_headers: headers sent with every request.
+            http_client: your own ``httpx.Client`` (sync) or ``httpx.AsyncClient`` (async); the
+                client then does not close it and does not apply TLS, proxy or timeout settings.
+            env_file: ``True`` for ``./.env`` or a path; read below the environment.
+            logger: the logger for request, response and retry lines.
+            retry_policy: back-off parameters (``RetryPolicy``).
+            auth_strategy: NONE, BASIC, OAUTH, BEARER or API_KEY (inferred when unset).
+            oauth_url: see docs/runtime.md; every remaining argument is one setting there.
+            client_id: OAuth client id.
+            client_secret: OAuth client secret.
+            audience: OAuth audience.
+            scopes: OAuth scopes.
+            token_cache_dir: directory of the OAuth token disk cache.
+            username: HTTP basic user.
+            password: HTTP basic password.
+            token: static bearer token.
+            api_key: API key for the schema's apiKey scheme.
+            ca_file: PEM CA bundle file.
+            client_cert: PEM client certificate file.
+            client_key: PEM client key file.
+            client_key_password: passphrase of the client key.
+            verify: verify the server's certificate.
+            proxy: proxy URL.
+            tenant_id: default ``tenantId`` parameter.
+            log_level: level of the SDK's logger.
+            log_bodies: log bodies at debug.
+            connect_timeout_seconds: connect timeout.
+            base_url_exact: keep ``base_url`` verbatim.
+            token_disk_cache_disable: never use the token disk cache.
+            ca_pem: inline PEM CA bundle.
+            client_cert_pem: inline PEM client certificate.
+            client_key_pem: inline PEM client key.
+
+        Raises:
+            ConfigurationError: settings are missing, conflicting or invalid (one message).
+        """
         explicit: dict[str, object] = {
             "base_url": base_url,
             "max_retries": max_retries,
@@ -183,6 +226,9 @@ class BaseClient:
         self._retry_policy = retry_policy or type(self).retry_policy
         self._base_url = self._settings.base_url
         self._extra_headers: dict[str, str] = dict(default_headers or {})
+        if http_client is not None:
+            # Our own pool carries User-Agent and Accept; a caller's pool gets them per request.
+            self._extra_headers = {**self._base_headers(), **self._extra_headers}
         self._shared = _Shared(http_client)
 
     # -- public -------------------------------------------------------------------------------
@@ -233,11 +279,13 @@ class BaseClient:
         return clone
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={self._base_url!r}>"
+        return f"<{type(self).__name__} base_url={redact_url(self._base_url)!r}>"
 
     # -- building requests ---------------------------------------------------------------------
 
     def _user_agent(self) -> str:
+        import platform
+
         sdk = type(self).sdk_info
         return f"{sdk.name}/{sdk.version} loom-runtime python/{platform.python_version()}"
 
@@ -296,6 +344,8 @@ class BaseClient:
             encoded = encode_body(spec, body, extra_body)
             if encoded.content_type is not None:
                 headers["Content-Type"] = encoded.content_type
+        elif spec is None and not isinstance(body, NotGiven) and body is not None:
+            raise TypeError(f"{op.operation_id} takes no request body")
         elif extra_body:
             text = json.dumps(to_jsonable(extra_body), separators=(",", ":"))
             encoded = EncodedBody(content=text.encode(), content_type="application/json")
@@ -329,13 +379,13 @@ class BaseClient:
     # -- logging -------------------------------------------------------------------------------
 
     def _log_request(self, prepared: PreparedRequest, attempt: int) -> None:
-        url = prepared.url.split("?", 1)[0]
+        url = redact_url(prepared.url)
         self._logger.debug("request: %s %s (attempt %d)", prepared.method, url, attempt)
         if self._log_bodies and prepared.body is not None and prepared.body.content is not None:
             self._logger.debug("request body: %s", _preview(prepared.body.content))
 
     def _log_response(self, prepared: PreparedRequest, response: httpx.Response, ms: float) -> None:
-        url = prepared.url.split("?", 1)[0]
+        url = redact_url(prepared.url)
         self._logger.debug(
             "response: %s %s -> %d in %.1f ms", prepared.method, url, response.status_code, ms
         )
@@ -355,6 +405,14 @@ _STATE = (
     "_extra_headers",
     "_shared",
 )
+
+
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@]*@")
+
+
+def redact_url(url: str) -> str:
+    """A URL safe for logs and reprs: no ``user:password@`` and no query string (API keys)."""
+    return _USERINFO.sub(r"\1", url.split("?", 1)[0].split("#", 1)[0])
 
 
 def _preview(content: bytes, limit: int = 2000) -> str:

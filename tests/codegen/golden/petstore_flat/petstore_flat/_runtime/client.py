@@ -75,21 +75,40 @@ def _build(
     )
 
 
-def _failure(exc: Exception, request: httpx.Request) -> tuple[APIConnectionError, bool]:
-    """The SDK error for a transport failure, and whether the connection never opened."""
+def _tls_failure(exc: BaseException) -> str | None:
+    """The TLS reason if a transport error was a failed handshake (retrying cannot help)."""
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLError):
+            return getattr(seen, "reason", None) or type(seen).__name__
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _failure(exc: Exception, request: httpx.Request) -> tuple[APIConnectionError, bool, str | None]:
+    """The SDK error for a transport failure, whether the connection never opened, TLS reason."""
     import httpx
 
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(request=request), isinstance(
-            exc, httpx.ConnectTimeout | httpx.PoolTimeout
+        never_sent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+        return APITimeoutError(request=request), never_sent, None
+    where = f"{request.url.scheme}://{request.url.host}:{request.url.port}{request.url.path}"
+    tls = _tls_failure(exc)
+    if tls is not None:
+        message = (
+            f"TLS handshake with {where} failed ({tls}); check ca_file / ca_pem, the client "
+            "certificate settings, or verify"
         )
+    else:
+        message = f"connection error ({type(exc).__name__}): {request.method} {where}"
     return (
-        APIConnectionError(
-            request=request,
-            message=f"connection error ({type(exc).__name__}): {request.method} "
-            f"{request.url.scheme}://{request.url.host}:{request.url.port}{request.url.path}",
-        ),
+        APIConnectionError(request=request, message=message),
         isinstance(exc, httpx.ConnectError),
+        tls,
     )
 
 
@@ -136,7 +155,7 @@ class SyncAPIClient(BaseClient):
             try:
                 response = http.send(request, auth=auth)
             except httpx.TransportError as exc:
-                error, connect_failed = _failure(exc, request)
+                error, connect_failed, tls = _failure(exc, request)
                 decision = should_retry(
                     method=op.method,
                     status_code=None,
@@ -146,6 +165,7 @@ class SyncAPIClient(BaseClient):
                     max_retries=self._max_retries,
                     connect_failed=connect_failed,
                     idempotent=op.idempotent,
+                    tls_error=tls,
                 )
                 if debug:
                     log.debug("%s: %s: %s", op.operation_id, type(exc).__name__, decision.reason)
@@ -307,7 +327,7 @@ class AsyncAPIClient(BaseClient):
             try:
                 response = await http.send(request, auth=auth)
             except httpx.TransportError as exc:
-                error, connect_failed = _failure(exc, request)
+                error, connect_failed, tls = _failure(exc, request)
                 decision = should_retry(
                     method=op.method,
                     status_code=None,
@@ -317,6 +337,7 @@ class AsyncAPIClient(BaseClient):
                     max_retries=self._max_retries,
                     connect_failed=connect_failed,
                     idempotent=op.idempotent,
+                    tls_error=tls,
                 )
                 if debug:
                     log.debug("%s: %s: %s", op.operation_id, type(exc).__name__, decision.reason)

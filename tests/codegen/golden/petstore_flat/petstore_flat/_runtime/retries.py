@@ -19,7 +19,6 @@ The delay (``retry_delay_seconds``) honours the server first: ``retry-after-ms``
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
 import time
@@ -97,6 +96,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
     try:
         seconds = float(raw)
     except ValueError:
+        import email.utils  # lazily: it imports socket, which a client's import does not need
+
         parsed = email.utils.parsedate_tz(raw)
         if parsed is None:
             return None
@@ -163,6 +164,7 @@ def should_retry(
     max_retries: int,
     connect_failed: bool = False,
     idempotent: bool | None = None,
+    tls_error: str | None = None,
 ) -> RetryDecision:
     """Decide whether a failed attempt is retried.
 
@@ -175,10 +177,13 @@ def should_retry(
         max_retries: the client's or call's limit.
         connect_failed: the connection could not be opened, so the request was never sent.
         idempotent: the operation's declared idempotency (``None``: decide by method).
+        tls_error: the reason of a failed TLS handshake (a bad certificate does not heal).
 
     Returns:
         The decision with a reason for the log.
     """
+    if tls_error is not None:
+        return RetryDecision(False, f"TLS handshake failed ({tls_error}), retrying cannot help")
     if status_code is not None:
         forced = _header(headers or {}, "x-should-retry")
         if forced == "false":

@@ -39,8 +39,10 @@ def render(sdk: SdkInfo) -> str:
         "",
         "Every setting can be given as a keyword argument of `Client(...)` / `AsyncClient(...)`,",
         "as an environment variable, or in a `.env` file. Precedence, highest first: arguments >",
-        "environment > `.env` (read only when `env_file=` is passed or "
-        f"`{env_names_for(sdk, 'load_envfile')[0]}` is set) > defaults.",
+        (
+            "environment > `.env` (read only when `env_file=` is passed or "
+            f"`{env_names_for(sdk, 'load_envfile')[0]}` is set) > defaults."
+        ),
         "Missing or conflicting settings raise one `ConfigurationError` naming the variables.",
         "",
         "| argument | variable | default | meaning |",
@@ -69,19 +71,23 @@ def render(sdk: SdkInfo) -> str:
         lines.append("")
     strategy = env_names_for(sdk, "auth_strategy")[0]
     lines += [
-        f"`{strategy}` selects NONE, BASIC, OAUTH (client credentials; the token is cached, "
-        "refreshed before expiry and renewed once on a 401), BEARER or API_KEY. When it is "
-        "unset it is inferred from the credentials present. A custom `httpx.Auth` passed as "
-        "`auth=` replaces all of this.",
+        (
+            f"`{strategy}` selects NONE, BASIC, OAUTH (client credentials; the token is cached, "
+            "refreshed before expiry and renewed once on a 401), BEARER or API_KEY. When it is "
+            "unset it is inferred from the credentials present. A custom `httpx.Auth` passed as "
+            "`auth=` replaces all of this."
+        ),
         "",
         "## Retries and timeouts",
         "",
-        "Connection errors and statuses 408, 429, 500, 502, 503 and 504 are retried "
-        "(`max_retries`, default 2) with exponential back-off and jitter, honouring "
-        "`Retry-After` and `retry-after-ms`. POST and PATCH are retried only when the request "
-        "carries an `Idempotency-Key` header. Per call: `timeout=`, `extra_headers=`, "
-        "`extra_query=`, `extra_body=`; per client copy: "
-        "`client.with_options(timeout=..., max_retries=...)`.",
+        (
+            "Connection errors and statuses 408, 429, 500, 502, 503 and 504 are retried "
+            "(`max_retries`, default 2) with exponential back-off and jitter, honouring "
+            "`Retry-After` and `retry-after-ms`. POST and PATCH are retried only when the request "
+            "carries an `Idempotency-Key` header. Per call: `timeout=`, `extra_headers=`, "
+            "`extra_query=`, `extra_body=`; per client copy: "
+            "`client.with_options(timeout=..., max_retries=...)`."
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -352,6 +352,8 @@ def encode_body(spec: Body, body: object, extra_body: Mapping[str, object] | Non
     """
     content_type = spec.content_type
     base = content_type.split(";", 1)[0].strip().lower()
+    if _is_json(content_type) and isinstance(body, bytes | bytearray) and not extra_body:
+        return EncodedBody(content=bytes(body), content_type=content_type)  # already JSON text
     if _is_json(content_type):
         payload: Any = to_jsonable(body)
         if extra_body:

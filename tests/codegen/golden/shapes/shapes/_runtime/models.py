@@ -47,7 +47,7 @@ class BaseModel(pydantic.BaseModel):
         return self.model_dump_json(by_alias=True, exclude_unset=True)
 
 
-class OpenStrEnum(str, enum.Enum):  # noqa: UP042 - StrEnum's _missing_/str() differ; keep the mixin
+class OpenStrEnum(str, enum.Enum):
     """A string enum that accepts values it does not list (as ``UNKNOWN_<value>`` members)."""
 
     @classmethod

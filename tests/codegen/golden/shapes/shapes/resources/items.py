@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
-from datetime import datetime
 from functools import cached_property
 
 from .._runtime.operation import Body, Operation, Pagination, Param
@@ -54,7 +54,7 @@ class Items(SyncResource):
         *,
         offset: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
-        since: datetime | NotGiven = NOT_GIVEN,
+        since: _dt.datetime | NotGiven = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: JsonBody | None = None,
@@ -76,7 +76,7 @@ class Items(SyncResource):
         *,
         offset: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
-        since: datetime | NotGiven = NOT_GIVEN,
+        since: _dt.datetime | NotGiven = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: JsonBody | None = None,
@@ -131,7 +131,7 @@ class AsyncItems(AsyncResource):
         *,
         offset: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
-        since: datetime | NotGiven = NOT_GIVEN,
+        since: _dt.datetime | NotGiven = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: JsonBody | None = None,
@@ -153,7 +153,7 @@ class AsyncItems(AsyncResource):
         *,
         offset: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
-        since: datetime | NotGiven = NOT_GIVEN,
+        since: _dt.datetime | NotGiven = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: JsonBody | None = None,
@@ -203,7 +203,7 @@ class ItemsWithRawResponse(SyncResource):
         *,
         offset: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
-        since: datetime | NotGiven = NOT_GIVEN,
+        since: _dt.datetime | NotGiven = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: JsonBody | None = None,
@@ -253,7 +253,7 @@ class AsyncItemsWithRawResponse(AsyncResource):
         *,
         offset: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
-        since: datetime | NotGiven = NOT_GIVEN,
+        since: _dt.datetime | NotGiven = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: JsonBody | None = None,
