@@ -179,6 +179,34 @@ async def test_fifty_tasks_cause_exactly_one_token_request_when_concurrent(
     assert token_server.token_requests == 2
 
 
+async def test_threads_and_tasks_sharing_one_auth_fetch_once_when_concurrent(
+    token_server: TokenServer,
+) -> None:
+    token_server.token_delay_seconds = 0.3
+    auth = OAuth2ClientCredentials(
+        token_url=token_server.token_url, client_id="my-client", client_secret=SECRET
+    )
+    sync_client = Client(base_url=token_server.server.url, auth=auth)
+    tokens: list[str] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        token = sync_client.request(PROTECTED, {})["token"]
+        with lock:
+            tokens.append(token)
+
+    threads = [threading.Thread(target=call) for _ in range(25)]
+    async with AsyncClient(base_url=token_server.server.url, auth=auth) as async_client:
+        for t in threads:
+            t.start()
+        results = await asyncio.gather(*(async_client.request(PROTECTED, {}) for _ in range(25)))
+        for t in threads:
+            await asyncio.to_thread(t.join, 30)
+    sync_client.close()
+    assert token_server.token_requests == 1
+    assert sorted(tokens + [r["token"] for r in results]) == ["tok-1"] * 50
+
+
 def test_disk_cache_is_private_and_shared_when_token_cache_dir_set(
     token_server: TokenServer, tmp_path: Path
 ) -> None:

@@ -10,7 +10,9 @@ OAuth (RFC 6749 §4.4, client credentials):
 * it is renewed ``skew`` seconds before ``expires_in`` runs out (max(30 s, 5 % of the
   lifetime), at most half the lifetime);
 * one token request at a time: a ``threading.Lock`` for threads, an ``asyncio.Lock`` per event
-  loop for tasks; callers that waited reuse the token the first one fetched;
+  loop for tasks, and tasks also take the thread lock (by polling, never blocking the loop)
+  before fetching, so threads and tasks sharing one auth object fetch once; callers that waited
+  reuse the token the first one fetched;
 * a 401 from the API drops that token (only if no one replaced it yet), fetches a new one and
   sends the request once more.
 
@@ -257,11 +259,23 @@ class OAuth2ClientCredentials(httpx.Auth):
                 lock = self._async_locks[loop] = asyncio.Lock()
         async with lock:
             token = self._usable(rejected) or self._load_disk(rejected)
-            if token is None:
-                token = self._parse_token(await self._fetch_async_with_retries())
-                self._save_disk(token)
-            self._token = token
-            return token
+            if token is not None:
+                self._token = token
+                return token
+            # Also exclude threads (and other event loops) sharing this auth object. Polling
+            # with try-acquire never blocks the loop and is safe under cancellation; it only
+            # happens when a token must be fetched.
+            while not self._lock.acquire(blocking=False):
+                await asyncio.sleep(0.005)
+            try:
+                token = self._usable(rejected) or self._load_disk(rejected)
+                if token is None:
+                    token = self._parse_token(await self._fetch_async_with_retries())
+                    self._save_disk(token)
+                self._token = token
+                return token
+            finally:
+                self._lock.release()
 
     def _form(self) -> dict[str, str]:
         form = {
