@@ -22,6 +22,7 @@ from loom.engine.api.schemas import Problem
 from loom.engine.db.session import (
     HEAD_REVISION,
     create_engine,
+    create_read_engine,
     create_session_factory,
     current_revision,
     ensure_migrated,
@@ -71,7 +72,9 @@ async def start_runtime(runtime: EngineRuntime) -> None:
     started = time.perf_counter()
     settings = runtime.settings
     runtime.db = create_engine(settings.database_url)
+    runtime.read_db = create_read_engine(settings.database_url, runtime.db)
     runtime.sessions = create_session_factory(runtime.db)
+    runtime.readers = create_session_factory(runtime.read_db)
     if settings.should_migrate:
         await ensure_migrated(runtime.db)
         runtime.migrated = True
@@ -80,7 +83,13 @@ async def start_runtime(runtime: EngineRuntime) -> None:
         if not runtime.migrated:
             logger.warning("the database is not at the current migration; run `loom db upgrade`")
     if settings.run_scheduler:
-        runtime.scheduler = Scheduler(runtime.sessions, runtime.registry, settings)
+        runtime.scheduler = Scheduler(
+            runtime.sessions,
+            runtime.registry,
+            settings,
+            read_sessions=runtime.readers,
+            on_execution_finished=runtime.execution_finished,
+        )
         runtime.scheduler.start()
     runtime.startup_seconds = time.perf_counter() - started
     logger.info(
@@ -96,6 +105,10 @@ async def stop_runtime(runtime: EngineRuntime) -> None:
     if runtime.scheduler is not None:
         await runtime.scheduler.stop()
         runtime.scheduler = None
+    if runtime.read_db is not None and runtime.read_db is not runtime.db:
+        await runtime.read_db.dispose()
+    runtime.read_db = None
+    runtime.readers = None
     if runtime.db is not None:
         await runtime.db.dispose()
         runtime.db = None

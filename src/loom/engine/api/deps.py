@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncGenerator, Sequence
@@ -26,7 +27,12 @@ class EngineRuntime:
     settings: EngineSettings
     registry: ActionRegistry
     db: AsyncEngine | None = None
+    read_db: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
+    readers: async_sessionmaker[AsyncSession] | None = None
+    waiters: dict[str, list[asyncio.Future[str]]] = field(
+        default_factory=dict[str, list[asyncio.Future[str]]]
+    )
     scheduler: Scheduler | None = None
     migrated: bool = False
     startup_seconds: float = 0.0
@@ -39,6 +45,35 @@ class EngineRuntime:
             raise RuntimeError("the engine is not started")
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncGenerator[AsyncSession, None]:
+        """A session for reads only (never blocks behind writers on SQLite)."""
+        if self.readers is None:
+            raise RuntimeError("the engine is not started")
+        async with self.readers() as session:
+            yield session
+
+    def execution_finished(self, execution_id: str, status: str) -> None:
+        """Wake the requests waiting for this execution to end."""
+        for future in self.waiters.pop(execution_id, []):
+            if not future.done():
+                future.set_result(status)
+
+    async def wait_finished(self, execution_id: str, timeout_seconds: float) -> None:
+        """Return when this process sees the execution end, or after the timeout."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(execution_id, []).append(future)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout=timeout_seconds)
+        except TimeoutError:
+            pass
+        finally:
+            waiting = self.waiters.get(execution_id)
+            if waiting is not None and future in waiting:
+                waiting.remove(future)
+                if not waiting:
+                    del self.waiters[execution_id]
 
     def mask(self, value: Any) -> Any:
         """``value`` with the values under secret-looking keys replaced by ``***``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from loom.engine.api.schemas import (
 )
 from loom.engine.db.models import Execution, StepRun, utcnow
 from loom.engine.logging import correlation_id
+from loom.engine.scheduler.dag import TERMINAL_EXECUTION
 from loom.engine.services import executions as service
 from loom.engine.services.errors import Issue, NotFoundError
 
@@ -124,7 +126,7 @@ async def list_executions(
         created_after=created_after,
         created_before=created_before,
     )
-    async with runtime.transaction() as session:
+    async with runtime.reading() as session:
         items, total = await service.list_executions(session, flt, page=page, page_size=page_size)
     return ExecutionPage(
         items=[_read(e, runtime) for e in items], page=page, page_size=page_size, total=total
@@ -137,12 +139,26 @@ async def list_executions(
     summary="Get an execution",
     responses=problem_responses(404, 422),
 )
-async def get_execution(execution_id: ExecutionId, runtime: Runtime) -> ExecutionRead:
-    """One execution."""
+async def get_execution(
+    execution_id: ExecutionId,
+    runtime: Runtime,
+    wait_seconds: Annotated[
+        float,
+        Query(ge=0, le=60, description="wait up to this long for the execution to end"),
+    ] = 0.0,
+) -> ExecutionRead:
+    """One execution; with ``wait_seconds``, answer as soon as it ends (long poll)."""
     eid = require_id(execution_id, "execution")
-    async with runtime.transaction() as session:
-        execution = await service.get_execution(session, eid)
-    return _read(execution, runtime)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        async with runtime.reading() as session:
+            execution = await service.get_execution(session, eid)
+        left = deadline - time.monotonic()
+        if execution.status in TERMINAL_EXECUTION or left <= 0:
+            return _read(execution, runtime)
+        # Woken at once when this process finishes it; re-read now and then for executions
+        # that another engine process finishes.
+        await runtime.wait_finished(eid, min(left, 0.25))
 
 
 @router.get(
@@ -154,7 +170,7 @@ async def get_execution(execution_id: ExecutionId, runtime: Runtime) -> Executio
 async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressRead:
     """Weighted percentage (never decreasing), current steps and an ETA."""
     eid = require_id(execution_id, "execution")
-    async with runtime.transaction() as session:
+    async with runtime.reading() as session:
         execution = await service.get_execution(session, eid)
         runs = await service.list_steps(session, eid)
     progress = service.compute_progress(execution, runs, now=utcnow())
@@ -178,7 +194,7 @@ async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressR
 async def list_steps(execution_id: ExecutionId, runtime: Runtime) -> StepList:
     """Status, attempts, outputs, errors and timing of every step."""
     eid = require_id(execution_id, "execution")
-    async with runtime.transaction() as session:
+    async with runtime.reading() as session:
         runs = await service.list_steps(session, eid)
     return StepList(items=[_step(r, runtime) for r in runs])
 
@@ -197,7 +213,7 @@ async def list_events(
 ) -> EventPage:
     """A page of the execution's events, oldest first."""
     eid = require_id(execution_id, "execution")
-    async with runtime.transaction() as session:
+    async with runtime.reading() as session:
         events, total = await service.list_events(session, eid, page=page, page_size=page_size)
     return EventPage(
         items=[
@@ -230,6 +246,7 @@ async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> Execu
         execution = await service.cancel_execution(session, eid)
     if runtime.scheduler is not None:
         runtime.scheduler.cancel_local(eid)
+    runtime.execution_finished(eid, "cancelled")
     metrics.EXECUTIONS_FINISHED.labels("cancelled").inc()
     return _read(execution, runtime)
 

@@ -113,7 +113,7 @@ async def list_pipelines(
 ) -> PipelinePage:
     """A page of pipelines, newest first."""
     reject_nul_params(name=name)
-    async with runtime.transaction() as session:
+    async with runtime.reading() as session:
         items, total = await service.list_pipelines(
             session, page=page, page_size=page_size, name=name
         )
@@ -167,7 +167,7 @@ async def get_pipeline(
 ) -> PipelineRead:
     """A pipeline with its current definition (or the given ``version``)."""
     pid = require_id(pipeline_id, "pipeline")
-    async with runtime.transaction() as session:
+    async with runtime.reading() as session:
         stored = await service.get_pipeline(session, pid, version=version)
     return _read(stored, runtime)
 

@@ -49,8 +49,16 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         path = database_url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # One write connection: SQLite has one writer anyway, and waiting for the pool is an
+        # asyncio wait, while waiting on SQLite's lock is its busy handler's sleeps (up to
+        # 100 ms each). Reads go through create_read_engine's own pool.
         engine = create_async_engine(
-            database_url, echo=echo, connect_args={"timeout": 30}, pool_size=8, max_overflow=8
+            database_url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -69,8 +77,37 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
 
         return engine
     return create_async_engine(
-        database_url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+        # No pre-ping: it costs a round trip per checkout; dead connections surface as
+        # DBAPI errors, which every caller already retries.
+        database_url,
+        echo=echo,
+        pool_size=10,
+        max_overflow=10,
+        pool_recycle=1800,
     )
+
+
+def create_read_engine(database_url: str, write_engine: AsyncEngine) -> AsyncEngine:
+    """The engine for read-only work.
+
+    On SQLite it is a second pool without ``BEGIN IMMEDIATE`` (in WAL mode readers never wait
+    for the writer, so API reads do not queue behind the scheduler's write transactions); on
+    PostgreSQL it is the write engine itself.
+    """
+    if not database_url.startswith("sqlite"):
+        return write_engine
+    engine = create_async_engine(
+        database_url, connect_args={"timeout": 30}, pool_size=8, max_overflow=8
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # pyright: ignore[reportUnusedFunction]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -15,12 +15,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine import metrics
@@ -41,9 +43,10 @@ from loom.engine.scheduler.dag import (
     new_event,
     skip_step,
     stop_execution,
+    template_context,
 )
 from loom.engine.scheduler.outcomes import Completed, Failed, LeaseExpired, Outcome, Suspended
-from loom.engine.services.executions import definition_of
+from loom.engine.services.executions import cached_definition, definition_of
 from loom.engine.settings import EngineSettings
 from loom.engine.templates import TemplateError, render
 
@@ -51,6 +54,20 @@ logger = logging.getLogger(__name__)
 
 MAX_DELAY_SECONDS = 366 * 86400.0
 _TRANSIENT = (StaleDataError, OperationalError, DBAPIError)
+
+
+_MAX_BATCH = 128
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An outcome waiting for the committer."""
+
+    execution_id: str
+    run_id: str
+    attempt: int | None
+    outcome: Outcome
+    future: asyncio.Future[None]
 
 
 class Scheduler:
@@ -62,9 +79,11 @@ class Scheduler:
         registry: ActionRegistry,
         settings: EngineSettings,
         *,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
         on_execution_finished: Callable[[str, str], None] | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._readers = read_sessions or session_factory
         self._registry = registry
         self._settings = settings
         self._owner = settings.engine_id
@@ -78,6 +97,10 @@ class Scheduler:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._last_maintenance = 0.0
+        self._starved = False
+        self._outcomes: list[_Pending] = []
+        self._outcome_ready = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
         self._on_finished = on_execution_finished
 
     @property
@@ -116,6 +139,13 @@ class Scheduler:
             if still:
                 await asyncio.wait(still, timeout=1.0)
                 logger.warning("stopped with %s step(s) still running", len(still))
+        if self._committer is not None:
+            self._outcome_ready.set()
+            try:
+                await asyncio.wait_for(self._committer, timeout=drain_timeout_seconds)
+            except TimeoutError:
+                logger.warning("the committer did not finish in time")
+            self._committer = None
 
     def wake(self) -> None:
         """Look for runnable steps now instead of at the next poll."""
@@ -139,6 +169,7 @@ class Scheduler:
                 capacity = settings.max_concurrent_steps - len(self._tasks)
                 limit = min(capacity, settings.claim_batch_size)
                 self._wake.clear()
+                self._starved = limit <= 0
                 if limit > 0:
                     claimed = await self._claim(limit)
                 if time.monotonic() - self._last_maintenance >= maintenance_every:
@@ -169,6 +200,10 @@ class Scheduler:
         except _TRANSIENT as exc:
             logger.warning("claim round failed (%s); retrying", type(exc).__name__)
             return 0
+        self._spawn(claims, now)
+        return len(claims)
+
+    def _spawn(self, claims: list[Claim], now: datetime) -> None:
         for claim in claims:
             if claim.runnable_since is not None:
                 metrics.STEP_START_LATENCY.observe(
@@ -179,17 +214,20 @@ class Scheduler:
             self._task_execution[claim.run_id] = claim.execution_id
             task.add_done_callback(lambda _t, rid=claim.run_id: self._release(rid))
         metrics.RUNNING_STEPS.set(len(self._tasks))
-        return len(claims)
 
     def _release(self, run_id: str) -> None:
         self._tasks.pop(run_id, None)
         self._task_execution.pop(run_id, None)
         metrics.RUNNING_STEPS.set(len(self._tasks))
-        if not self._stopping:
+        if self._starved and not self._stopping:
+            # A slot is free again and the last round could not claim anything for lack of one.
             self._wake.set()
 
     async def _definition(self, execution_id: str) -> Any:
-        async with self._sessions() as session:
+        cached = cached_definition(execution_id)
+        if cached is not None:
+            return cached
+        async with self._readers() as session:
             data = (
                 await session.execute(
                     sa.select(Execution.definition).where(Execution.id == execution_id)
@@ -267,66 +305,198 @@ class Scheduler:
     async def _commit_outcome(
         self, execution_id: str, run_id: str, attempt: int | None, outcome: Outcome
     ) -> None:
+        """Queue an outcome for the committer and wait until it is committed (or given up)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outcomes.append(_Pending(execution_id, run_id, attempt, outcome, future))
+        self._outcome_ready.set()
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_forever(), name="loom-committer")
+        await asyncio.shield(future)
+
+    async def _commit_forever(self) -> None:
+        """Commit queued outcomes in batches: one transaction for everything that finished
+        while the previous batch was being written (sibling steps usually finish together)."""
+        while self._outcomes or not self._stopping:
+            if not self._outcomes:
+                self._outcome_ready.clear()
+                try:
+                    await asyncio.wait_for(self._outcome_ready.wait(), timeout=1.0)
+                except TimeoutError:
+                    if self._stopping:
+                        return
+                    continue
+            batch = self._outcomes[:_MAX_BATCH]
+            del self._outcomes[:_MAX_BATCH]
+            await self._commit_batch(batch)
+
+    async def _commit_batch(self, batch: list[_Pending]) -> None:
         for attempt_no in range(5):
             try:
-                finished = await self._apply(execution_id, run_id, attempt, outcome)
+                finished, claims, woke, now = await self._apply_batch(batch)
             except _TRANSIENT as exc:
                 logger.warning(
-                    "committing step %s failed (%s), try %s",
-                    run_id,
+                    "committing %s outcome(s) failed (%s), try %s",
+                    len(batch),
                     type(exc).__name__,
                     attempt_no + 1,
                 )
                 await asyncio.sleep(0.05 * (attempt_no + 1))
                 continue
-            if finished is not None:
-                metrics.EXECUTIONS_FINISHED.labels(finished).inc()
+            except Exception:
+                logger.exception("committing %s outcome(s) failed; leases will expire", len(batch))
+                break
+            if claims:
+                self._spawn(claims, now)
+            if woke:
+                self._wake.set()
+            for execution_id, status in finished.items():
+                self.cancel_local(execution_id)  # fail_fast cancelled its other running steps
+                metrics.EXECUTIONS_FINISHED.labels(status).inc()
                 if self._on_finished is not None:
-                    self._on_finished(execution_id, finished)
-            return
-        logger.error("gave up committing the outcome of step %s; its lease will expire", run_id)
+                    self._on_finished(execution_id, status)
+            break
+        else:
+            logger.error("gave up committing %s outcome(s); their leases will expire", len(batch))
+        for item in batch:
+            if not item.future.done():
+                item.future.set_result(None)
 
-    async def _apply(
-        self, execution_id: str, run_id: str, attempt: int | None, outcome: Outcome
-    ) -> str | None:
-        """Commit one outcome and advance; returns the execution's status if it just ended."""
+    async def _apply_batch(
+        self, batch: list[_Pending]
+    ) -> tuple[dict[str, str], list[Claim], bool, datetime]:
+        """Commit outcomes and advance their executions in one transaction.
+
+        Executions are locked in id order, so two processes never deadlock on them.
+        """
         now = utcnow()
+        claims: list[Claim] = []
         woke = False
+        finished: dict[str, str] = {}
+        execution_ids = sorted({item.execution_id for item in batch})
         async with self._sessions() as session, session.begin():
-            execution = await session.get(
-                Execution, execution_id, with_for_update=True, populate_existing=True
-            )
-            if execution is None:
-                return None
-            runs = list(
-                (
+            executions = {
+                e.id: e
+                for e in (
                     await session.execute(
-                        sa.select(StepRun)
-                        .where(StepRun.execution_id == execution_id)
-                        .order_by(StepRun.position)
+                        sa.select(Execution)
+                        .where(Execution.id.in_(execution_ids))
+                        .order_by(Execution.id)
+                        .with_for_update()
+                        .options(defer(Execution.definition))
                         .execution_options(populate_existing=True)
                     )
                 ).scalars()
-            )
-            run = next((r for r in runs if r.id == run_id), None)
-            if run is None or run.status != "running":
-                return None
-            if isinstance(outcome, LeaseExpired):
-                if run.lease_expires_at is None or run.lease_expires_at > now:
-                    return None
-            elif run.lease_owner != self._owner or run.attempt != attempt:
-                return None
-            was_terminal = execution.status in TERMINAL_EXECUTION
-            defn = definition_of(execution.id, execution.definition)
+            }
+            runs_of: dict[str, list[StepRun]] = {eid: [] for eid in executions}
+            for run in (
+                await session.execute(
+                    sa.select(StepRun)
+                    .where(StepRun.execution_id.in_(list(executions)))
+                    .order_by(StepRun.execution_id, StepRun.position)
+                    .execution_options(populate_existing=True)
+                )
+            ).scalars():
+                runs_of[run.execution_id].append(run)
+            touched: dict[str, bool] = {}
             events: list[Event] = []
-            self._apply_outcome(run, runs, defn, outcome, now, events)
-            ready = advance(execution, defn, runs, now=now, events=events)
-            woke = bool(ready) or any(r.status == "pending" and r.ready_at for r in runs)
+            for item in batch:
+                execution = executions.get(item.execution_id)
+                if execution is None:
+                    continue
+                runs = runs_of[execution.id]
+                run = next((r for r in runs if r.id == item.run_id), None)
+                if run is None or run.status != "running":
+                    continue
+                if isinstance(item.outcome, LeaseExpired):
+                    if run.lease_expires_at is None or run.lease_expires_at > now:
+                        continue
+                elif run.lease_owner != self._owner or run.attempt != item.attempt:
+                    continue
+                touched.setdefault(execution.id, execution.status in TERMINAL_EXECUTION)
+                defn = await self._definition_in(session, execution.id)
+                self._apply_outcome(run, runs, defn, item.outcome, now, events)
+            for execution_id, was_terminal in touched.items():
+                execution = executions[execution_id]
+                runs = runs_of[execution_id]
+                defn = await self._definition_in(session, execution_id)
+                ready = advance(execution, defn, runs, now=now, events=events)
+                if ready and not self._stopping:
+                    fused = self._claim_ready(execution, runs, ready, now, events, len(claims))
+                    claims.extend(fused)
+                    woke = woke or len(fused) < len(ready)
+                if execution.status in TERMINAL_EXECUTION and not was_terminal:
+                    finished[execution_id] = execution.status
             session.add_all(events)
-            finished = execution.status if execution.status in TERMINAL_EXECUTION else None
-        if woke:
-            self._wake.set()
-        return finished if not was_terminal else None
+        return finished, claims, woke, now
+
+    async def _definition_in(self, session: AsyncSession, execution_id: str) -> Any:
+        cached = cached_definition(execution_id)
+        if cached is not None:
+            return cached
+        data = (
+            await session.execute(
+                sa.select(Execution.definition).where(Execution.id == execution_id)
+            )
+        ).scalar_one()
+        return definition_of(execution_id, data)
+
+    def _claim_ready(
+        self,
+        execution: Execution,
+        runs: list[StepRun],
+        ready: list[StepRun],
+        now: datetime,
+        events: list[Event],
+        reserved: int = 0,
+    ) -> list[Claim]:
+        """Claim steps that just became runnable, in the transaction that made them so.
+
+        The execution row is already locked here, so the per-execution parallelism is exact;
+        this saves a claim round trip and the poll delay for every step after the first.
+        """
+        capacity = self._settings.max_concurrent_steps - len(self._tasks) - reserved
+        running = sum(1 for r in runs if r.status == "running")
+        limit = min(capacity, execution.max_parallel_steps - running)
+        if limit <= 0:
+            return []
+        chosen = ready[:limit]
+        lease_until = now + timedelta(seconds=self._settings.lease_seconds)
+        for run in chosen:
+            run.status = "running"
+            run.lease_owner = self._owner
+            run.lease_expires_at = lease_until
+            run.started_at = now
+            if run.resume_state is None:
+                run.attempt += 1
+            events.append(
+                new_event(
+                    run.execution_id,
+                    "step_started",
+                    f"step started (attempt {run.attempt})",
+                    now,
+                    step_id=run.step_id,
+                    data={"attempt": run.attempt, "owner": self._owner},
+                )
+            )
+        if execution.status == "pending":
+            execution.status = "running"
+            execution.started_at = now
+            events.append(new_event(execution.id, "execution_started", "execution started", now))
+        context = template_context(execution, runs)
+        return [
+            Claim(
+                run_id=run.id,
+                execution_id=run.execution_id,
+                step_id=run.step_id,
+                attempt=run.attempt,
+                resume_state=run.resume_state,
+                runnable_since=run.runnable_since,
+                deadline_at=execution.deadline_at,
+                correlation_id=execution.correlation_id,
+                context=context,
+            )
+            for run in chosen
+        ]
 
     def _apply_outcome(
         self,
@@ -431,7 +601,7 @@ class Scheduler:
         await self._heartbeat(now)
         await self._recover_expired(now)
         await self._expire_executions(now)
-        async with self._sessions() as session:
+        async with self._readers() as session:
             metrics.RUNNABLE_STEPS.set(await count_runnable(session, now=now))
 
     async def _heartbeat(self, now: datetime) -> None:
@@ -463,7 +633,7 @@ class Scheduler:
                 task.cancel()
 
     async def _recover_expired(self, now: datetime) -> None:
-        async with self._sessions() as session:
+        async with self._readers() as session:
             expired = (
                 await session.execute(
                     sa.select(StepRun.id, StepRun.execution_id, StepRun.lease_owner)
@@ -485,7 +655,7 @@ class Scheduler:
             )
 
     async def _expire_executions(self, now: datetime) -> None:
-        async with self._sessions() as session:
+        async with self._readers() as session:
             late = (
                 (
                     await session.execute(

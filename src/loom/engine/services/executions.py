@@ -31,6 +31,11 @@ _DEFINITION_CACHE: OrderedDict[str, PipelineDefinition] = OrderedDict()
 _DEFINITION_CACHE_SIZE = 2048
 
 
+def cached_definition(execution_id: str) -> PipelineDefinition | None:
+    """The parsed definition of an execution if this process has it at hand."""
+    return _DEFINITION_CACHE.get(execution_id)
+
+
 def definition_of(execution_id: str, data: Mapping[str, Any]) -> PipelineDefinition:
     """The parsed definition of an execution (cached: an execution's definition never changes)."""
     cached = _DEFINITION_CACHE.get(execution_id)
