@@ -44,6 +44,8 @@ class CamundaUnderTest:
         package: the imported SDK package.
         base_url: Prism's root URL.
         prism_log: Prism's output, for failure messages.
+        env_prefix: the SDK's environment variable prefix (``CAMUNDA``).
+        base_url_exact_env: the variable of the ``base_url_exact`` setting.
     """
 
     api: Api
@@ -51,10 +53,27 @@ class CamundaUnderTest:
     package: ModuleType
     base_url: str
     prism_log: Path
+    env_prefix: str
+    base_url_exact_env: str
 
     def module(self, name: str) -> ModuleType:
         """A submodule of the SDK (``errors``, ``models``)."""
         return importlib.import_module(f"{self.package.__name__}.{name}")
+
+    def client(self, *, asynchronous: bool = False, **settings: Any) -> Any:
+        """A ``Client`` (or ``AsyncClient``) pointed at Prism, with no retries.
+
+        The environment is fixed while the client reads it: the developer's own
+        ``CAMUNDA_*`` settings are hidden, and the base URL is used as it is, because Prism
+        serves the schema's paths at its root, without the server's ``/v2``.
+        """
+        cls = getattr(self.package, "AsyncClient" if asynchronous else "Client")
+        with pytest.MonkeyPatch.context() as env:
+            for name in list(os.environ):
+                if name.startswith(f"{self.env_prefix}_"):
+                    env.delenv(name)
+            env.setenv(self.base_url_exact_env, "true")
+            return cls(base_url=self.base_url, max_retries=0, env_file=False, **settings)
 
 
 def _missing_tools() -> str | None:
@@ -84,20 +103,15 @@ def camunda(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CamundaUnderTe
             runtime_config = importlib.import_module(f"{CONTRACT_PACKAGE}._runtime.config")
             exact = runtime_config.env_names_for(package.Client.sdk_info, "base_url_exact")[0]
             prism.wait_until_listening(timeout_seconds=60.0)
-            with pytest.MonkeyPatch.context() as env:
-                # The developer's own CAMUNDA_* settings must not leak into the clients.
-                for name in list(os.environ):
-                    if name.startswith(f"{config.prefix}_"):
-                        env.delenv(name)
-                # Prism serves the schema's paths at its root, without the server's `/v2`.
-                env.setenv(exact, "true")
-                yield CamundaUnderTest(
-                    api=result.api,
-                    document=json.loads(CAMUNDA_SPEC.read_text(encoding="utf-8")),
-                    package=package,
-                    base_url=prism.base_url,
-                    prism_log=prism.log_path,
-                )
+            yield CamundaUnderTest(
+                api=result.api,
+                document=json.loads(CAMUNDA_SPEC.read_text(encoding="utf-8")),
+                package=package,
+                base_url=prism.base_url,
+                prism_log=prism.log_path,
+                env_prefix=config.prefix,
+                base_url_exact_env=exact,
+            )
         finally:
             sys.path.remove(str(root / "sdk"))
             for name in [m for m in sys.modules if m.split(".", 1)[0] == CONTRACT_PACKAGE]:

@@ -211,8 +211,7 @@ def assert_contract(camunda: CamundaUnderTest, op: Operation, outcome: Outcome) 
 
 def make_client(camunda: CamundaUnderTest, *, asynchronous: bool) -> Any:
     """A client of the SDK pointed at Prism with bearer credentials and no retries."""
-    cls = getattr(camunda.package, "AsyncClient" if asynchronous else "Client")
-    return cls(base_url=camunda.base_url, token=TOKEN, max_retries=0, timeout=30.0, env_file=False)
+    return camunda.client(asynchronous=asynchronous, token=TOKEN, timeout=30.0)
 
 
 def outcome_of_error(exc: Any) -> Outcome:

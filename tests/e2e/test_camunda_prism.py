@@ -324,9 +324,7 @@ def test_every_item_is_typed_when_a_paginated_operation_is_iterated(
 def test_basic_credentials_are_accepted_when_the_operation_allows_basic_auth(
     camunda: CamundaUnderTest,
 ) -> None:
-    client = camunda.package.Client(
-        base_url=camunda.base_url, username="demo", password="demo", max_retries=0, env_file=False
-    )
+    client = camunda.client(username="demo", password="demo")
     with client:
         raw = client.cluster.with_raw_response.get_topology()
     assert raw.request.headers["authorization"].startswith("Basic ")
@@ -338,7 +336,7 @@ def test_prism_rejection_is_detected_when_credentials_are_missing(
 ) -> None:
     # Guards the contract test: without credentials Prism refuses a secured operation.
     errors = camunda.module("errors")
-    client = camunda.package.Client(base_url=camunda.base_url, max_retries=0, env_file=False)
+    client = camunda.client()
     with client, pytest.raises(errors.AuthenticationError) as caught:
         client.cluster.get_topology()
     outcome = outcome_of_error(caught.value)
@@ -351,7 +349,7 @@ def test_prism_rejection_is_detected_when_credentials_are_missing(
 def test_unsecured_operation_is_accepted_when_the_client_has_no_credentials(
     camunda: CamundaUnderTest,
 ) -> None:
-    client = camunda.package.Client(base_url=camunda.base_url, max_retries=0, env_file=False)
+    client = camunda.client()
     with client:
         raw = client.license.with_raw_response.get()
     assert "authorization" not in raw.request.headers
