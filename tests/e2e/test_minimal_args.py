@@ -410,3 +410,71 @@ def test_optional_properties_are_filled_when_asked_for_levels() -> None:
         "tags": ["a"],
         "inner": {"x": 1},
     }
+
+
+def test_required_parameters_of_every_location_are_built_when_declared_anywhere() -> None:
+    document: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "components": {
+            "parameters": {
+                "Key": {
+                    "name": "key",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            },
+            "requestBodies": {
+                "Raw": {"required": True, "content": {"application/octet-stream": {}}}
+            },
+        },
+        "paths": {
+            "/things/{key}": {
+                "parameters": [{"$ref": "#/components/parameters/Key"}],
+                "put": {
+                    "parameters": [
+                        {"name": "q", "in": "query", "required": True, "schema": {"enum": ["x"]}},
+                        {"name": "opt", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "X-Id",
+                            "in": "header",
+                            "required": True,
+                            "schema": {"format": "uuid"},
+                        },
+                        {
+                            "name": "filter",
+                            "in": "query",
+                            "required": True,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["a"],
+                                        "properties": {"a": {"type": "boolean"}},
+                                    }
+                                }
+                            },
+                        },
+                    ],
+                    "requestBody": {"$ref": "#/components/requestBodies/Raw"},
+                },
+                "post": {
+                    "requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}},
+                },
+            }
+        },
+    }
+    put = operation_args(document, "#/paths/~1things~1{key}/put")
+    assert put.params == {
+        ("path", "key"): 1,
+        ("query", "q"): "x",
+        ("header", "X-Id"): "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        ("query", "filter"): {"a": False},
+    }
+    assert (put.body, put.content_type, put.body_required) == (
+        FILE_CONTENT,
+        "application/octet-stream",
+        True,
+    )
+    post = operation_args(document, "#/paths/~1things~1{key}/post")
+    assert (post.body, post.content_type, post.body_required) == ("loom", "text/plain", False)
