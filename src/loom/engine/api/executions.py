@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
@@ -24,6 +24,7 @@ from loom.engine.api.schemas import (
 )
 from loom.engine.db.models import Execution, StepRun, utcnow
 from loom.engine.logging import correlation_id
+from loom.engine.scheduler.claims import Claim
 from loom.engine.scheduler.dag import TERMINAL_EXECUTION
 from loom.engine.services import executions as service
 from loom.engine.services.errors import Issue, NotFoundError
@@ -87,6 +88,13 @@ async def create_execution(
         except NotFoundError as exc:
             exc.issues.append(Issue("/pipeline_id", exc.detail, "not_found"))
             raise
+    scheduler = runtime.scheduler
+    claims: list[Claim] = []
+
+    def claim_ready(*args: Any) -> None:
+        if scheduler is not None:
+            claims.extend(scheduler.claim_new(*args))
+
     async with runtime.transaction() as session:
         execution = await service.start_execution(
             session,
@@ -97,10 +105,12 @@ async def create_execution(
             initiator=body.initiator,
             callback_topics=body.callback_topics,
             correlation_id=correlation_id.get(),
+            claim_ready=claim_ready,
         )
     metrics.EXECUTIONS_STARTED.inc()
-    if runtime.scheduler is not None:
-        runtime.scheduler.wake()
+    if scheduler is not None:
+        scheduler.spawn(claims)
+        scheduler.wake()
     return _read(execution, runtime)
 
 

@@ -440,6 +440,28 @@ class Scheduler:
         ).scalar_one()
         return definition_of(execution_id, data)
 
+    def claim_new(
+        self,
+        execution: Execution,
+        runs: list[StepRun],
+        ready: list[StepRun],
+        now: datetime,
+        events: list[Event],
+    ) -> list[Claim]:
+        """Claim the first steps of an execution in the transaction that creates it.
+
+        The caller runs :meth:`spawn` with the result after the commit (a claim that is never
+        spawned, because the commit failed, never existed in the database either).
+        """
+        if self._stopping or not self.running:
+            return []
+        return self._claim_ready(execution, runs, ready, now, events)
+
+    def spawn(self, claims: list[Claim]) -> None:
+        """Start the tasks of claims made by :meth:`claim_new`, once they are committed."""
+        if claims:
+            self._spawn(claims, utcnow())
+
     def _claim_ready(
         self,
         execution: Execution,

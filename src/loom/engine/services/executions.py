@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from loom.engine.scheduler.dag import (
 from loom.engine.services.errors import ConflictError, InvalidInputError, Issue, NotFoundError
 from loom.engine.services.pipelines import get_pipeline, require_valid
 
+ClaimHook = Callable[[Execution, list[StepRun], list[StepRun], datetime, list[Event]], object]
 EXECUTION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 _DEFINITION_CACHE: OrderedDict[str, PipelineDefinition] = OrderedDict()
 _DEFINITION_CACHE_SIZE = 2048
@@ -91,8 +92,12 @@ async def start_execution(
     initiator: str | None,
     callback_topics: Sequence[str] = (),
     correlation_id: str | None = None,
+    claim_ready: ClaimHook | None = None,
 ) -> Execution:
     """Create an execution of a stored pipeline (its current version) or of an inline definition.
+
+    ``claim_ready`` lets the engine process that serves the request claim the first runnable
+    steps in the creating transaction (see ``Scheduler.claim_new``).
 
     Raises:
         NotFoundError: the pipeline does not exist.
@@ -168,7 +173,9 @@ async def start_execution(
     events = [
         new_event(execution.id, "execution_created", f"execution of {defn.name!r} created", now)
     ]
-    advance(execution, defn, runs, now=now, events=events)
+    ready = advance(execution, defn, runs, now=now, events=events)
+    if ready and claim_ready is not None:
+        claim_ready(execution, runs, ready, now, events)
     session.add(execution)
     await session.flush()
     session.add_all(runs)
