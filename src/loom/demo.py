@@ -85,7 +85,10 @@ def _generate() -> ModuleType:
 
 def _use_sync(sdk: Any, base_url: str) -> int:
     calls = 0
-    with sdk.Client(base_url=base_url, username="demo", password="demo") as client:
+    # Prism serves the paths without the server's /v2 base path: use base_url verbatim.
+    with sdk.Client(
+        base_url=base_url, base_url_exact=True, username="demo", password="demo"
+    ) as client:
         topology = client.cluster.get_topology()
         calls += 1
         brokers, version = len(topology.brokers), topology.gateway_version
@@ -103,7 +106,9 @@ def _use_sync(sdk: Any, base_url: str) -> int:
 
 
 async def _use_async(sdk: Any, base_url: str) -> int:
-    client: Any = sdk.AsyncClient(base_url=base_url, username="demo", password="demo")
+    client: Any = sdk.AsyncClient(
+        base_url=base_url, base_url_exact=True, username="demo", password="demo"
+    )
     try:
         calls: list[Any] = [
             client.cluster.get_topology(),

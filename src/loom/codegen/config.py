@@ -9,6 +9,7 @@ Example::
     layout = "resources"             # "resources" | "flat"
     error_classes = "shared"         # "shared" | "per-operation"
     include_tags = []                # empty: every tag
+    idempotent = ["*/search"]        # POST/PATCH operations retried like GET
 
     [names.operations]               # operationId -> method name
     createProcessInstance = "start"
@@ -54,6 +55,8 @@ class GeneratorConfig:
     layout: Literal["resources", "flat"] = "resources"
     error_classes: Literal["shared", "per-operation"] = "shared"
     include_tags: tuple[str, ...] = ()
+    idempotent: tuple[str, ...] = ()
+    """fnmatch patterns over operationId or path: POST/PATCH operations retried like GET."""
     operation_names: dict[str, str] = field(default_factory=dict[str, str])
     model_names: dict[str, str] = field(default_factory=dict[str, str])
     pre_hooks: Path | None = None
@@ -129,6 +132,11 @@ def load_config(path: Path | None) -> GeneratorConfig:
     tags = sdk.get("include_tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in cast(list[Any], tags)):
         raise FatalSchemaError(f"{where}: sdk.include_tags must be a list of strings")
+    idempotent = sdk.get("idempotent", [])
+    if not isinstance(idempotent, list) or not all(
+        isinstance(t, str) for t in cast(list[Any], idempotent)
+    ):
+        raise FatalSchemaError(f"{where}: sdk.idempotent must be a list of patterns")
     env_prefix = runtime.get("env_prefix")
     if env_prefix is not None and (
         not isinstance(env_prefix, str) or not _ENV_RE.match(env_prefix)
@@ -179,6 +187,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
         layout=layout,
         error_classes=errors,
         include_tags=tuple(cast(list[str], tags)),
+        idempotent=tuple(cast(list[str], idempotent)),
         operation_names=_str_map(_table(names, "operations", where), where),
         model_names=_str_map(_table(names, "models", where), where),
         pre_hooks=hook_dir("pre"),

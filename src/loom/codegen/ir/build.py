@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from fnmatch import fnmatchcase as fnmatch
 from typing import Any, cast
 
 from loom.codegen.config import GeneratorConfig
@@ -216,6 +217,8 @@ def _operation(
         deprecated=raw.op.get("deprecated") is True,
         eventually_consistent=raw.op.get("x-eventually-consistent") is True,
         pagination=pagination,
+        idempotent=raw.method in {"post", "patch"}
+        and any(fnmatch(op_id, p) or fnmatch(raw.path, p) for p in config.idempotent),
     )
 
 

@@ -110,6 +110,8 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
         args.append(f"security=({reqs}{',' if op.security else ''})")
     if op.eventually_consistent:
         args.append("eventually_consistent=True")
+    if op.idempotent:
+        args.append("idempotent=True")
     if op.deprecated:
         args.append("deprecated=True")
     if op.pagination is not None:

@@ -31,7 +31,6 @@ from .retries import RetryPolicy
 from .types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
 
 if TYPE_CHECKING:
-    import ssl
     from pathlib import Path
 
     import httpx
@@ -69,14 +68,13 @@ class PreparedRequest:
 class _Shared:
     """State shared by a client and its ``with_options`` copies: the pool and the auth flow."""
 
-    __slots__ = ("auth", "http", "lock", "owns_http", "ready", "verify")
+    __slots__ = ("auth", "http", "lock", "owns_http", "ready")
 
     def __init__(self, http: Any) -> None:
         self.lock = threading.Lock()
         self.http: Any = http
         self.owns_http = http is None
         self.auth: Any = None
-        self.verify: ssl.SSLContext | bool = True
         self.ready = False
 
 
@@ -369,7 +367,6 @@ class BaseClient:
             if auth is None:
                 sdk = type(self).sdk_info
                 auth = build_auth(sdk, self._settings, verify=verify, logger=self._logger)
-            shared.verify = verify
             shared.auth = auth
             if shared.http is None:
                 shared.http = make_http(client_kwargs(self._settings, self._base_headers(), verify))
