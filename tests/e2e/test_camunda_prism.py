@@ -13,8 +13,10 @@ client, with optional bodies left out.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -205,38 +207,67 @@ def _assert_only(expected: ExpectedRejection, reasons: tuple[str, ...], op_id: s
     assert not unexpected, f"{op_id}: more than {expected.reason}: {unexpected}"
 
 
+async def _call_async(
+    camunda: CamundaUnderTest, client: Any, case: Case, kwargs: dict[str, Any]
+) -> Outcome:
+    api_status_error = camunda.module("errors").APIStatusError
+    method = getattr(getattr(client, case.attr).with_raw_response, case.method)
+    try:
+        raw = await method(**kwargs)
+    except api_status_error as exc:
+        return outcome_of_error(exc)
+    http = raw.http_response
+    return Outcome(raw.status_code, raw.headers, http.content, http.request, value=raw.parsed)
+
+
 @pytest.mark.parametrize("case", _params(ASYNC_CASES))
 async def test_operation_is_accepted_and_parsed_when_called_async_with_minimal_args(
     camunda: CamundaUnderTest, case: Case
 ) -> None:
     op = ir_operation(camunda.api, case)
     kwargs = call_kwargs(camunda, op, with_optional_body=False)
-    api_status_error = camunda.module("errors").APIStatusError
     client = make_client(camunda, asynchronous=True)
     try:
-        resource = getattr(client, case.attr)
-        try:
-            with deprecation(op):
-                raw = await getattr(resource.with_raw_response, case.method)(**kwargs)
-        except api_status_error as exc:
-            outcome = outcome_of_error(exc)
-        else:
-            http = raw.http_response
-            outcome = Outcome(
-                raw.status_code, raw.headers, http.content, http.request, value=raw.parsed
-            )
+        with deprecation(op):
+            outcome = await _call_async(camunda, client, case, kwargs)
         assert_contract(camunda, op, outcome)
         if outcome.error is None:
             with deprecation(op):
-                assert await getattr(resource, case.method)(**kwargs) == outcome.value
+                plain = getattr(getattr(client, case.attr), case.method)
+                assert await plain(**kwargs) == outcome.value
     finally:
         await client.aclose()
+
+
+async def test_sample_is_accepted_and_parsed_when_called_concurrently_on_one_async_client(
+    camunda: CamundaUnderTest,
+) -> None:
+    # One client, its transport created by whichever task comes first, every call in flight.
+    cases = [c for c in ASYNC_CASES if c.operation_id not in KNOWN_SDK_BUGS]
+    ops = [ir_operation(camunda.api, c) for c in cases]
+    client = make_client(camunda, asynchronous=True)
+    try:
+        with warnings.catch_warnings():
+            # pytest.warns cannot tell concurrent tasks apart; deprecation is checked above.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            outcomes = await asyncio.gather(
+                *(
+                    _call_async(
+                        camunda, client, case, call_kwargs(camunda, op, with_optional_body=True)
+                    )
+                    for case, op in zip(cases, ops, strict=True)
+                )
+            )
+    finally:
+        await client.aclose()
+    for op, outcome in zip(ops, outcomes, strict=True):
+        assert_contract(camunda, op, outcome)
 
 
 ERROR_ACCEPT = "application/json, application/problem+json"
 
 
-def _firstdeclared_error(op: Operation) -> int | None:
+def _first_declared_error(op: Operation) -> int | None:
     return next((int(key) for key, _ in op.errors if key.isdigit()), None)
 
 
@@ -245,7 +276,7 @@ ERROR_CASES = [
     for c in CASES[1 :: max(1, len(CASES) // ASYNC_SAMPLE_SIZE)][:ASYNC_SAMPLE_SIZE]
     if c.operation_id not in EXPECTED_REJECTIONS
     and c.operation_id not in KNOWN_SDK_BUGS
-    and _firstdeclared_error(ir_operation(_API, c)) is not None
+    and _first_declared_error(ir_operation(_API, c)) is not None
 ]
 
 
@@ -254,7 +285,7 @@ def test_declared_error_is_raised_and_parsed_when_prism_mocks_it(
     camunda: CamundaUnderTest, sync_client: Any, case: Case
 ) -> None:
     op = ir_operation(camunda.api, case)
-    status = _firstdeclared_error(op)
+    status = _first_declared_error(op)
     assert status is not None
     kwargs = call_kwargs(camunda, op, with_optional_body=True)
     # The Accept header is set here because the SDK's default leaves out the error media type
