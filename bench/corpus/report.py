@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -245,13 +246,14 @@ def _targets(all_stats: dict[str, Stats]) -> list[str]:
 
 def _top(pairs: Iterable[tuple[str, int, str, str]], limit: int) -> list[str]:
     """``(category, count, document, example)`` rows → the top categories by document count."""
-    docs: Counter[str] = Counter()
+    seen: dict[str, set[str]] = {}
     total: Counter[str] = Counter()
     example: dict[str, tuple[str, str]] = {}
     for category, n, doc, text in pairs:
-        docs[category] += 1
+        seen.setdefault(category, set()).add(doc)
         total[category] += n
         example.setdefault(category, (doc, text))
+    docs = Counter({category: len(names) for category, names in seen.items()})
     lines = ["| category | documents | occurrences | example |", "|---|---:|---:|---|"]
     for category, n_docs in docs.most_common(limit):
         doc, text = example[category]
@@ -262,10 +264,15 @@ def _top(pairs: Iterable[tuple[str, int, str, str]], limit: int) -> list[str]:
     return lines if docs else ["(none)"]
 
 
+_CODE = re.compile(r"^([a-z][a-z0-9-]+): ")
+
+
 def _diagnostic_pairs(recs: Iterable[Record]) -> Iterable[tuple[str, int, str, str]]:
+    """Diagnostics grouped by their stable code when they have one (loom's do)."""
     for r in recs:
         for category, (n, text) in dict(r.get("diagnostic_categories", {})).items():
-            yield str(category), int(n), str(r["document"]), str(text)
+            code = _CODE.match(str(category))
+            yield code.group(1) if code else str(category), int(n), str(r["document"]), str(text)
 
 
 def _failure_pairs(recs: Iterable[Record]) -> Iterable[tuple[str, int, str, str]]:
