@@ -337,21 +337,21 @@ async def test_sandbox_escapes_are_refused_and_the_engine_keeps_running_when_sub
             "parameters": [{"name": "x", "type": "string", "default": "x"}],
             "steps": [step("a", "log", params={"message": attempt})],
         }
-        response = await client.post("/v1/pipelines", json=definition)
-        if response.status_code == 422:
-            continue
-        # Syntactically fine but refused when evaluated: the step fails, the engine lives on.
-        done = await run_inline(client, definition)
-        assert done["status"] == "failed", attempt
+        for path in ("/v1/pipelines", "/v1/pipelines/validate"):
+            response = await client.post(path, json=definition)
+            assert response.status_code == 422, (attempt, response.text)
+            assert response.json()["errors"][0]["pointer"].startswith("/steps/0/params")
+        inline = await client.post("/v1/executions", json={"definition": definition})
+        assert inline.status_code == 422, attempt
+    # Only known at run time (the size depends on a parameter): the step fails, cleanly.
     huge = {
         "name": "huge",
         "parameters": [{"name": "s", "type": "string", "default": "abcdefgh"}],
         "steps": [step("a", "log", params={"message": "{{ params.s * 100000000 }}"})],
     }
-    created = await client.post("/v1/pipelines", json=huge)
-    if created.status_code == 201:
-        done = await run_inline(client, huge)
-        assert done["status"] == "failed"
+    done = await run_inline(client, huge)
+    assert done["status"] == "failed"
+    assert "too large" in (await steps_by_id(client, done["id"]))["a"]["error"]
     assert (await client.get("/healthz")).status_code == 200
     assert (await run_inline(client, diamond()))["status"] == "completed"
 
