@@ -285,3 +285,24 @@ def test_flat_layout_raises_per_operation_error_classes_when_configured(
         client.get_pet(7)
     assert isinstance(info.value, errors.NotFoundError)
     assert info.value.body.title == "gone"
+
+
+def test_unknown_discriminator_value_parses_as_unknown_variant_when_server_is_newer(
+    sdk: ModuleType, server: RecordingServer
+) -> None:
+    server.routes[("GET", "/pets/9")] = Reply(200, {"kind": "bird", "name": "Tweety", "wings": 2})
+    pet = _client(sdk, server).pets.get(9)
+    assert type(pet).__name__ == "UnknownVariant"
+    assert pet.model_extra == {"kind": "bird", "name": "Tweety", "wings": 2}
+
+
+def test_accept_lists_declared_media_types_when_operation_returns_errors(
+    sdk: ModuleType, server: RecordingServer
+) -> None:
+    server.routes[("GET", "/pets/5")] = Reply(200, DOG)
+    server.routes[("GET", "/pets/3/photo")] = Reply(200, b"png", "image/png")
+    client = _client(sdk, server)
+    client.pets.get(5)
+    assert server.last.headers["accept"] == "application/json, application/problem+json"
+    client.files.download_photo(3)
+    assert server.last.headers["accept"] == "image/png"

@@ -94,23 +94,11 @@ EXPECTED_REJECTIONS: dict[str, ExpectedRejection] = {
     "createDocuments": _MULTIPART_ARRAY,
 }
 
-_ACCEPT_BUG = (
-    "runtime bug: every request sends `Accept: application/json` (BaseClient._base_headers), so "
-    "operations that answer text/xml or application/octet-stream get 406 Not Acceptable"
-)
 # Bugs in the generated SDK or its runtime that this test found and that are not fixed yet;
-# strict xfail, so the test reports when a fix lands.
-KNOWN_SDK_BUGS: dict[str, str] = {
-    "getDecisionDefinitionXML": _ACCEPT_BUG,
-    "getDecisionRequirementsXML": _ACCEPT_BUG,
-    "getProcessDefinitionXML": _ACCEPT_BUG,
-    "getDocument": _ACCEPT_BUG,
-    "searchElementInstanceWaitStates": (
-        "runtime/generator: a discriminated oneOf (WaitStateDetails) fails the whole response when "
-        "the discriminator value is unknown (Prism sends waitStateType='string'; a newer server "
-        "would send a new wait-state type); an unknown tag should not break parsing"
-    ),
-}
+# strict xfail, so the test reports when a fix lands. (Fixed so far: the Accept header now lists
+# each operation's declared media types; an unknown discriminator value parses as
+# UnknownVariant.)
+KNOWN_SDK_BUGS: dict[str, str] = {}
 
 
 def _collect_api() -> Api:
@@ -264,9 +252,6 @@ async def test_sample_is_accepted_and_parsed_when_called_concurrently_on_one_asy
         assert_contract(camunda, op, outcome)
 
 
-ERROR_ACCEPT = "application/json, application/problem+json"
-
-
 def _first_declared_error(op: Operation) -> int | None:
     return next((int(key) for key, _ in op.errors if key.isdigit()), None)
 
@@ -288,9 +273,7 @@ def test_declared_error_is_raised_and_parsed_when_prism_mocks_it(
     status = _first_declared_error(op)
     assert status is not None
     kwargs = call_kwargs(camunda, op, with_optional_body=True)
-    # The Accept header is set here because the SDK's default leaves out the error media type
-    # (see test_error_media_type_is_acceptable_when_the_sdk_sends_its_default_accept_header).
-    kwargs["extra_headers"] = {"Prefer": f"code={status}", "Accept": ERROR_ACCEPT}
+    kwargs["extra_headers"] = {"Prefer": f"code={status}"}
     outcome = call_sync(camunda, sync_client, case, kwargs)
     assert outcome.error is not None, f"{case.operation_id}: no error for {status}"
     assert outcome.status_code == status, describe(outcome)
@@ -299,12 +282,6 @@ def test_declared_error_is_raised_and_parsed_when_prism_mocks_it(
     assert_contract(camunda, op, outcome)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: the default `Accept: application/json` leaves out "
-    "application/problem+json, the media type of every Camunda error, so a server that "
-    "negotiates (Prism does) cannot send the declared error",
-)
 def test_error_media_type_is_acceptable_when_the_sdk_sends_its_default_accept_header(
     camunda: CamundaUnderTest, sync_client: Any
 ) -> None:

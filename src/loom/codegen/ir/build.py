@@ -217,6 +217,7 @@ def _operation(
         deprecated=raw.op.get("deprecated") is True,
         eventually_consistent=raw.op.get("x-eventually-consistent") is True,
         pagination=pagination,
+        accept=builder.accept(raw),
         idempotent=raw.method in {"post", "patch"}
         and any(fnmatch(op_id, p) or fnmatch(raw.path, p) for p in config.idempotent),
     )

@@ -253,6 +253,8 @@ class Operation:
     deprecated: bool = False
     eventually_consistent: bool = False
     pagination: PaginationInfo | None = None
+    accept: str = ""
+    """Media types the responses declare, for the Accept header ("" when there are none)."""
     idempotent: bool = False
     """A POST/PATCH that the configuration says is safe to retry (a search)."""
 

@@ -367,6 +367,19 @@ class OperationBuilder:
             rt = ANY
         return rt.with_nullable(nullable or rt.nullable), cast(Any, kind), statuses, errors
 
+    def accept(self, raw: RawOperation) -> str:
+        """Every media type the operation's responses declare, in order, for ``Accept``."""
+        seen: list[str] = []
+        responses = _d(raw.op.get("responses")) or {}
+        for value in responses.values():
+            rd = self._resolve(value, self.comp_responses, "responses", raw.pointer) or {}
+            for ct in _d(rd.get("content")) or {}:
+                base = ct.split(";", 1)[0].strip()
+                # a media type is a token/token; anything else cannot go into a header
+                if re.fullmatch(r"[\w.+*-]+/[\w.+*-]+", base) and base not in seen:
+                    seen.append(base)
+        return ", ".join(seen)
+
     def _content_type(self, content: Schema | None, ptr: str, hint: str) -> tuple[TypeRef, str]:
         if not content:
             return NONE, "none"

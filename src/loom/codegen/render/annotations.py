@@ -143,6 +143,8 @@ def _discriminated(t: TypeRef, imports: Imports, runtime: str) -> str:
         members.append(f"Annotated[{annotation(member, imports, runtime=runtime)}, Tag({tag!r})]")
         for value in tags:
             mapping[value] = tag
+    imports.add(runtime + ".models", "UnknownVariant")
+    members.append('Annotated[UnknownVariant, Tag("__unknown__")]')
     pairs = ", ".join(f"{k!r}: {v!r}" for k, v in mapping.items())
     return f"Annotated[{' | '.join(members)}, discriminated({t.discriminator!r}, {{{pairs}}})]"
 

@@ -112,6 +112,8 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
         args.append("eventually_consistent=True")
     if op.idempotent:
         args.append("idempotent=True")
+    if op.accept and op.accept != "application/json":
+        args.append(f"accept={op.accept!r}")
     if op.deprecated:
         args.append("deprecated=True")
     if op.pagination is not None:

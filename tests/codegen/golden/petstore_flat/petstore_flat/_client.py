@@ -55,6 +55,7 @@ _CREATE_PET = Operation[Pet](
     success_statuses=(201,),
     errors={"400": Problem},
     error_classes={400: CreatePetBadRequestError},
+    accept="application/json, application/problem+json",
 )
 
 _SEARCH_PETS = Operation[PetPage](
@@ -77,6 +78,7 @@ _GET_PET = Operation[Pet](
     response=Pet,
     errors={"404": Problem},
     error_classes={404: GetPetNotFoundError},
+    accept="application/json, application/problem+json",
 )
 
 _DELETE_PET = Operation[None](
@@ -96,6 +98,7 @@ _DOWNLOAD_PHOTO = Operation[bytes](
     params=(Param("petId", "path", "simple", False, required=True),),
     response=bytes,
     response_kind="bytes",
+    accept="image/png",
 )
 
 _UPLOAD_PHOTO = Operation[UploadPhotoResponse](
@@ -129,6 +132,7 @@ _LOGIN = Operation[str](
     body=Body("application/x-www-form-urlencoded", required=True),
     response=str,
     response_kind="text",
+    accept="text/plain",
 )
 
 _STYLED_PATH = Operation[None](

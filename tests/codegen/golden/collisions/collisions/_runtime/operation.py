@@ -135,6 +135,8 @@ class Operation(Generic[T]):
         pagination: set when the operation pages; see ``Pagination``.
         deprecated: the operation is deprecated (a ``DeprecationWarning`` is also raised by the
             generated method's ``@deprecated``).
+        accept: the ``Accept`` header: every media type the operation's responses declare
+            (success and error); ``None`` sends ``application/json``.
         idempotent: ``True`` lets the runtime retry the operation like a GET even when its method
             is POST or PATCH (a search); ``None`` decides by method.
     """
@@ -154,6 +156,7 @@ class Operation(Generic[T]):
     pagination: Pagination | None = None
     deprecated: bool = False
     idempotent: bool | None = None
+    accept: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

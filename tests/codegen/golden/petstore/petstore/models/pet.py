@@ -5,11 +5,13 @@ from typing import Annotated, TypeAlias
 
 from pydantic import Tag
 
-from .._runtime.models import discriminated
+from .._runtime.models import UnknownVariant, discriminated
 from .cat import Cat
 from .dog import Dog
 
 Pet: TypeAlias = Annotated[
-    Annotated[Cat, Tag("cat")] | Annotated[Dog, Tag("dog")],
+    Annotated[Cat, Tag("cat")]
+    | Annotated[Dog, Tag("dog")]
+    | Annotated[UnknownVariant, Tag("__unknown__")],
     discriminated("kind", {"cat": "cat", "dog": "dog"}),
 ]

@@ -19,6 +19,7 @@ _LOGIN = Operation[str](
     body=Body("application/x-www-form-urlencoded", required=True),
     response=str,
     response_kind="text",
+    accept="text/plain",
 )
 
 

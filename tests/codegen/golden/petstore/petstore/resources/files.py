@@ -20,6 +20,7 @@ _DOWNLOAD_PHOTO = Operation[bytes](
     params=(Param("petId", "path", "simple", False, required=True),),
     response=bytes,
     response_kind="bytes",
+    accept="image/png",
 )
 
 _UPLOAD_PHOTO = Operation[UploadPhotoResponse](

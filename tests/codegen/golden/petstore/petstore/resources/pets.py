@@ -42,6 +42,7 @@ _CREATE_PET = Operation[Pet](
     response=Pet,
     success_statuses=(201,),
     errors={"400": Problem},
+    accept="application/json, application/problem+json",
 )
 
 _SEARCH_PETS = Operation[PetPage](
@@ -63,6 +64,7 @@ _GET_PET = Operation[Pet](
     params=(Param("petId", "path", "simple", False, required=True),),
     response=Pet,
     errors={"404": Problem},
+    accept="application/json, application/problem+json",
 )
 
 _DELETE_PET = Operation[None](

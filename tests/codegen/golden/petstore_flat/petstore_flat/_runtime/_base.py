@@ -303,6 +303,8 @@ class BaseClient:
         path = op.path
         query: list[str] = []
         headers: dict[str, str] = dict(self._extra_headers) if self._extra_headers else {}
+        if op.accept:
+            headers["Accept"] = op.accept
         cookies: list[tuple[Param, object]] = []
         tenant = self._settings.tenant_id
         for param in op.params:

@@ -96,12 +96,24 @@ def _unknown_member(cls: type[Any], value: object, pseudo: Any) -> Any:
     return pseudo
 
 
+UNKNOWN_TAG = "__unknown__"
+
+
+class UnknownVariant(BaseModel):
+    """A member of a discriminated union that this SDK does not know (a newer server's).
+
+    Every field the server sent is kept in ``model_extra``; generated unions list this class
+    last, so an unknown discriminator value parses instead of failing the whole response.
+    """
+
+
 def discriminated(prop: str, tags: Mapping[str, str]) -> Discriminator:
     """A pydantic discriminator for a ``oneOf`` with ``discriminator.propertyName`` ``prop``.
 
     ``tags`` maps every wire value of the property to the ``Tag`` of its member. Works on raw
     mappings (responses) and on model instances (requests built by the user), whatever the
-    Python name of the property is.
+    Python name of the property is. A value not in ``tags`` (or no value) selects
+    ``UNKNOWN_TAG``, the ``UnknownVariant`` member.
     """
 
     def pick(value: Any) -> str | None:
@@ -117,6 +129,8 @@ def discriminated(prop: str, tags: Mapping[str, str]) -> Discriminator:
             return None
         if isinstance(raw, enum.Enum):
             raw = raw.value
-        return tags.get(str(raw)) if raw is not None else None
+        if raw is None:
+            return UNKNOWN_TAG
+        return tags.get(str(raw), UNKNOWN_TAG)
 
     return Discriminator(pick)
