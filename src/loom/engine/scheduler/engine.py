@@ -627,30 +627,51 @@ class Scheduler:
             metrics.RUNNABLE_STEPS.set(await count_runnable(session, now=now))
 
     async def _heartbeat(self, now: datetime) -> None:
-        mine = list(self._tasks)
+        """Renew this process's leases; cancel the steps it no longer owns.
+
+        Rows are locked in id order with SKIP LOCKED: a row another transaction is writing
+        (its outcome being committed, a cancel) is simply renewed next time, and two
+        multi-row writers never wait for each other in opposite orders.
+        """
+        mine = sorted(self._tasks)
         if not mine:
             return
         async with self._sessions() as session, session.begin():
-            renewed = set(
+            lockable = list(
                 (
                     await session.execute(
-                        sa.update(StepRun)
+                        sa.select(StepRun.id)
                         .where(
                             StepRun.id.in_(mine),
                             StepRun.status == "running",
                             StepRun.lease_owner == self._owner,
                         )
-                        .values(
-                            lease_expires_at=now + timedelta(seconds=self._settings.lease_seconds)
-                        )
-                        .returning(StepRun.id)
-                        .execution_options(synchronize_session=False)
+                        .order_by(StepRun.id)
+                        .with_for_update(skip_locked=True)
                     )
                 ).scalars()
             )
-        for run_id in mine:
+            if lockable:
+                await session.execute(
+                    sa.update(StepRun)
+                    .where(StepRun.id.in_(lockable))
+                    .values(lease_expires_at=now + timedelta(seconds=self._settings.lease_seconds))
+                    .execution_options(synchronize_session=False)
+                )
+        async with self._readers() as session:
+            lost = set(
+                (
+                    await session.execute(
+                        sa.select(StepRun.id).where(
+                            StepRun.id.in_(mine),
+                            sa.or_(StepRun.status != "running", StepRun.lease_owner != self._owner),
+                        )
+                    )
+                ).scalars()
+            )
+        for run_id in lost:
             task = self._tasks.get(run_id)
-            if run_id not in renewed and task is not None:
+            if task is not None:
                 # Cancelled, timed out or recovered elsewhere: stop working on it.
                 task.cancel()
 
