@@ -32,6 +32,23 @@ _DEFINITION_CACHE: OrderedDict[str, PipelineDefinition] = OrderedDict()
 _DEFINITION_CACHE_SIZE = 2048
 
 
+_VERSION_CACHE: OrderedDict[tuple[str, int], PipelineDefinition] = OrderedDict()
+
+
+def _stored_definition(
+    pipeline_id: str, version: int, data: Mapping[str, Any]
+) -> PipelineDefinition:
+    """A stored version's parsed definition (versions are immutable, so it is cached)."""
+    key = (pipeline_id, version)
+    cached = _VERSION_CACHE.get(key)
+    if cached is None:
+        cached = PipelineDefinition.model_validate(data)
+        _VERSION_CACHE[key] = cached
+        if len(_VERSION_CACHE) > 256:
+            _VERSION_CACHE.popitem(last=False)
+    return cached
+
+
 def cached_definition(execution_id: str) -> PipelineDefinition | None:
     """The parsed definition of an execution if this process has it at hand."""
     return _DEFINITION_CACHE.get(execution_id)
@@ -110,10 +127,12 @@ async def start_execution(
             issues=[Issue("/pipeline_id", "give exactly one of pipeline_id and definition")],
         )
     version: int | None = None
+    definition_data: dict[str, Any] | None = None
     if pipeline_id is not None:
         stored = await get_pipeline(session, pipeline_id)
-        defn = PipelineDefinition.model_validate(stored.definition)
         version = stored.pipeline.current_version
+        defn = _stored_definition(pipeline_id, version, stored.definition)
+        definition_data = stored.definition
         pointer = "/pipeline_id"
     else:
         try:
@@ -143,7 +162,7 @@ async def start_execution(
         pipeline_id=pipeline_id,
         pipeline_version=version,
         pipeline_name=defn.name,
-        definition=defn.model_dump(mode="json"),
+        definition=definition_data or defn.model_dump(mode="json"),
         params=bound,
         initiator=initiator,
         callback_topics=list(callback_topics),
