@@ -90,8 +90,10 @@ async def create_execution(
             raise
     scheduler = runtime.scheduler
     claims: list[Claim] = []
+    ready: list[Any] = []
 
     def claim_ready(*args: Any) -> None:
+        ready.extend(args[2])
         if scheduler is not None:
             claims.extend(scheduler.claim_new(*args))
 
@@ -110,7 +112,8 @@ async def create_execution(
     metrics.EXECUTIONS_STARTED.inc()
     if scheduler is not None:
         scheduler.spawn(claims)
-        scheduler.wake()
+        if len(claims) < len(ready):
+            scheduler.wake()  # committed now: the claim loop takes the rest
     return _read(execution, runtime)
 
 
