@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -96,11 +97,9 @@ def measure(subject: Subject) -> Sample:
     return Sample(float(data["seconds"]), int(data["modules"]), process_seconds)
 
 
-def ensure_loom_sdk(out: Path) -> Path:
-    """Generate loom's Camunda SDK into ``out`` unless it is there; return the import root."""
-    for root in (out, out.parent):
-        if (root / LOOM_PACKAGE / "__init__.py").exists():
-            return root
+def generate_loom_sdk(out: Path) -> Path:
+    """Generate loom's Camunda SDK afresh into ``out`` (the current generator); return its root."""
+    shutil.rmtree(out, ignore_errors=True)
     result = timed_run(loom_generate_cmd(out))
     if result.returncode != 0:
         raise RuntimeError(f"loom generate failed:\n{fail_tail(result.output)}")
@@ -118,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     BENCH_BUILD.mkdir(parents=True, exist_ok=True)
     try:
         camunda_python = ensure_peer(CAMUNDA)
-        loom_root = ensure_loom_sdk(BENCH_BUILD / "import" / "loom")
+        loom_root = generate_loom_sdk(BENCH_BUILD / "import" / "loom")
     except RuntimeError as exc:
         print(f"import_time: {exc}", file=sys.stderr)
         return 1

@@ -1,8 +1,9 @@
 """``make bench``: run every benchmark module in turn and print one summary line.
 
 Modules written by other parts of the project (``bench.runtime_overhead``,
-``bench.engine_throughput``) are imported by name and skipped with a message when absent. The
-corpus run is separate (``make corpus``): it takes far longer than the rest.
+``bench.engine_throughput``) are imported by name and skipped with a message when absent; any
+other public module of the ``bench`` package with a ``main()`` runs after them. The corpus run is
+separate (``make corpus``): it takes far longer than the rest.
 
     python -m bench.run_all [--only NAME ...]
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 import time
 from collections.abc import Callable
@@ -23,6 +25,20 @@ BENCHES = (
     "bench.runtime_overhead",
     "bench.engine_throughput",
 )
+NOT_BENCHES = {"bench.run_all", "bench.peers", "bench.corpus"}
+
+
+def discover() -> list[str]:
+    """The named benchmarks, then every other public module of the package, sorted."""
+    import bench
+
+    found = sorted(
+        f"bench.{info.name}"
+        for info in pkgutil.iter_modules(bench.__path__)
+        if not info.name.startswith("_")
+    )
+    extra = [name for name in found if name not in BENCHES and name not in NOT_BENCHES]
+    return [*BENCHES, *extra]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__)
     parser.add_argument("--only", nargs="*", help="run only these (e.g. codegen_speed)")
     args = parser.parse_args(argv)
-    wanted = [b for b in BENCHES if not args.only or b.rsplit(".", 1)[1] in args.only]
+    wanted = [b for b in discover() if not args.only or b.rsplit(".", 1)[1] in args.only]
     results: dict[str, str] = {}
     for i, name in enumerate(wanted, start=1):
         print(f"== [{i}/{len(wanted)}] {name}", file=sys.stderr, flush=True)
