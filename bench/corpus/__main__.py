@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.corpus_dir is not None:
             if not args.corpus_dir.is_dir():
                 raise CorpusError(f"{args.corpus_dir} is not a folder")
-            docs = list_documents(args.corpus_dir)
+            docs = list_documents(args.corpus_dir.resolve())
         else:
             docs = list_documents(fetch())
         selected = _select(args, docs)
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as exc:
             print(f"corpus: {exc}", file=sys.stderr)
             return 1
-    out: Path = args.out
+    out: Path = args.out.resolve()  # subprocesses run in other folders
     out.mkdir(parents=True, exist_ok=True)
     # The type-check subsets come from the whole sample, so re-measuring a few documents with
     # --documents checks exactly what the main run checked for them.

@@ -330,6 +330,8 @@ def render(
             "",
             *_top(_failure_pairs(recs), 12),
             "",
+            f"## {NAMES.get(g, g)}: pyright strict error categories (fixed sample)",
+            "",
             *_top(_strict_pairs(recs), 8),
             "",
         ]
