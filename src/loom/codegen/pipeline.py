@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def generate(
     document = loaded.document
     t = stage("load", t)
 
-    with tempfile.TemporaryDirectory(prefix="loom-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="loom-", dir=_staging_root()) as tmp:
         staging = Path(tmp) / "sdk"
         staging.mkdir()
         if config.pre_hooks is not None:
@@ -99,10 +100,7 @@ def generate(
         )
         t = stage("render", t)
 
-        for rel, text in files.items():
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        _write_all(staging, {rel: text.encode() for rel, text in files.items()})
         _ruff_format(staging)
         t = stage("format", t)
 
@@ -119,6 +117,29 @@ def generate(
         stage("write", t)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _staging_root() -> str | None:
+    """A memory-backed folder for staging when there is one: ruff reads and writes every file."""
+    shm = Path("/dev/shm")
+    try:
+        if shm.is_dir() and os.access(shm, os.W_OK):
+            return str(shm)
+    except OSError:
+        pass
+    return None
+
+
+def _write_all(root: Path, files: dict[str, bytes]) -> None:
+    """Write files under ``root``, creating each folder once."""
+    made: set[Path] = set()
+    for rel, data in files.items():
+        path = root / rel
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        with open(path, "wb") as fh:
+            fh.write(data)
 
 
 def _runtime_sources() -> dict[str, str]:
@@ -207,15 +228,18 @@ def _stale(out: Path, files: dict[str, bytes]) -> list[str]:
 
 
 def _sync(out: Path, files: dict[str, bytes]) -> int:
-    written = 0
     out.mkdir(parents=True, exist_ok=True)
+    changed: dict[str, bytes] = {}
     for rel, data in files.items():
         path = out / rel
-        if path.is_file() and path.read_bytes() == data:
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        written += 1
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                continue
+        except OSError:
+            pass  # not there yet
+        changed[rel] = data
+    _write_all(out, changed)
+    written = len(changed)
     for path in sorted(out.rglob("*"), reverse=True):
         rel = path.relative_to(out).as_posix()
         if path.is_file() and rel not in files and _is_generated(path):

@@ -6,6 +6,7 @@ JSON scalars, so no schema text reaches generated code unescaped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from loom.codegen.ir.model import TypeRef
@@ -172,7 +173,12 @@ def docstring(text: str | None, indent: str = "") -> str:
     return "\n".join(out)
 
 
+_DOC_SPECIAL = re.compile(r'[\\"\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\ufeff\r]')
+
+
 def _escape_doc(text: str) -> str:
+    if not _DOC_SPECIAL.search(text):
+        return text.rstrip()
     out: list[str] = []
     for ch in text.replace("\r\n", "\n").replace("\r", "\n"):
         o = ord(ch)

@@ -54,11 +54,12 @@ def plan_modules(api: Api) -> tuple[list[ModelModule], dict[str, str]]:
     modules: list[ModelModule] = []
     where: dict[str, str] = {}
     taken: set[str] = {"__init__"}
+    index = {n: i for i, n in enumerate(defs)}
     for comp in components:
-        first = min(comp, key=lambda n: list(defs).index(n))
+        first = min(comp, key=index.__getitem__)
         mod = N.dedupe(N.module_name(first), taken)
         taken.add(mod)
-        ordered = _order_within(comp, defs)
+        ordered = _order_within(comp, defs, index)
         modules.append(ModelModule(mod, tuple(defs[n] for n in ordered)))
         for n in comp:
             where[n] = mod
@@ -66,10 +67,11 @@ def plan_modules(api: Api) -> tuple[list[ModelModule], dict[str, str]]:
     return modules, where
 
 
-def _order_within(comp: list[str], defs: dict[str, Definition]) -> list[str]:
+def _order_within(
+    comp: list[str], defs: dict[str, Definition], index: dict[str, int]
+) -> list[str]:
     """Enums, then models (bases first), then aliases (their dependencies first)."""
     members = set(comp)
-    index = {n: i for i, n in enumerate(defs)}
     enums = sorted((n for n in comp if isinstance(defs[n], Enum)), key=index.__getitem__)
     models = sorted((n for n in comp if isinstance(defs[n], Model)), key=index.__getitem__)
     aliases = sorted((n for n in comp if isinstance(defs[n], Alias)), key=index.__getitem__)
