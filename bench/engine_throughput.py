@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench._common import command_line, stamp, write_section
-from loom.engine.db.models import StepRun
+from loom.engine.db.models import Execution, StepRun
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench" / "engine"
@@ -90,6 +90,7 @@ class EngineResult:
     rss_mib: float
     runs: list[Run]
     start_latency_ms: list[float]
+    polled_latency_ms: list[float] = field(default_factory=list[float])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -145,13 +146,13 @@ def engine_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def start_engine(database_url: str, port: int) -> tuple[subprocess.Popen[bytes], float]:
+def start_engine(database_url: str, port: int, **env: str) -> tuple[subprocess.Popen[bytes], float]:
     """Start ``loom serve`` and return it with its start-up time (spawn → ``/readyz`` 200)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "loom", "serve", "--port", str(port)],
         cwd=ROOT,
-        env=engine_env(database_url),
+        env={**engine_env(database_url), **env},
         stdout=subprocess.DEVNULL,
         stderr=(BUILD / f"engine-{port}.log").open("wb"),
     )
@@ -202,11 +203,15 @@ async def drive(
     return run
 
 
-def loom_one(pipeline_id: str) -> Callable[[httpx.AsyncClient], Awaitable[bool]]:
+def loom_one(
+    pipeline_id: str, *, initiator: str = "bench"
+) -> Callable[[httpx.AsyncClient], Awaitable[bool]]:
     """Start one execution and wait for its end."""
 
     async def one(client: httpx.AsyncClient) -> bool:
-        started = await client.post("/v1/executions", json={"pipeline_id": pipeline_id})
+        started = await client.post(
+            "/v1/executions", json={"pipeline_id": pipeline_id, "initiator": initiator}
+        )
         execution_id = started.json()["id"]
         while True:
             body = (
@@ -218,18 +223,24 @@ def loom_one(pipeline_id: str) -> Callable[[httpx.AsyncClient], Awaitable[bool]]
     return one
 
 
-async def start_latencies(database_url: str) -> list[float]:
-    """Milliseconds from runnable to started for every step in the database."""
+async def start_latencies(
+    database_url: str, *, initiator: str | None = None, step_id: str | None = None
+) -> list[float]:
+    """Milliseconds from runnable to started for the steps in the database (optionally only
+    one step of the executions started by one initiator)."""
     engine = create_async_engine(database_url)
+    query = sa.select(StepRun.runnable_since, StepRun.started_at).where(
+        StepRun.runnable_since.is_not(None), StepRun.started_at.is_not(None)
+    )
+    if initiator is not None:
+        query = query.join(Execution, Execution.id == StepRun.execution_id).where(
+            Execution.initiator == initiator
+        )
+    if step_id is not None:
+        query = query.where(StepRun.step_id == step_id)
     try:
         async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(StepRun.runnable_since, StepRun.started_at).where(
-                        StepRun.runnable_since.is_not(None), StepRun.started_at.is_not(None)
-                    )
-                )
-            ).all()
+            rows = (await conn.execute(query)).all()
     finally:
         await engine.dispose()
     return [
@@ -272,6 +283,7 @@ async def bench_engine(backend: str, sequential: int, concurrent: int) -> Engine
     else:
         database_url = await reset_postgres()
     migrate(database_url)
+    polled: list[float] = []
     startups: list[float] = []
     for _ in range(3):
         proc, seconds = start_engine(database_url, free_port())
@@ -307,6 +319,23 @@ async def bench_engine(backend: str, sequential: int, concurrent: int) -> Engine
                     )
             finally:
                 stop(second)
+            # An API-only replica (no scheduler): the root step is claimed by the other
+            # process's claim loop, so this measures the poll path.
+            api_port = free_port()
+            api_only, _ = start_engine(database_url, api_port, LOOM_RUN_SCHEDULER="0")
+            try:
+                runs.append(
+                    await drive(
+                        f"loom {backend}, API-only replica + 1 worker, 4 at a time",
+                        concurrent // 2,
+                        4,
+                        loom_one(created["id"], initiator="api-only"),
+                        f"http://127.0.0.1:{api_port}",
+                    )
+                )
+            finally:
+                stop(api_only)
+            polled = await start_latencies(database_url, initiator="api-only", step_id="a")
     finally:
         stop(proc)
     latencies = await start_latencies(database_url)
@@ -316,7 +345,13 @@ async def bench_engine(backend: str, sequential: int, concurrent: int) -> Engine
         f"p50 {percentile(latencies, 0.5):.1f} ms p99 {percentile(latencies, 0.99):.1f} ms",
         flush=True,
     )
-    return EngineResult(backend, startup, rss, runs, latencies)
+    if polled:
+        print(
+            f"   {backend}: root step claimed by the poll loop: runnable→started p50 "
+            f"{percentile(polled, 0.5):.1f} ms p99 {percentile(polled, 0.99):.1f} ms",
+            flush=True,
+        )
+    return EngineResult(backend, startup, rss, runs, latencies, polled)
 
 
 # -- BudPipeline-style baseline: the whole pipeline inside the request, one step at a time --
@@ -563,6 +598,7 @@ def report(
     baseline: list[Run],
     prefect: list[Run],
     prefect_problem: str | None,
+    load_at_start: float,
 ) -> tuple[str, str]:
     """The Markdown section and the one-line summary."""
     lines = [
@@ -573,7 +609,9 @@ def report(
         "Five no-op steps (a → b, c, d → e) over HTTP on loopback; end-to-end latency is what "
         "the client sees from `POST /v1/executions` to the answer of "
         "`GET /v1/executions/{id}?wait_seconds=30` reporting `completed`. The machine's two "
-        "cores are shared with the other benchmark processes and the database server.",
+        "cores are shared with the other benchmark processes and the database server, and "
+        f"with whatever else runs: load average {load_at_start:.1f} at the start of this run, "
+        f"{os.getloadavg()[0]:.1f} at the end (numbers here move by up to 2x with it).",
         "",
         "| scenario | executions | executions/s | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|",
@@ -589,11 +627,28 @@ def report(
         "|---|---:|---:|---:|",
     ]
     for engine in engines:
+        polled = ""
+        if engine.polled_latency_ms:
+            polled = (
+                f"; root steps claimed by the poll loop (API-only replica): "
+                f"{percentile(engine.polled_latency_ms, 0.5):.1f} / "
+                f"{percentile(engine.polled_latency_ms, 0.99):.1f} ms"
+            )
         lines.append(
             f"| {engine.backend} | {engine.startup_seconds:.2f} s | {engine.rss_mib:.0f} MiB | "
             f"{percentile(engine.start_latency_ms, 0.5):.1f} / "
-            f"{percentile(engine.start_latency_ms, 0.99):.1f} ms |"
+            f"{percentile(engine.start_latency_ms, 0.99):.1f} ms{polled} |"
         )
+    lines += [
+        "",
+        "Runnable → started is 0 when a step is claimed in the very transaction that makes it "
+        "runnable: the request that creates an execution claims its root steps, and the commit "
+        "of a step's outcome claims its successors. Steps made runnable elsewhere (an API-only "
+        "replica, another process, a `delay` that ends) wait for a claim round of the poll "
+        "loop (`LOOM_POLL_INTERVAL_SECONDS`, 0.2 s by default); the API-only row measures that "
+        "path, and its end-to-end latency also includes the 0.25 s re-read of the long poll "
+        "(the API process is not told when another process finishes an execution).",
+    ]
     pg = next((e for e in engines if e.backend == "postgresql"), None)
     ratios: list[str] = []
     if prefect and engines:
@@ -660,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     BUILD.mkdir(parents=True, exist_ok=True)
+    load_at_start = os.getloadavg()[0]
     engines: list[EngineResult] = []
     for index, backend in enumerate(("sqlite", "postgresql"), start=1):
         print(f"[{index}/4] loom on {backend}", flush=True)
@@ -673,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
         prefect, problem = bench_prefect(args.prefect_sequential, args.prefect_concurrent)
         if problem:
             print(f"   {problem}", flush=True)
-    body, summary = report(engines, baseline, prefect, problem)
+    body, summary = report(engines, baseline, prefect, problem, load_at_start)
     if not args.no_write:
         write_section(SECTION, body)
     print(summary)
