@@ -36,23 +36,24 @@ from loom.engine.actions.base import (
 )
 from loom.engine.db.models import Event, Execution, StepRun, utcnow
 from loom.engine.logging import correlation_id
-from loom.engine.scheduler.claims import Claim, claim_steps, count_runnable
+from loom.engine.scheduler.claims import (
+    Claim,
+    claim_in_transaction,
+    claim_steps,
+    count_runnable,
+)
 from loom.engine.scheduler.dag import (
     TERMINAL_EXECUTION,
     advance,
-    new_event,
-    skip_step,
-    stop_execution,
-    template_context,
 )
 from loom.engine.scheduler.outcomes import Completed, Failed, LeaseExpired, Outcome, Suspended
+from loom.engine.scheduler.transitions import apply_outcome, event_row, time_out_execution
 from loom.engine.services.executions import cached_definition, definition_of
 from loom.engine.settings import EngineSettings
 from loom.engine.templates import TemplateError, render
 
 logger = logging.getLogger(__name__)
 
-MAX_DELAY_SECONDS = 366 * 86400.0
 _TRANSIENT = (StaleDataError, OperationalError, DBAPIError)
 
 
@@ -68,18 +69,6 @@ class _Pending:
     attempt: int | None
     outcome: Outcome
     future: asyncio.Future[None]
-
-
-def event_row(event: Event) -> dict[str, Any]:
-    """The column values of a not-yet-added event."""
-    return {
-        "execution_id": event.execution_id,
-        "step_id": event.step_id,
-        "kind": event.kind,
-        "message": event.message,
-        "data": event.data,
-        "created_at": event.created_at,
-    }
 
 
 class Scheduler:
@@ -426,7 +415,7 @@ class Scheduler:
                     continue
                 touched.setdefault(execution.id, execution.status in TERMINAL_EXECUTION)
                 defn = await self._definition_in(session, execution.id)
-                self._apply_outcome(run, runs, defn, item.outcome, now, events)
+                apply_outcome(run, runs, defn, item.outcome, now, events, registry=self._registry)
             for execution_id, was_terminal in touched.items():
                 execution = executions[execution_id]
                 runs = runs_of[execution_id]
@@ -484,151 +473,16 @@ class Scheduler:
         events: list[Event],
         reserved: int = 0,
     ) -> list[Claim]:
-        """Claim steps that just became runnable, in the transaction that made them so.
-
-        The execution row is already locked here, so the per-execution parallelism is exact;
-        this saves a claim round trip and the poll delay for every step after the first.
-        """
-        capacity = self._settings.max_concurrent_steps - len(self._tasks) - reserved
-        running = sum(1 for r in runs if r.status == "running")
-        limit = min(capacity, execution.max_parallel_steps - running)
-        if limit <= 0:
-            return []
-        chosen = ready[:limit]
-        lease_until = now + timedelta(seconds=self._settings.lease_seconds)
-        for run in chosen:
-            run.status = "running"
-            run.lease_owner = self._owner
-            run.lease_expires_at = lease_until
-            run.started_at = now
-            if run.resume_state is None:
-                run.attempt += 1
-            events.append(
-                new_event(
-                    run.execution_id,
-                    "step_started",
-                    f"step started (attempt {run.attempt})",
-                    now,
-                    step_id=run.step_id,
-                    data={"attempt": run.attempt, "owner": self._owner},
-                )
-            )
-        if execution.status == "pending":
-            execution.status = "running"
-            execution.started_at = now
-            events.append(new_event(execution.id, "execution_started", "execution started", now))
-        context = template_context(execution, runs)
-        return [
-            Claim(
-                run_id=run.id,
-                execution_id=run.execution_id,
-                step_id=run.step_id,
-                attempt=run.attempt,
-                resume_state=run.resume_state,
-                runnable_since=run.runnable_since,
-                deadline_at=execution.deadline_at,
-                correlation_id=execution.correlation_id,
-                context=context,
-            )
-            for run in chosen
-        ]
-
-    def _apply_outcome(
-        self,
-        run: StepRun,
-        runs: list[StepRun],
-        defn: Any,
-        outcome: Outcome,
-        now: datetime,
-        events: list[Event],
-    ) -> None:
-        step = defn.step(run.step_id)
-        run.lease_owner = None
-        run.lease_expires_at = None
-        if isinstance(outcome, Completed):
-            run.status = "completed"
-            run.outputs = outcome.outputs
-            run.error = None
-            run.finished_at = now
-            run.resume_state = None
-            events.append(
-                new_event(
-                    run.execution_id, "step_completed", "step completed", now, step_id=run.step_id
-                )
-            )
-            for other in runs:
-                if other.step_id in outcome.skip_steps and other.status == "pending":
-                    skip_step(
-                        other,
-                        "branch",
-                        f"skipped: branch not taken by {run.step_id!r}",
-                        now,
-                        events,
-                    )
-            return
-        if isinstance(outcome, Suspended):
-            run.status = "pending"
-            run.ready_at = outcome.resume_at
-            run.runnable_since = outcome.resume_at
-            run.resume_state = outcome.state
-            events.append(
-                new_event(
-                    run.execution_id,
-                    "step_suspended",
-                    f"step waits until {outcome.resume_at.isoformat()}",
-                    now,
-                    step_id=run.step_id,
-                )
-            )
-            return
-        if isinstance(outcome, LeaseExpired):
-            action = self._registry.get(run.action)
-            if action is not None and action.idempotent:
-                run.status = "pending"
-                run.ready_at = now
-                run.runnable_since = now
-                events.append(
-                    new_event(
-                        run.execution_id,
-                        "step_recovered",
-                        f"the lease of engine {outcome.owner!r} expired; running the step "
-                        f"again (action {run.action!r} is idempotent)",
-                        now,
-                        step_id=run.step_id,
-                    )
-                )
-                return
-            message = (
-                f"the engine running this step ({outcome.owner!r}) stopped before it finished "
-                f"(its lease expired); action {run.action!r} is not idempotent, so it was not "
-                "run again: check its effect and retry the execution"
-            )
-            outcome = Failed(message, retryable=False)
-        retry = step.effective_retry if step is not None else None
-        if outcome.retryable and retry is not None and run.attempt < retry.max_attempts:
-            delay = min(retry.delay_seconds(run.attempt), MAX_DELAY_SECONDS)
-            run.status = "pending"
-            run.error = outcome.message
-            run.ready_at = now + timedelta(seconds=delay)
-            run.runnable_since = run.ready_at
-            run.resume_state = None
-            events.append(
-                new_event(
-                    run.execution_id,
-                    "step_retrying",
-                    f"attempt {run.attempt} failed: {outcome.message}; retrying in {delay:g} s",
-                    now,
-                    step_id=run.step_id,
-                    data={"attempt": run.attempt, "delay_seconds": delay},
-                )
-            )
-            return
-        run.status = "failed"
-        run.error = outcome.message
-        run.finished_at = now
-        run.resume_state = None
-        events.append(
-            new_event(run.execution_id, "step_failed", outcome.message, now, step_id=run.step_id)
+        """Claim steps that just became runnable, in the transaction that made them so."""
+        return claim_in_transaction(
+            execution,
+            runs,
+            ready,
+            now,
+            events,
+            owner=self._owner,
+            lease_seconds=self._settings.lease_seconds,
+            capacity=self._settings.max_concurrent_steps - len(self._tasks) - reserved,
         )
 
     async def _maintenance(self) -> None:
@@ -732,31 +586,7 @@ class Scheduler:
 
     async def _time_out(self, execution_id: str, now: datetime) -> None:
         async with self._sessions() as session, session.begin():
-            execution = await session.get(
-                Execution, execution_id, with_for_update=True, populate_existing=True
-            )
-            if execution is None or execution.status in TERMINAL_EXECUTION:
-                return
-            runs = list(
-                (
-                    await session.execute(
-                        sa.select(StepRun)
-                        .where(StepRun.execution_id == execution_id)
-                        .execution_options(populate_existing=True)
-                    )
-                ).scalars()
-            )
-            defn = definition_of(execution.id, execution.definition)
-            events: list[Event] = []
-            stop_execution(
-                execution,
-                runs,
-                status="failed",
-                reason="timeout",
-                message=f"the execution timed out after {defn.settings.timeout_seconds:g} s",
-                now=now,
-                events=events,
-            )
-            session.add_all(events)
-        metrics.EXECUTIONS_FINISHED.labels("failed").inc()
-        self.cancel_local(execution_id)
+            timed_out = await time_out_execution(session, execution_id, now)
+        if timed_out:
+            metrics.EXECUTIONS_FINISHED.labels("failed").inc()
+            self.cancel_local(execution_id)
