@@ -15,23 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import os
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import uuid
-import zipfile
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
@@ -39,46 +30,24 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench._common import command_line, stamp, write_section
+from bench._engine_common import (
+    BUILD,
+    DIAMOND,
+    ROOT,
+    Run,
+    drive,
+    engine_env,
+    free_port,
+    percentile,
+    stop,
+    wait_http,
+)
+from bench._engine_peers import PREFECT_VERSION, baseline_app, bench_baseline, bench_prefect
 from loom.engine.db.models import Execution, StepRun
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build" / "bench" / "engine"
-PREFECT_VENV = ROOT / "build" / "peers" / "prefect"
-PREFECT_VERSION = "3.9.1"
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "loom_bench_engine"
 SECTION = "engine_throughput"
-
-DIAMOND: dict[str, Any] = {
-    "name": "diamond",
-    "steps": [
-        {"id": "a", "action": "set_output"},
-        {"id": "b", "action": "set_output", "depends_on": ["a"]},
-        {"id": "c", "action": "set_output", "depends_on": ["a"]},
-        {"id": "d", "action": "set_output", "depends_on": ["a"]},
-        {"id": "e", "action": "set_output", "depends_on": ["b", "c", "d"]},
-    ],
-}
-
-
-@dataclass
-class Run:
-    """One scenario: executions, wall time and per-execution latencies."""
-
-    label: str
-    executions: int = 0
-    seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list[float])
-    failures: int = 0
-
-    @property
-    def per_second(self) -> float:
-        """Executions per second."""
-        return self.executions / self.seconds if self.seconds else 0.0
-
-    def pct(self, q: float) -> float:
-        """A latency percentile in milliseconds."""
-        return percentile(self.latencies_ms, q)
 
 
 @dataclass
@@ -93,59 +62,6 @@ class EngineResult:
     polled_latency_ms: list[float] = field(default_factory=list[float])
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) by nearest rank; NaN without values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_http(url: str, *, timeout_seconds: float = 60.0, proc: subprocess.Popen[bytes]) -> float:
-    """Poll ``url`` until it answers 200; returns the seconds it took."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout_seconds:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode} before answering {url}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.01)
-    raise RuntimeError(f"{url} did not answer within {timeout_seconds:.0f} s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 10 s."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def engine_env(database_url: str) -> dict[str, str]:
-    """Environment of a ``loom serve`` process."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
-    )
-    env.update(LOOM_DATABASE_URL=database_url, LOOM_LOG_LEVEL="WARNING", LOOM_AUTO_MIGRATE="0")
-    return env
-
-
 def start_engine(database_url: str, port: int, **env: str) -> tuple[subprocess.Popen[bytes], float]:
     """Start ``loom serve`` and return it with its start-up time (spawn → ``/readyz`` 200)."""
     started = time.perf_counter()
@@ -158,49 +74,6 @@ def start_engine(database_url: str, port: int, **env: str) -> tuple[subprocess.P
     )
     wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
     return proc, time.perf_counter() - started
-
-
-async def drive(
-    label: str,
-    total: int,
-    concurrency: int,
-    one: Callable[[httpx.AsyncClient], Awaitable[bool]],
-    base_url: str | list[str],
-) -> Run:
-    """Run ``one`` ``total`` times, ``concurrency`` at a time, and time each call.
-
-    With several base URLs (several engine processes), worker ``i`` talks to URL ``i mod n``.
-    """
-    run = Run(label)
-    queue = list(range(total))
-    urls = [base_url] if isinstance(base_url, str) else base_url
-    limits = httpx.Limits(max_connections=concurrency + 2)
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(base_url=url, timeout=120, limits=limits)
-            )
-            for url in urls
-        ]
-
-        async def worker(client: httpx.AsyncClient) -> None:
-            while queue:
-                queue.pop()
-                began = time.perf_counter()
-                ok = await one(client)
-                run.latencies_ms.append((time.perf_counter() - began) * 1000)
-                run.executions += 1
-                run.failures += 0 if ok else 1
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(clients[i % len(clients)]) for i in range(concurrency)))
-        run.seconds = time.perf_counter() - began
-    print(
-        f"   {label}: {run.per_second:.1f} executions/s, p50 {run.pct(0.5):.1f} ms, "
-        f"p99 {run.pct(0.99):.1f} ms ({run.failures} failed)",
-        flush=True,
-    )
-    return run
 
 
 def loom_one(
@@ -352,235 +225,6 @@ async def bench_engine(backend: str, sequential: int, concurrent: int) -> Engine
             flush=True,
         )
     return EngineResult(backend, startup, rss, runs, latencies, polled)
-
-
-# -- BudPipeline-style baseline: the whole pipeline inside the request, one step at a time --
-
-
-def baseline_app(database_path: Path) -> Any:
-    """A FastAPI app that runs the diamond inside ``POST /run``, committing each step."""
-    from fastapi import FastAPI
-
-    engine = create_async_engine(f"sqlite+aiosqlite:///{database_path}")
-    order = [step["id"] for step in DIAMOND["steps"]]
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncGenerator[None, None]:
-        async with engine.begin() as conn:
-            await conn.execute(
-                sa.text(
-                    "CREATE TABLE IF NOT EXISTS steps (execution TEXT, step TEXT, "
-                    "status TEXT, outputs TEXT)"
-                )
-            )
-        yield
-        await engine.dispose()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.post("/run")
-    async def _run() -> dict[str, Any]:  # pyright: ignore[reportUnusedFunction]
-        execution = str(uuid.uuid4())
-        outputs: dict[str, Any] = {}
-        for step in order:  # strictly one step at a time, like BudPipeline
-            async with engine.begin() as conn:
-                await conn.execute(
-                    sa.text("INSERT INTO steps VALUES (:e, :s, 'running', NULL)"),
-                    {"e": execution, "s": step},
-                )
-            outputs[step] = {}
-            async with engine.begin() as conn:
-                await conn.execute(
-                    sa.text(
-                        "UPDATE steps SET status='completed', outputs='{}' "
-                        "WHERE execution=:e AND step=:s"
-                    ),
-                    {"e": execution, "s": step},
-                )
-        return {"id": execution, "status": "completed", "outputs": outputs}
-
-    return app
-
-
-async def bench_baseline(sequential: int, concurrent: int) -> list[Run]:
-    """Measure the BudPipeline-style baseline."""
-    path = BUILD / "baseline.db"
-    path.unlink(missing_ok=True)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.engine_throughput", "--serve-baseline", str(port), str(path)],
-        cwd=ROOT,
-        env=engine_env("sqlite:///unused"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/docs", proc=proc)
-
-        async def one(client: httpx.AsyncClient) -> bool:
-            return (await client.post("/run")).json()["status"] == "completed"
-
-        base = f"http://127.0.0.1:{port}"
-        await drive("warm-up", 10, 1, one, base)
-        return [
-            await drive("baseline, sequential", sequential, 1, one, base),
-            await drive("baseline, 4 at a time", concurrent, 4, one, base),
-        ]
-    finally:
-        stop(proc)
-
-
-# -- Prefect 3.9.1 with its own local server ---------------------------------------------------
-
-PREFECT_CLIENT = r"""
-import asyncio, json, sys, time
-from prefect import flow, task
-
-@task(persist_result=False)
-async def noop() -> int:
-    return 1
-
-@flow(persist_result=False, log_prints=False)
-async def diamond() -> int:
-    await noop()
-    await asyncio.gather(noop(), noop(), noop())
-    return await noop()
-
-async def scenario(total: int, concurrency: int) -> dict:
-    latencies = []
-    todo = list(range(total))
-    async def worker():
-        while todo:
-            todo.pop()
-            began = time.perf_counter()
-            await diamond()
-            latencies.append((time.perf_counter() - began) * 1000)
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return {"seconds": time.perf_counter() - began, "latencies_ms": latencies}
-
-async def main() -> None:
-    sequential, concurrent = int(sys.argv[1]), int(sys.argv[2])
-    await scenario(2, 1)
-    result = {"sequential": await scenario(sequential, 1),
-              "concurrent": await scenario(concurrent, 4)}
-    print("RESULT " + json.dumps(result))
-
-asyncio.run(main())
-"""
-
-
-def ensure_prefect() -> Path:
-    """Prefect 3.9.1 in ``build/peers/prefect``: its dependencies with the newest certifi (the
-    wheel pins a certifi newer than the registry serves), then the wheel with ``--no-deps``."""
-    python = PREFECT_VENV / "bin" / "python"
-    if python.exists():
-        check = subprocess.run(
-            [str(python), "-c", "import prefect; print(prefect.__version__)"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if check.stdout.strip() == PREFECT_VERSION:
-            return python
-    uv = ROOT / ".tools" / "bin" / "uv"
-    wheels = PREFECT_VENV.parent / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(uv), "venv", str(PREFECT_VENV), "--python", "3.11"], check=True)
-    subprocess.run(
-        [
-            str(ROOT / ".tools" / "bin" / "pip"),
-            "download",
-            f"prefect=={PREFECT_VERSION}",
-            "--no-deps",
-            "-d",
-            str(wheels),
-            "-q",
-        ],
-        check=True,
-    )
-    wheel = next(wheels.glob(f"prefect-{PREFECT_VERSION}-*.whl"))
-    with zipfile.ZipFile(wheel) as archive:
-        meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
-        lines = archive.read(meta).decode().splitlines()
-    requirements: list[str] = []
-    for line in lines:
-        if line.startswith("Requires-Dist:") and "extra ==" not in line:
-            requirement = line.split(":", 1)[1].strip()
-            requirements.append("certifi" if requirement.startswith("certifi") else requirement)
-    env = dict(os.environ, VIRTUAL_ENV=str(PREFECT_VENV))
-    subprocess.run([str(uv), "pip", "install", *requirements], check=True, env=env)
-    subprocess.run([str(uv), "pip", "install", "--no-deps", str(wheel)], check=True, env=env)
-    return python
-
-
-def bench_prefect(sequential: int, concurrent: int) -> tuple[list[Run], str | None]:
-    """Measure Prefect against its own local server; returns the runs or why it could not."""
-    try:
-        python = ensure_prefect()
-    except (subprocess.CalledProcessError, StopIteration, OSError) as exc:
-        return [], f"Prefect {PREFECT_VERSION} could not be installed: {exc}"
-    home = BUILD / "prefect-home"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        PREFECT_HOME=str(home),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_UI_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-        PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
-    )
-    server = subprocess.Popen(
-        [
-            str(python),
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=(BUILD / "prefect-server.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/health", proc=server, timeout_seconds=120)
-        script = BUILD / "prefect_diamond.py"
-        script.write_text(PREFECT_CLIENT)
-        done = subprocess.run(
-            [str(python), str(script), str(sequential), str(concurrent)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-        )
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        return [], f"Prefect {PREFECT_VERSION} did not run: {exc}"
-    finally:
-        stop(server)
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
-    if line is None:
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        return [], f"Prefect {PREFECT_VERSION} failed (exit {done.returncode}): {tail}"
-    data = json.loads(line.removeprefix("RESULT "))
-    runs: list[Run] = []
-    for key, label in (("sequential", "sequential"), ("concurrent", "4 at a time")):
-        latencies: list[float] = data[key]["latencies_ms"]
-        run = Run(
-            f"Prefect {PREFECT_VERSION}, {label}", len(latencies), data[key]["seconds"], latencies
-        )
-        print(
-            f"   {run.label}: {run.per_second:.2f} executions/s, p50 {run.pct(0.5):.0f} ms",
-            flush=True,
-        )
-        runs.append(run)
-    return runs, None
 
 
 # -- report ------------------------------------------------------------------------------------

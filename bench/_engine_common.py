@@ -1,0 +1,163 @@
+"""Helpers of the engine benchmark: the diamond, timed scenarios, processes on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "bench" / "engine"
+
+
+DIAMOND: dict[str, Any] = {
+    "name": "diamond",
+    "steps": [
+        {"id": "a", "action": "set_output"},
+        {"id": "b", "action": "set_output", "depends_on": ["a"]},
+        {"id": "c", "action": "set_output", "depends_on": ["a"]},
+        {"id": "d", "action": "set_output", "depends_on": ["a"]},
+        {"id": "e", "action": "set_output", "depends_on": ["b", "c", "d"]},
+    ],
+}
+
+
+@dataclass
+class Run:
+    """One scenario: executions, wall time and per-execution latencies."""
+
+    label: str
+    executions: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list[float])
+    failures: int = 0
+
+    @property
+    def per_second(self) -> float:
+        """Executions per second."""
+        return self.executions / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        """A latency percentile in milliseconds."""
+        return percentile(self.latencies_ms, q)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by nearest rank; NaN without values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http(url: str, *, timeout_seconds: float = 60.0, proc: subprocess.Popen[bytes]) -> float:
+    """Poll ``url`` until it answers 200; returns the seconds it took."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_seconds:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError(f"{url} did not answer within {timeout_seconds:.0f} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def engine_env(database_url: str) -> dict[str, str]:
+    """Environment of a ``loom serve`` process."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
+    )
+    env.update(LOOM_DATABASE_URL=database_url, LOOM_LOG_LEVEL="WARNING", LOOM_AUTO_MIGRATE="0")
+    return env
+
+
+def start_engine(database_url: str, port: int, **env: str) -> tuple[subprocess.Popen[bytes], float]:
+    """Start ``loom serve`` and return it with its start-up time (spawn → ``/readyz`` 200)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loom", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env={**engine_env(database_url), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=(BUILD / f"engine-{port}.log").open("wb"),
+    )
+    wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
+    return proc, time.perf_counter() - started
+
+
+async def drive(
+    label: str,
+    total: int,
+    concurrency: int,
+    one: Callable[[httpx.AsyncClient], Awaitable[bool]],
+    base_url: str | list[str],
+) -> Run:
+    """Run ``one`` ``total`` times, ``concurrency`` at a time, and time each call.
+
+    With several base URLs (several engine processes), worker ``i`` talks to URL ``i mod n``.
+    """
+    run = Run(label)
+    queue = list(range(total))
+    urls = [base_url] if isinstance(base_url, str) else base_url
+    limits = httpx.Limits(max_connections=concurrency + 2)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, timeout=120, limits=limits)
+            )
+            for url in urls
+        ]
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            while queue:
+                queue.pop()
+                began = time.perf_counter()
+                ok = await one(client)
+                run.latencies_ms.append((time.perf_counter() - began) * 1000)
+                run.executions += 1
+                run.failures += 0 if ok else 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(clients[i % len(clients)]) for i in range(concurrency)))
+        run.seconds = time.perf_counter() - began
+    print(
+        f"   {label}: {run.per_second:.1f} executions/s, p50 {run.pct(0.5):.1f} ms, "
+        f"p99 {run.pct(0.99):.1f} ms ({run.failures} failed)",
+        flush=True,
+    )
+    return run
