@@ -42,6 +42,11 @@ async def test_diamond_completes_with_outputs_when_started_from_a_stored_pipelin
     steps = await steps_by_id(client, done["id"])
     assert all(s["status"] == "completed" and s["attempt"] == 1 for s in steps.values())
     assert steps["e"]["started_at"] >= max(steps[x]["finished_at"] for x in "bcd")
+    page = (
+        await client.get(f"/v1/executions/{done['id']}/steps", params={"page_size": 2, "page": 3})
+    ).json()
+    assert page["total"] == 5
+    assert [x["step_id"] for x in page["items"]] == ["e"]
 
 
 async def test_parameters_are_checked_when_an_execution_starts(client: httpx.AsyncClient) -> None:
@@ -359,7 +364,11 @@ async def test_sandbox_escapes_are_refused_and_the_engine_keeps_running_when_sub
 async def test_actions_catalog_lists_builtins_with_schemas_when_requested(
     client: httpx.AsyncClient,
 ) -> None:
-    catalog = (await client.get("/v1/actions")).json()["items"]
+    page = (await client.get("/v1/actions")).json()
+    catalog = page["items"]
+    assert page["total"] == len(catalog)
+    second = (await client.get("/v1/actions", params={"page": 2, "page_size": 2})).json()
+    assert [a["name"] for a in second["items"]] == [a["name"] for a in catalog[2:4]]
     names = {a["name"] for a in catalog}
     assert {
         "log",

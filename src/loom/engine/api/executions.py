@@ -204,12 +204,23 @@ async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressR
     summary="Steps of an execution",
     responses=problem_responses(404, 422),
 )
-async def list_steps(execution_id: ExecutionId, runtime: Runtime) -> StepList:
-    """Status, attempts, outputs, errors and timing of every step."""
+async def list_steps(
+    execution_id: ExecutionId,
+    runtime: Runtime,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> StepList:
+    """Status, attempts, outputs, errors and timing of the steps, in definition order."""
     eid = require_id(execution_id, "execution")
     async with runtime.reading() as session:
         runs = await service.list_steps(session, eid)
-    return StepList(items=[_step(r, runtime) for r in runs])
+    start = (page - 1) * page_size
+    return StepList(
+        items=[_step(r, runtime) for r in runs[start : start + page_size]],
+        page=page,
+        page_size=page_size,
+        total=len(runs),
+    )
 
 
 @router.get(

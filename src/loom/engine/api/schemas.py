@@ -122,9 +122,12 @@ class StepRead(BaseModel):
 
 
 class StepList(BaseModel):
-    """The steps of an execution, in definition order."""
+    """A page of the steps of an execution, in definition order."""
 
     items: list[StepRead]
+    page: int
+    page_size: int
+    total: int
 
 
 class EventRead(BaseModel):
@@ -170,9 +173,12 @@ class ActionRead(BaseModel):
 
 
 class ActionList(BaseModel):
-    """The action catalog."""
+    """A page of the action catalog, sorted by name."""
 
     items: list[ActionRead]
+    page: int
+    page_size: int
+    total: int
 
 
 class Health(BaseModel):

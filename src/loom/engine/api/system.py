@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from loom.engine import metrics
 from loom.engine.api.deps import Runtime
@@ -16,11 +18,26 @@ router = APIRouter()
 
 
 @router.get(
-    "/v1/actions", operation_id="listActions", summary="The action catalog", tags=["actions"]
+    "/v1/actions",
+    operation_id="listActions",
+    summary="The action catalog",
+    tags=["actions"],
+    responses=problem_responses(422),
 )
-async def list_actions(runtime: Runtime) -> ActionList:
-    """Every registered action: name, description, parameter and output schemas."""
-    return ActionList(items=[ActionRead(**entry) for entry in runtime.registry.catalog()])
+async def list_actions(
+    runtime: Runtime,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ActionList:
+    """The registered actions: name, description, parameter and output schemas."""
+    catalog = runtime.registry.catalog()
+    start = (page - 1) * page_size
+    return ActionList(
+        items=[ActionRead(**entry) for entry in catalog[start : start + page_size]],
+        page=page,
+        page_size=page_size,
+        total=len(catalog),
+    )
 
 
 @router.get("/healthz", operation_id="getHealth", summary="Liveness", tags=["system"])
