@@ -150,22 +150,27 @@ async def _run(database: Path) -> int:
 
 
 async def _follow(api: Any, execution_id: str, started: float) -> int:
+    steps = (await api.get(f"/v1/executions/{execution_id}/steps")).json()["items"]
+    weights = {step["step_id"]: float(step["weight"]) for step in steps}
+    total = sum(weights.values()) or 1.0
+    done = 0.0
     seen = 0
     body: dict[str, Any] = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        body = await api.get(f"/v1/executions/{execution_id}", params={"wait_seconds": 0.2})
+        body = body.json()
         events = (
             await api.get(f"/v1/executions/{execution_id}/events", params={"page_size": 500})
         ).json()["items"]
-        progress = (await api.get(f"/v1/executions/{execution_id}/progress")).json()
         for event in events[seen:]:
+            if event["kind"] in {"step_completed", "step_skipped", "step_failed"}:
+                done += weights.get(event["step_id"], 0.0)
             where = f"{event['step_id']}: " if event["step_id"] else ""
-            print(f"  [{progress['percent']:5.1f}%] {where}{event['message']}")
+            print(f"  [{100.0 * done / total:5.1f}%] {where}{event['message']}")
         seen = len(events)
-        body = (await api.get(f"/v1/executions/{execution_id}")).json()
-        if body["status"] in {"completed", "failed", "cancelled"} and seen == len(events):
+        if body["status"] in {"completed", "failed", "cancelled"}:
             break
-        await asyncio.sleep(0.05)
     steps = (await api.get(f"/v1/executions/{execution_id}/steps")).json()["items"]
     counts: dict[str, int] = {}
     for step in steps:
