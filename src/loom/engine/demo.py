@@ -158,8 +158,8 @@ async def _follow(api: Any, execution_id: str, started: float) -> int:
     body: dict[str, Any] = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        body = await api.get(f"/v1/executions/{execution_id}", params={"wait_seconds": 0.2})
-        body = body.json()
+        answer = await api.get(f"/v1/executions/{execution_id}", params={"wait_seconds": 0.2})
+        body = answer.json()
         events = (
             await api.get(f"/v1/executions/{execution_id}/events", params={"page_size": 500})
         ).json()["items"]
