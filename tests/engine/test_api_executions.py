@@ -396,3 +396,25 @@ async def test_health_readiness_and_metrics_answer_when_the_engine_runs(
     assert "loom_runnable_steps" in text
     response = await client.get("/healthz", headers={"x-correlation-id": "abc"})
     assert response.headers["x-correlation-id"] == "abc"
+
+
+async def test_retry_resumes_a_cancelled_execution_when_requested(
+    client: httpx.AsyncClient,
+) -> None:
+    definition = {
+        "name": "c-r",
+        "steps": [
+            step("first"),
+            step("wait", "delay", depends_on=["first"], params={"seconds": 0.3}),
+            step("last", depends_on=["wait"]),
+        ],
+    }
+    started = (await client.post("/v1/executions", json={"definition": definition})).json()
+    await wait_for(client, started["id"], {"running"})
+    assert (await client.post(f"/v1/executions/{started['id']}/cancel")).status_code == 200
+    retried = await client.post(f"/v1/executions/{started['id']}/retry")
+    assert retried.status_code == 200
+    done = await wait_for(client, started["id"])
+    assert done["status"] == "completed"
+    steps = await steps_by_id(client, started["id"])
+    assert [steps[s]["status"] for s in ("first", "wait", "last")] == ["completed"] * 3
