@@ -39,7 +39,7 @@ class EngineProcess:
         )
         self._wait_ready(log_path)
 
-    def _wait_ready(self, log_path: Path, timeout_seconds: float = 20.0) -> None:
+    def _wait_ready(self, log_path: Path, timeout_seconds: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
