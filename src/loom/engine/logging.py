@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -84,8 +83,3 @@ def configure_logging(
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-
-
-def compile_patterns(patterns: Sequence[str]) -> list[re.Pattern[str]]:
-    """Compile secret-key patterns (case-insensitive)."""
-    return [re.compile(p, re.IGNORECASE) for p in patterns]

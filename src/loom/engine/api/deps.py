@@ -36,7 +36,6 @@ class EngineRuntime:
     scheduler: Scheduler | None = None
     migrated: bool = False
     startup_seconds: float = 0.0
-    _patterns: tuple[str, ...] = field(default=())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncGenerator[AsyncSession, None]:
