@@ -24,11 +24,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("corpus_subset")]
 
 
 def _run_harness(
-    corpus_dir: Path, out: Path, *, documents: list[str] | None = None
+    corpus_dir: Path, out: Path, *, documents: list[str] | None = None, pyright: bool = False
 ) -> list[dict[str, Any]]:
     """Run ``python -m bench.corpus`` with loom over ``corpus_dir``; return its records."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     only = ["--documents", *documents] if documents else []
+    checks = ["--pyright-sample", "0", "--strict-sample", "1000"] if pyright else ["--no-pyright"]
     result = subprocess.run(
         [
             sys.executable,
@@ -40,7 +41,7 @@ def _run_harness(
             "0",
             "--generators",
             "loom",
-            "--no-pyright",
+            *checks,
             "--jobs",
             "2",
             "--timeout-seconds",
@@ -127,11 +128,16 @@ def _regression_params() -> list[Any]:
 
 
 @pytest.mark.parametrize("name", _regression_params())
-def test_regression_schema_yields_importable_sdk_when_generated(name: str, tmp_path: Path) -> None:
-    """Each failure class the corpus run found has a focused schema; each must work."""
-    recs = _run_harness(REGRESSIONS, tmp_path, documents=[name])
+def test_regression_schema_yields_clean_sdk_when_generated(name: str, tmp_path: Path) -> None:
+    """Each failure class the corpus run found has a focused schema; each must work.
+
+    The SDK must import, construct its client and pass pyright basic and strict.
+    """
+    recs = _run_harness(REGRESSIONS, tmp_path, documents=[name], pyright=True)
     assert len(recs) == 1
     rec = recs[0]
     assert rec["outcome"] not in NO_SDK, f"{rec['outcome']}: {rec.get('message', '')}"
     assert not rec.get("missing_unreported", 0), rec.get("missing_examples")
     assert rec.get("import_ok") is True, rec.get("import_summary")
+    assert rec.get("pyright_errors") == 0, rec.get("pyright_rules") or rec.get("pyright_message")
+    assert rec.get("strict_errors") == 0, rec.get("strict_rules") or rec.get("strict_message")
