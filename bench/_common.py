@@ -61,11 +61,10 @@ def stamp(command: str) -> str:
     return f"Measured {now} with `{command}` (run from the repository root)."
 
 
-def command_line(module: str) -> str:
-    """``python -m bench.x ARGS`` as it was invoked."""
-    return (
-        f"python -m {module} " + shlex.join(sys.argv[1:]) if sys.argv[1:] else f"python -m {module}"
-    )
+def command_line(module: str, argv: Sequence[str] | None = None) -> str:
+    """``python -m bench.x ARGS`` for the arguments ``main`` received (None: the command line)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return f"python -m {module} " + shlex.join(args) if args else f"python -m {module}"
 
 
 def loom_generate_cmd(out: Path) -> list[str]:

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             "## Generation time: Camunda schema (loom vs openapi-python-client 0.29.1)",
             "",
-            stamp(command_line("bench.codegen_speed")),
+            stamp(command_line("bench.codegen_speed", argv)),
             "",
             "| generator | median wall time | runs |",
             "|---|---:|---|",

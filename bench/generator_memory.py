@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             "## Peak memory of the generator: Camunda schema",
             "",
-            stamp(command_line("bench.generator_memory")),
+            stamp(command_line("bench.generator_memory", argv)),
             "",
             "Peak resident set (`ru_maxrss` of the generator process and any child it waited "
             "for), median of the runs.",

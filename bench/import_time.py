@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             "## Cold import + client construction: Camunda SDKs",
             "",
-            stamp(command_line("bench.import_time")),
+            stamp(command_line("bench.import_time", argv)),
             "",
             "Fresh interpreter per run, bytecode caches written (one warm-up run each, "
             f"`PYTHONDONTWRITEBYTECODE` removed), {args.runs} alternating runs, medians.",

@@ -63,10 +63,14 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = "skipped (no main())"
             continue
         started = time.perf_counter()
+        saved_argv = sys.argv
+        sys.argv = [name]  # each benchmark records its own command, not run_all's
         try:
             code = cast(Callable[[list[str]], int | None], entry)([])
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.argv = saved_argv
         elapsed = time.perf_counter() - started
         results[name] = f"ok in {elapsed:.0f} s" if not code else f"FAILED (exit {code})"
     failed = [n for n, r in results.items() if r.startswith("FAILED")]
