@@ -52,13 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--pyright-sample",
         type=int,
-        default=60,
+        default=100,
         help="documents type-checked with pyright basic (fixed seeded subset; 0 = all)",
     )
     p.add_argument(
         "--strict-sample",
         type=int,
-        default=20,
+        default=30,
         help="of those, documents also checked with pyright strict",
     )
     p.add_argument("--jobs", type=int, default=2, help="parallel measurements (default 2)")
