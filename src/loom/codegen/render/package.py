@@ -199,8 +199,9 @@ def render_client(ctx: Context) -> str:
         import_text = fixed.render()
         consts_text = "\n\n".join(consts)
     else:
-        imports.add("functools", "cached_property")
-        imports.add("typing", "TYPE_CHECKING")
+        if api.resources:
+            imports.add("functools", "cached_property")
+            imports.add("typing", "TYPE_CHECKING")
         type_imports: list[str] = []
         sync_props: list[str] = []
         async_props: list[str] = []
