@@ -67,9 +67,7 @@ def plan_modules(api: Api) -> tuple[list[ModelModule], dict[str, str]]:
     return modules, where
 
 
-def _order_within(
-    comp: list[str], defs: dict[str, Definition], index: dict[str, int]
-) -> list[str]:
+def _order_within(comp: list[str], defs: dict[str, Definition], index: dict[str, int]) -> list[str]:
     """Enums, then models (bases first), then aliases (their dependencies first)."""
     members = set(comp)
     enums = sorted((n for n in comp if isinstance(defs[n], Enum)), key=index.__getitem__)
