@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: install demo test lint typecheck unit corpus bench golden sdk clean
+.PHONY: install peers demo test lint typecheck unit corpus bench golden sdk clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,7 +33,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/pyright
 
-unit: install
+# The peers (camunda-orchestration-sdk, openapi-python-client) live in their own venvs under
+# build/peers; the runtime tests compare the Camunda SDK's token request with the real one.
+peers: install
+	$(PY) -m bench.peers
+
+unit: install peers
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
 
 test: lint typecheck unit
