@@ -251,3 +251,22 @@ def test_component_that_is_a_reference_aliases_its_target() -> None:
     )
     alias = next(a for a in api.aliases if a.name == "Animal")
     assert alias.target == TypeRef("model", "Pet")
+
+
+def test_all_of_with_one_reference_is_that_type_when_it_only_adds_a_description() -> None:
+    api = _api(
+        {
+            "Node": {
+                "type": "object",
+                "properties": {
+                    "parent": {
+                        "allOf": [{"$ref": "#/components/schemas/Node"}],
+                        "description": "The parent.",
+                        "nullable": True,
+                    },
+                },
+            }
+        }
+    )
+    assert [m.name for m in api.models] == ["Node"]
+    assert _model(api, "Node").fields[0].type == TypeRef("model", "Node", nullable=True)

@@ -129,6 +129,16 @@ class SchemaConverter:
         if isinstance(ref, str):
             t = self._ref_type(ref, ptr)
             return t.with_nullable(nullable or t.nullable)
+        parts = _as_list(s.get("allOf"))
+        only = _as_dict(parts[0]) if len(parts) == 1 else None
+        if (
+            only is not None
+            and isinstance(only.get("$ref"), str)
+            and not any(k in s for k in ("properties", "oneOf", "anyOf", "additionalProperties"))
+        ):
+            # ``allOf: [$ref]`` beside a description or nullable: the referenced type itself.
+            t = self.type_of(only, ptr + "/allOf/0", hint)
+            return t.with_nullable(self._is_nullable(s) or t.nullable)
         kind = self._definition_kind(s, set())
         if kind in {"model", "enum", "semantic"}:
             name = self._fresh_name(hint)

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from .json import Json
     from .list_items_response import ListItemsResponse
     from .node import Node
-    from .node_parent import NodeParent
     from .weight import Weight
 
 _MODULES: dict[str, str] = {
@@ -21,7 +20,6 @@ _MODULES: dict[str, str] = {
     "Json": "json",
     "ListItemsResponse": "list_items_response",
     "Node": "node",
-    "NodeParent": "node_parent",
     "Weight": "weight",
 }
 
@@ -31,7 +29,6 @@ __all__ = [
     "Json",
     "ListItemsResponse",
     "Node",
-    "NodeParent",
     "Weight",
 ]
 

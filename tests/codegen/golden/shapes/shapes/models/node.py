@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as _dt
 
 from .._runtime.models import BaseModel
-from .node_parent import NodeParent
 from .weight import Weight
 
 
@@ -13,7 +12,7 @@ class Node(BaseModel):
 
     children: list[Node] | None = None
 
-    parent: NodeParent | None = None
+    parent: Node | None = None
 
     attributes: dict[str, str] | None = None
 
