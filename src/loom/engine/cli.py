@@ -6,7 +6,6 @@ Cheap to import: FastAPI, SQLAlchemy and uvicorn are imported inside the command
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 
@@ -97,6 +96,8 @@ def _run_db(args: argparse.Namespace) -> int:
         print(f"loom db: {settings}", file=sys.stderr)
         return 2
     try:
+        import asyncio
+
         line = asyncio.run(
             _db(args.db_command, settings.database_url, getattr(args, "revision", None))
         )

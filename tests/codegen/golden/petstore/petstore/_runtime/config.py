@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -27,6 +26,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 from .dotenv import parse_env_file
 from .errors import ConfigurationError
 from .operation import SdkInfo
+from .settings_spec import SETTINGS, SPEC_BY_NAME, SettingSpec, env_names_for
 
 __all__ = [
     "AUTH_STRATEGIES",
@@ -55,80 +55,7 @@ _LOG_LEVELS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class SettingSpec:
-    """Documentation of one setting: its name (the client argument), default and meaning."""
-
-    name: str
-    default: str
-    meaning: str
-    secret: bool = False
-    argument: str = ""
-    """The client's keyword argument when it differs from ``name``."""
-
-
-SETTINGS: Final[tuple[SettingSpec, ...]] = (
-    SettingSpec("base_url", "the schema's first server", "Base URL of the API."),
-    SettingSpec(
-        "base_url_exact",
-        "false",
-        "Use base_url verbatim; otherwise the SDK's base path suffix (e.g. `/v2`) is appended "
-        "when missing.",
-    ),
-    SettingSpec(
-        "timeout_seconds",
-        "60",
-        "Read/write/pool timeout of one request attempt (argument: seconds or an httpx.Timeout).",
-        argument="timeout",
-    ),
-    SettingSpec("connect_timeout_seconds", "5", "Timeout for opening a connection."),
-    SettingSpec("max_retries", "2", "Retries after the first attempt (see the retry policy)."),
-    SettingSpec(
-        "auth_strategy",
-        "inferred",
-        "NONE, BASIC, OAUTH, BEARER or API_KEY. Inferred when unset: client id + secret → "
-        "OAUTH, username + password → BASIC, token → BEARER, api key → API_KEY, else NONE.",
-    ),
-    SettingSpec("oauth_url", "the schema's token URL", "OAuth 2.0 token endpoint."),
-    SettingSpec("client_id", "none", "OAuth client id."),
-    SettingSpec("client_secret", "none", "OAuth client secret.", secret=True),
-    SettingSpec("audience", "none", "OAuth `audience` sent with the token request."),
-    SettingSpec("scopes", "none", "OAuth scopes, comma- or space-separated."),
-    SettingSpec(
-        "token_cache_dir",
-        "none (memory only)",
-        "Directory where OAuth tokens are cached across processes (files are mode 0600).",
-    ),
-    SettingSpec("token_disk_cache_disable", "false", "Never use the token disk cache."),
-    SettingSpec("username", "none", "HTTP basic user name."),
-    SettingSpec("password", "none", "HTTP basic password.", secret=True),
-    SettingSpec("token", "none", "Static bearer token.", secret=True),
-    SettingSpec("api_key", "none", "API key for the schema's apiKey scheme.", secret=True),
-    SettingSpec("ca_file", "system CAs", "PEM CA bundle that verifies the server."),
-    SettingSpec("ca_pem", "none", "Inline PEM CA bundle; wins over ca_file."),
-    SettingSpec("client_cert", "none", "PEM client certificate file (mutual TLS)."),
-    SettingSpec("client_cert_pem", "none", "Inline PEM client certificate; wins over client_cert."),
-    SettingSpec("client_key", "none", "PEM private key file of the client certificate."),
-    SettingSpec("client_key_pem", "none", "Inline PEM private key; wins over client_key.", True),
-    SettingSpec("client_key_password", "none", "Passphrase of an encrypted client key.", True),
-    SettingSpec("verify", "true", "Verify the server's TLS certificate."),
-    SettingSpec("proxy", "none", "Proxy URL for all requests (`http://` or `https://`)."),
-    SettingSpec("tenant_id", "none", "Default tenant for operations that take one."),
-    SettingSpec(
-        "log_level",
-        "unchanged",
-        "Level of the SDK's logger: silent, error, warn, info, debug, trace (debug + bodies).",
-    ),
-    SettingSpec("log_bodies", "false", "Log request and response bodies at debug."),
-    SettingSpec(
-        "load_envfile",
-        "false",
-        "`true` reads ./.env, a path reads that file (lower precedence than the environment).",
-    ),
-)
-_SPEC_BY_NAME: Final = {spec.name: spec for spec in SETTINGS}
-
-
+# SettingSpec, SETTINGS and env_names_for live in settings_spec (cheap to import).
 class Settings(pydantic.BaseModel):
     """The validated configuration of one client. Secrets are ``SecretStr`` (masked in repr)."""
 
@@ -192,21 +119,6 @@ class Settings(pydantic.BaseModel):
 def python_log_level(level: str) -> int:
     """The stdlib logging level for a configured level name (``warn`` → ``WARNING``)."""
     return _LOG_LEVELS[level]
-
-
-def env_names_for(sdk: SdkInfo, setting: str) -> tuple[str, ...]:
-    """The environment variables of a setting, primary first, then aliases.
-
-    Args:
-        sdk: the SDK's description.
-        setting: the setting name.
-
-    Returns:
-        ``(<PREFIX>_<NAME>,)`` unless the SDK renames it, followed by its aliases.
-    """
-    primary = sdk.env_names.get(setting) or f"{sdk.env_prefix}_{setting.upper()}"
-    aliases = tuple(a for a in sdk.env_aliases.get(setting, ()) if a != primary)
-    return (primary, *aliases)
 
 
 def _truthy(value: object) -> bool:
@@ -313,7 +225,7 @@ def resolve_settings(
         for error in exc.errors(include_input=False, include_url=False):
             loc = error.get("loc", ())
             name = str(loc[0]) if loc else "?"
-            where = origin.get(name, env_names_for(sdk, name)[0] if name in _SPEC_BY_NAME else name)
+            where = origin.get(name, env_names_for(sdk, name)[0] if name in SPEC_BY_NAME else name)
             problems.append(f"{where}: {error.get('msg', 'invalid')}")
             variables.append(where)
         raise _error(problems, variables) from None

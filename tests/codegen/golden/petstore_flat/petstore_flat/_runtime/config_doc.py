@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from .config import SETTINGS, env_names_for
 from .operation import SdkInfo
+from .settings_spec import SETTINGS, env_names_for
 
 __all__ = ["render"]
 
