@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import importlib
 import json
 import os
@@ -352,8 +351,3 @@ def _print_diagnostics(diags: list[Diagnostic], mode: str) -> None:
         print(f"  {d}", file=sys.stderr)
     if len(shown) < len(diags):
         print(f"  … {len(diags) - len(shown)} more (--diagnostics all)", file=sys.stderr)
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()

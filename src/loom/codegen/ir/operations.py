@@ -292,7 +292,7 @@ class OperationBuilder:
             return [], []
         files: list[str] = []
         jsons: list[str] = []
-        for f in self.conv_fields(model.name):
+        for f in self.conv.all_fields(model):
             inner = f.type.args[0] if f.type.kind == "list" and f.type.args else f.type
             if inner.kind in {"bytes", "file"}:
                 files.append(f.wire)
@@ -301,15 +301,6 @@ class OperationBuilder:
             ):
                 jsons.append(f.wire)
         return files, jsons
-
-    def conv_fields(self, model_name: str) -> list[Any]:
-        """Every field of a model, inherited ones first."""
-        model = self.conv.models[model_name]
-        out: list[Any] = []
-        if model.base is not None and model.base in self.conv.models:
-            out.extend(self.conv_fields(model.base))
-        out.extend(model.fields)
-        return out
 
     # -- responses ----------------------------------------------------------------------------
 
@@ -440,7 +431,7 @@ class OperationBuilder:
             return None
         item = cast(TypeRef, _list_item(fields.get(items_field)))
         if body is not None and body.type.kind == "model" and "page" in fields:
-            body_fields = {f.wire for f in self.conv_fields(body.type.name)}
+            body_fields = {f.wire for f in self.conv.all_fields(self.conv.models[body.type.name])}
             if "page" in body_fields:
                 return PaginationInfo("camunda", items_field, item, "body")
         query = {p.wire: p for p in params if p.location == "query"}
@@ -486,7 +477,7 @@ class OperationBuilder:
     def _response_fields(self, t: TypeRef) -> dict[str, TypeRef]:
         if t.kind != "model" or t.name not in self.conv.models:
             return {}
-        return {f.wire: f.type for f in self.conv_fields(t.name)}
+        return {f.wire: f.type for f in self.conv.all_fields(self.conv.models[t.name])}
 
 
 def _list_item(t: TypeRef | None) -> TypeRef | None:

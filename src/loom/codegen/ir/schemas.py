@@ -456,7 +456,7 @@ class SchemaConverter:
         own_wires = [w for w, _, _, _ in own_props]
         if len(parents) == 1:
             parent = parents[0][0]
-            parent_fields = self._all_fields(parent)
+            parent_fields = self.all_fields(parent)
             parent_wires = {f.wire for f in parent_fields}
             parent_required = {f.wire for f in parent_fields if f.required}
             clash = parent_wires & set(own_wires)
@@ -467,12 +467,12 @@ class SchemaConverter:
                 inherited = list(parent_fields)
         else:
             for parent, _ in parents:
-                inherited.extend(self._all_fields(parent))
+                inherited.extend(self.all_fields(parent))
 
         fields: list[ModelField] = []
         taken: set[str] = set()
         if base is not None:
-            taken = {f.name for f in self._all_fields(self.models[base])}
+            taken = {f.name for f in self.all_fields(self.models[base])}
         seen_wires: set[str] = set()
         for f in inherited:
             if f.wire in seen_wires or f.wire in own_wires:
@@ -530,10 +530,11 @@ class SchemaConverter:
             )
         return model
 
-    def _all_fields(self, model: Model) -> list[ModelField]:
+    def all_fields(self, model: Model) -> list[ModelField]:
+        """Every field of a model, its bases' first."""
         out: list[ModelField] = []
         if model.base is not None and model.base in self.models:
-            out.extend(self._all_fields(self.models[model.base]))
+            out.extend(self.all_fields(self.models[model.base]))
         out.extend(model.fields)
         return out
 

@@ -152,9 +152,8 @@ def render_model_module(
     )
 
 
-def render_models_init(modules: list[ModelModule], header: str, semantic: set[str]) -> str:
+def render_models_init(modules: list[ModelModule], header: str) -> str:
     """``models/__init__.py``: every model by name, imported on first access."""
-    del semantic
     entries: list[tuple[str, str]] = sorted(
         (d.name, m.name) for m in modules for d in m.definitions
     )

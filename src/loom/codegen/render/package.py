@@ -49,12 +49,13 @@ def _class_block(
     imports: Imports,
     flat: bool,
     raw_class: str | None,
+    prelude: str | None = None,
 ) -> str:
     lines = [f"class {name}({base}):"]
     ds = docstring(doc, "    ")
     if ds:
         lines.append(ds)
-    methods: list[str] = []
+    methods: list[str] = [prelude] if prelude else []
     if raw_class is not None:
         imports.add("functools", "cached_property")
         methods.append(
@@ -179,13 +180,8 @@ def render_client(ctx: Context) -> str:
                 imports=imports,
                 flat=True,
                 raw_class=raw_cls,
+                prelude=None if raw else "    sdk_info: ClassVar[SdkInfo] = _SDK",
             )
-            if not raw:
-                block = block.replace(
-                    f"class {cls}({base}):\n",
-                    f"class {cls}({base}):\n",
-                )
-                block = _inject_sdk_info(block)
             blocks.append(block)
         text = "\n\n\n".join(blocks).replace("from ..", "from .")
         _resolve_names(imports, ctx, ".models", ".types")
@@ -254,23 +250,6 @@ def _shadowed(methods: set[str]) -> set[str]:
     """Builtins used in annotations that a method name would shadow inside a class body."""
     used = {"list", "dict", "str", "int", "float", "bool", "bytes", "type", "object"}
     return methods & used
-
-
-def _inject_sdk_info(block: str) -> str:
-    head, _, rest = block.partition("\n")
-    lines = rest.split("\n")
-    # after the class docstring
-    i = 0
-    if lines and lines[0].lstrip().startswith('"""'):
-        if lines[0].strip().count('"""') >= 2 and len(lines[0].strip()) > 3:
-            i = 1
-        else:
-            i = 1
-            while i < len(lines) and '"""' not in lines[i]:
-                i += 1
-            i += 1
-    lines.insert(i, "\n    sdk_info: ClassVar[SdkInfo] = _SDK")
-    return head + "\n" + "\n".join(lines)
 
 
 def _client_doc(api: Api, is_async: bool) -> str:

@@ -33,7 +33,7 @@ def plan_files(
     files[f"{pkg}/types.py"] = render_types(ctx)
     files[f"{pkg}/py.typed"] = ""
     recursive = alias_cycles(modules)
-    files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header, semantic)
+    files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header)
     for m in modules:
         files[f"{pkg}/models/{m.name}.py"] = render_model_module(
             m, where, semantic, recursive, header
