@@ -19,5 +19,10 @@ CASES: dict[str, tuple[Path, dict[str, Any]]] = {
         {"package": "petstore_flat", "layout": "flat", "error_classes": "per-operation"},
     ),
     "shapes": (FIXTURES / "shapes.json", {"package": "shapes", "env_prefix": "SHAPES"}),
+    # flat layout of a schema with date-time parameters: the client module imports them itself
+    "shapes_flat": (
+        FIXTURES / "shapes.json",
+        {"package": "shapes_flat", "layout": "flat", "env_prefix": "SHAPES"},
+    ),
     "collisions": (FIXTURES / "collisions.yaml", {"package": "collisions"}),
 }

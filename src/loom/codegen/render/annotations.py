@@ -46,6 +46,8 @@ class Imports:
     local: dict[str, set[str]] = field(default_factory=dict[str, set[str]])
     names: set[str] = field(default_factory=set[str])
     """Class/alias names the rendered text uses; resolved to modules by the caller."""
+    up: str = ".."
+    """The relative prefix of the SDK's package from the module being rendered."""
     shadowed: set[str] = field(default_factory=set[str])
     """Builtins that a class body in this module shadows (a method named ``list``)."""
 

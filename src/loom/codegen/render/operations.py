@@ -66,7 +66,7 @@ class MethodText:
 
 def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) -> str:
     """``_CREATE = Operation[T](...)`` for one operation."""
-    rt = ".._runtime"
+    rt = imports.up + "_runtime"
     imports.add(rt + ".operation", "Operation")
     response = annotation(op.response, imports, runtime=rt)
     args = [
@@ -101,7 +101,7 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
         classes = per_operation_errors(op)
         if classes:
             for _, name, _ in classes:
-                imports.add("..errors", name)
+                imports.add(imports.up + "errors", name)
             args.append("error_classes={" + ", ".join(f"{s}: {n}" for s, n, _ in classes) + "}")
     if op.security is not None:
         if op.security:
@@ -142,7 +142,7 @@ def _param_ctor(p: Parameter) -> str:
 
 def method_text(op: Operation, imports: Imports) -> MethodText:
     """Signature, call arguments and docstring of one operation's method."""
-    rt = ".._runtime"
+    rt = imports.up + "_runtime"
     positional: list[str] = []
     required_kw: list[str] = []
     optional_kw: list[str] = []
@@ -233,7 +233,7 @@ def method_text(op: Operation, imports: Imports) -> MethodText:
 
 
 def _body_annotation(t: TypeRef, imports: Imports) -> str:
-    ann = annotation(t, imports, runtime=".._runtime")
+    ann = annotation(t, imports, runtime=imports.up + "_runtime")
     if t.kind == "model":
         imports.add("collections.abc", "Mapping")
         return f"{ann} | Mapping[str, object]"
@@ -255,7 +255,7 @@ def render_methods(
     imports: Imports,
 ) -> str:
     """The method (and its ``*_all`` pager twin) for one variant."""
-    rt = ".._runtime"
+    rt = imports.up + "_runtime"
     out: list[str] = []
     prefix = "async def" if is_async else "def"
     await_ = "await " if is_async else ""

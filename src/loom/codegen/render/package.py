@@ -141,7 +141,7 @@ def render_resource(resource: Resource, ctx: Context) -> str:
 def render_client(ctx: Context) -> str:
     """``_client.py``: ``Client`` and ``AsyncClient``."""
     api = ctx.api
-    imports = Imports()
+    imports = Imports(up=".")
     imports.add("typing", "ClassVar")
     imports.add("._runtime.client", "SyncAPIClient")
     imports.add("._runtime.client", "AsyncAPIClient")
@@ -152,12 +152,11 @@ def render_client(ctx: Context) -> str:
     blocks: list[str] = []
     consts: list[str] = []
     if flat:
-        op_imports = imports
         ops = tuple(api.operations)
         imports.shadowed = _shadowed({op.flat_name for op in ops})
         per_op = ctx.config.error_classes == "per-operation"
-        consts = [operation_constant(op, op_imports, per_op_errors=per_op) for op in ops]
-        texts = {op.operation_id: method_text(op, op_imports) for op in ops}
+        consts = [operation_constant(op, imports, per_op_errors=per_op) for op in ops]
+        texts = {op.operation_id: method_text(op, imports) for op in ops}
         for cls, base, is_async, raw, raw_cls, recv in (
             ("Client", "SyncAPIClient", False, False, "ClientWithRawResponse", "self"),
             ("AsyncClient", "AsyncAPIClient", True, False, "AsyncClientWithRawResponse", "self"),
@@ -183,16 +182,9 @@ def render_client(ctx: Context) -> str:
                 prelude=None if raw else "    sdk_info: ClassVar[SdkInfo] = _SDK",
             )
             blocks.append(block)
-        text = "\n\n\n".join(blocks).replace("from ..", "from .")
         _resolve_names(imports, ctx, ".models", ".types")
-        # relative imports in method text were written for resources/; flat lives one level up
-        fixed = Imports()
-        for group in (imports.std, imports.third, imports.local):
-            for mod, names in group.items():
-                for n in names:
-                    fixed.add(mod[1:] if mod.startswith("..") else mod, n)
-        body = text
-        import_text = fixed.render()
+        body = "\n\n\n".join(blocks)
+        import_text = imports.render()
         consts_text = "\n\n".join(consts)
     else:
         if api.resources:
