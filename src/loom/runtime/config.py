@@ -1,4 +1,4 @@
-"""Client configuration: one pydantic model, resolved from four layers.
+"""Client configuration: one validated settings object, resolved from four layers.
 
 Precedence, highest first: explicit client arguments > environment variables > a ``.env``
 file (only when ``env_file=`` or ``<PREFIX>_LOAD_ENVFILE`` asks for it) > the SDK's defaults
@@ -7,20 +7,27 @@ file (only when ``env_file=`` or ``<PREFIX>_LOAD_ENVFILE`` asks for it) > the SD
 optional aliases (``SdkInfo.env_aliases``); two variables of one setting with different values
 are a conflict.
 
+The values are validated by pydantic's validator (``pydantic_core.SchemaValidator``) against
+one schema, ``SETTINGS_SCHEMA``: the same coercions, constraints and error messages as a
+pydantic model with these fields, without building a ``BaseModel`` class at ``Client()``
+(pydantic's model machinery, its plugin loader and ``importlib.metadata`` cost more than the
+rest of the client's import together). ``Settings`` is a frozen dataclass.
+
 All problems are collected and reported in one ``ConfigurationError`` naming the variables.
 This module does not import httpx.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import pydantic
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
 
 from .dotenv import parse_env_file
 from .errors import ConfigurationError
@@ -30,6 +37,8 @@ from .settings_spec import SETTINGS, SPEC_BY_NAME, SettingSpec, env_names_for
 __all__ = [
     "AUTH_STRATEGIES",
     "SETTINGS",
+    "SETTINGS_SCHEMA",
+    "SecretStr",
     "SettingSpec",
     "Settings",
     "env_names_for",
@@ -54,17 +63,47 @@ _LOG_LEVELS: Final = {
 }
 
 
-# SettingSpec, SETTINGS and env_names_for live in settings_spec (cheap to import).
-class Settings(pydantic.BaseModel):
-    """The validated configuration of one client. Secrets are ``SecretStr`` (masked in repr)."""
+class SecretStr:
+    """A secret string: ``repr``/``str`` show ``**********``; ``get_secret_value()`` reveals it.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The same interface as ``pydantic.SecretStr``, so code written against either works.
+    """
+
+    __slots__ = ("_secret_value",)
+
+    def __init__(self, secret_value: str) -> None:
+        self._secret_value = secret_value
+
+    def get_secret_value(self) -> str:
+        """The secret itself."""
+        return self._secret_value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')" if self._secret_value else "SecretStr('')"
+
+    def __str__(self) -> str:
+        return "**********" if self._secret_value else ""
+
+    def __len__(self) -> int:
+        return len(self._secret_value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._secret_value == self._secret_value
+
+    def __hash__(self) -> int:
+        return hash(self._secret_value)
+
+
+# SettingSpec, SETTINGS and env_names_for live in settings_spec (cheap to import).
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """The validated configuration of one client. Secrets are ``SecretStr`` (masked in repr)."""
 
     base_url: str = ""
     base_url_exact: bool = False
-    timeout_seconds: float | None = Field(default=60.0, ge=0)
-    connect_timeout_seconds: float | None = Field(default=5.0, ge=0)
-    max_retries: int = Field(default=2, ge=0, le=100)
+    timeout_seconds: float | None = 60.0
+    connect_timeout_seconds: float | None = 5.0
+    max_retries: int = 2
     auth_strategy: AuthStrategy | None = None
     oauth_url: str | None = None
     client_id: str | None = None
@@ -78,41 +117,108 @@ class Settings(pydantic.BaseModel):
     token: SecretStr | None = None
     api_key: SecretStr | None = None
     ca_file: str | None = None
-    ca_pem: str | None = Field(default=None, repr=False)
+    ca_pem: str | None = dataclasses.field(default=None, repr=False)
     client_cert: str | None = None
-    client_cert_pem: str | None = Field(default=None, repr=False)
+    client_cert_pem: str | None = dataclasses.field(default=None, repr=False)
     client_key: str | None = None
     client_key_pem: SecretStr | None = None
     client_key_password: SecretStr | None = None
     verify: bool = True
-    proxy: str | None = Field(default=None, repr=False)
+    proxy: str | None = dataclasses.field(default=None, repr=False)
     tenant_id: str | None = None
     log_level: str | None = None
     log_bodies: bool = False
 
-    @field_validator("auth_strategy", mode="before")
-    @classmethod
-    def _upper_strategy(cls, value: object) -> object:
-        if isinstance(value, str):
-            return value.strip().upper().replace("-", "_") or None
-        return value
 
-    @field_validator("scopes", mode="before")
-    @classmethod
-    def _split_scopes(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(s for s in value.replace(",", " ").split() if s)
-        return value
+def _upper_strategy(value: object) -> object:
+    if isinstance(value, str):
+        return value.strip().upper().replace("-", "_") or None
+    return value
 
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _check_level(cls, value: object) -> object:
-        if isinstance(value, str):
-            level = value.strip().lower()
-            if level not in _LOG_LEVELS:
-                raise ValueError(f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
-            return level
-        return value
+
+def _split_scopes(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(s for s in value.replace(",", " ").split() if s)
+    return value
+
+
+def _check_level(value: object) -> object:
+    if isinstance(value, str):
+        level = value.strip().lower()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(sorted(_LOG_LEVELS))}")
+        return level
+    return value
+
+
+def _optional(schema: cs.CoreSchema) -> cs.CoreSchema:
+    return cs.nullable_schema(schema)
+
+
+def _secret() -> cs.CoreSchema:
+    return _optional(cs.no_info_after_validator_function(SecretStr, cs.str_schema()))
+
+
+# One schema per Settings field, in the dataclass's order; defaults come from the dataclass.
+_FIELD_SCHEMAS: Final[dict[str, cs.CoreSchema]] = {
+    "base_url": cs.str_schema(),
+    "base_url_exact": cs.bool_schema(),
+    "timeout_seconds": _optional(cs.float_schema(ge=0)),
+    "connect_timeout_seconds": _optional(cs.float_schema(ge=0)),
+    "max_retries": cs.int_schema(ge=0, le=100),
+    "auth_strategy": cs.no_info_before_validator_function(
+        _upper_strategy, _optional(cs.literal_schema(list(AUTH_STRATEGIES)))
+    ),
+    "oauth_url": _optional(cs.str_schema()),
+    "client_id": _optional(cs.str_schema()),
+    "client_secret": _secret(),
+    "audience": _optional(cs.str_schema()),
+    "scopes": cs.no_info_before_validator_function(
+        _split_scopes, cs.tuple_schema([cs.str_schema()], variadic_item_index=0)
+    ),
+    "token_cache_dir": _optional(cs.str_schema()),
+    "token_disk_cache_disable": cs.bool_schema(),
+    "username": _optional(cs.str_schema()),
+    "password": _secret(),
+    "token": _secret(),
+    "api_key": _secret(),
+    "ca_file": _optional(cs.str_schema()),
+    "ca_pem": _optional(cs.str_schema()),
+    "client_cert": _optional(cs.str_schema()),
+    "client_cert_pem": _optional(cs.str_schema()),
+    "client_key": _optional(cs.str_schema()),
+    "client_key_pem": _secret(),
+    "client_key_password": _secret(),
+    "verify": cs.bool_schema(),
+    "proxy": _optional(cs.str_schema()),
+    "tenant_id": _optional(cs.str_schema()),
+    "log_level": cs.no_info_before_validator_function(_check_level, _optional(cs.str_schema())),
+    "log_bodies": cs.bool_schema(),
+}
+
+SETTINGS_SCHEMA: Final[cs.TypedDictSchema] = cs.typed_dict_schema(
+    {
+        f.name: cs.typed_dict_field(
+            cs.with_default_schema(_FIELD_SCHEMAS[f.name], default=f.default), required=False
+        )
+        for f in dataclasses.fields(Settings)
+    },
+    extra_behavior="forbid",
+    cls_name="Settings",
+)
+"""The pydantic-core schema every client's settings are validated against."""
+
+_VALIDATOR: Final = SchemaValidator(SETTINGS_SCHEMA)
+
+
+def validate_settings(values: Mapping[str, object]) -> Settings:
+    """Validate raw setting values (strings from the environment, or typed arguments).
+
+    Raises:
+        pydantic_core.ValidationError: one error per invalid or unknown setting.
+    """
+    validated: dict[str, Any] = _VALIDATOR.validate_python(dict(values))
+    return Settings(**validated)
 
 
 def python_log_level(level: str) -> int:
@@ -219,8 +325,8 @@ def resolve_settings(
         values["base_url"] = sdk.default_base_url
 
     try:
-        settings = Settings.model_validate(values)
-    except pydantic.ValidationError as exc:
+        settings = validate_settings(values)
+    except ValidationError as exc:
         for error in exc.errors(include_input=False, include_url=False):
             loc = error.get("loc", ())
             name = str(loc[0]) if loc else "?"
@@ -245,25 +351,23 @@ def _error(problems: list[str], variables: list[str]) -> ConfigurationError:
 
 
 def _normalise(sdk: SdkInfo, settings: Settings) -> Settings:
-    updates: dict[str, object] = {}
     base = settings.base_url.strip().rstrip("/")
     suffix = sdk.base_url_suffix.rstrip("/")
     if base and suffix and not settings.base_url_exact and not base.endswith(suffix):
         base += suffix
-    updates["base_url"] = base
-    if settings.auth_strategy is None:
-        updates["auth_strategy"] = _infer_strategy(settings)
-    if settings.oauth_url is None:
-        for scheme in sdk.security_schemes.values():
-            if scheme.kind == "oauth2" and scheme.token_url:
-                updates["oauth_url"] = scheme.token_url
-                break
-    if not settings.scopes:
-        for scheme in sdk.security_schemes.values():
-            if scheme.kind == "oauth2" and scheme.scopes:
-                updates["scopes"] = scheme.scopes
-                break
-    return settings.model_copy(update=updates)
+    oauth2 = [s for s in sdk.security_schemes.values() if s.kind == "oauth2"]
+    oauth_url = settings.oauth_url
+    if oauth_url is None:
+        oauth_url = next((s.token_url for s in oauth2 if s.token_url), None)
+    scopes = settings.scopes or next((s.scopes for s in oauth2 if s.scopes), ())
+    strategy = settings.auth_strategy
+    return dataclasses.replace(
+        settings,
+        base_url=base,
+        auth_strategy=_infer_strategy(settings) if strategy is None else strategy,
+        oauth_url=oauth_url,
+        scopes=tuple(scopes),
+    )
 
 
 def _credential_sets(settings: Settings) -> dict[str, bool]:
