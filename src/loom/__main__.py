@@ -1,3 +1,3 @@
-from loom.cli import main
+from loom.cli import run
 
-raise SystemExit(main())
+run()

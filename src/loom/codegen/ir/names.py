@@ -7,6 +7,7 @@ only, so nothing from a schema can inject code through a name.
 from __future__ import annotations
 
 import builtins
+import functools
 import keyword
 import re
 import unicodedata
@@ -107,6 +108,8 @@ _BUILTINS = frozenset(dir(builtins))
 
 def ascii_fold(text: str) -> str:
     """Fold unicode to ASCII: accents dropped, other letters spelled by their code point."""
+    if text.isascii():
+        return text  # NFKD leaves ASCII as it is
     out: list[str] = []
     for ch in unicodedata.normalize("NFKD", text):
         if ch.isascii():
@@ -120,10 +123,14 @@ def ascii_fold(text: str) -> str:
     return "".join(out)
 
 
-def words(text: str) -> list[str]:
-    """Split an identifier-ish string into lower-case words (camel, snake, kebab, spaces)."""
+@functools.lru_cache(maxsize=8192)
+def words(text: str) -> tuple[str, ...]:
+    """Split an identifier-ish string into lower-case words (camel, snake, kebab, spaces).
+
+    Cached: a schema names the same properties and types thousands of times.
+    """
     folded = ascii_fold(text)
-    return [w.lower() for w in _WORD_RE.findall(folded)]
+    return tuple(w.lower() for w in _WORD_RE.findall(folded))
 
 
 def snake(text: str) -> str:
@@ -218,7 +225,7 @@ def singular(word: str) -> str:
     return word
 
 
-def short_method_name(operation_words: list[str], tag_words: list[str]) -> str | None:
+def short_method_name(operation_words: tuple[str, ...], tag_words: tuple[str, ...]) -> str | None:
     """Drop the tag's words from an operation name: ``search process instances`` → ``search``.
 
     Returns None when the tag's words do not appear together, or nothing would remain.

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from loom.codegen.ir.model import TypeRef
+from loom.codegen.render.order import import_section
 
 _SIMPLE = {
     "any": "Any",
@@ -69,21 +70,14 @@ class Imports:
         group.setdefault(module, set()).add(name)
 
     def render(self) -> str:
-        """The import block (isort order: stdlib, third party, local)."""
+        """The import block, in ruff's isort order (see ``order``)."""
         blocks: list[str] = []
-        for group in (self.std, self.third):
-            lines = [
-                f"from {m} import {', '.join(sorted(ns))}" if ns else f"import {m}"
-                for m, ns in sorted(group.items())
-            ]
+        for group in (self.std, self.third, self.local):
+            lines = import_section(
+                [m for m, ns in group.items() if not ns], {m: ns for m, ns in group.items() if ns}
+            )
             if lines:
                 blocks.append("\n".join(lines))
-        local = [
-            f"from {m} import {', '.join(sorted(ns))}"
-            for m, ns in sorted(self.local.items(), key=lambda kv: (-kv[0].count("."), kv[0]))
-        ]
-        if local:
-            blocks.append("\n".join(local))
         return "\n\n".join(blocks)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from loom.codegen.ir.model import ANY, Alias, Enum, Model, ModelField, TypeRef
 from loom.codegen.render.annotations import Imports, annotation, docstring
 from loom.codegen.render.modules import ModelModule
+from loom.codegen.render.order import all_sort_key, blank_lines_after_imports, from_import_lines
 
 
 def _field_line(f: ModelField, imports: Imports, request_only: bool) -> str:
@@ -138,18 +139,9 @@ def render_model_module(
             imports.add("..types", name)
         elif name in where:
             imports.add("." + where[name], name)
-    return "\n".join(
-        [
-            header,
-            "from __future__ import annotations",
-            "",
-            imports.render(),
-            "",
-            "",
-            "\n\n\n".join(blocks),
-            "",
-        ]
-    )
+    body = "\n\n\n".join(blocks)
+    block = "\n\n".join(filter(None, ["from __future__ import annotations", imports.render()]))
+    return f"{header}\n{block}{blank_lines_after_imports(body)}{body}\n"
 
 
 def render_models_init(modules: list[ModelModule], header: str) -> str:
@@ -157,9 +149,14 @@ def render_models_init(modules: list[ModelModule], header: str) -> str:
     entries: list[tuple[str, str]] = sorted(
         (d.name, m.name) for m in modules for d in m.definitions
     )
-    type_imports = "\n".join(f"    from .{mod} import {name}" for name, mod in entries)
+    by_module: dict[str, list[str]] = {}
+    for name, mod in entries:
+        by_module.setdefault("." + mod, []).append(name)
+    type_imports = "\n".join(from_import_lines(by_module, indent="    "))
     table = "\n".join(f"    {name!r}: {mod!r}," for name, mod in entries)
-    all_names = "\n".join(f"    {name!r}," for name, _ in entries)
+    all_names = "\n".join(
+        f"    {name!r}," for name in sorted((n for n, _ in entries), key=all_sort_key)
+    )
     return f'''{header}
 """Every model of the API. Each is imported on first access, so importing this is cheap."""
 

@@ -199,30 +199,38 @@ def _needs_bundling(root: dict[str, Any], *, name: str) -> bool:
     once, and their expanded size is checked.
     """
     refs: set[str] = set()
-    seen: set[int] = set()
+    seen: set[int] = {id(root)}
     shared = deep = False
-    stack: list[tuple[Any, int]] = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
+    # Level by level: one list per depth and C-speed set operations keep this walk cheaper
+    # than parsing the document (it runs on every generation).
+    level: list[Any] = [root]
+    depth = 0
+    while level:
         if depth > MAX_DEPTH:
             deep = True  # the bundler reports where; no need to look further down
-            continue
-        if id(node) in seen:
-            shared = True
-            continue
-        seen.add(id(node))
-        values: Any
-        if isinstance(node, dict):
-            mapping = cast("dict[str, Any]", node)
-            ref = mapping.get("$ref")
-            if isinstance(ref, str):
-                refs.add(ref)
-            values = mapping.values()
-        else:
-            values = cast("list[Any]", node)
-        for value in values:
-            if isinstance(value, dict | list):
-                stack.append((cast("Any", value), depth + 1))
+            break
+        below: list[Any] = []
+        for node in level:
+            if isinstance(node, dict):
+                mapping = cast("dict[str, Any]", node)
+                ref = mapping.get("$ref")
+                if isinstance(ref, str):
+                    refs.add(ref)
+                below.extend([v for v in mapping.values() if isinstance(v, dict | list)])
+            else:
+                below.extend([v for v in cast("list[Any]", node) if isinstance(v, dict | list)])
+        ids = set(map(id, below))
+        if len(ids) != len(below) or not seen.isdisjoint(ids):
+            shared = True  # YAML aliases: walk each object once
+            first: dict[int, Any] = {}
+            for value in below:
+                if id(value) not in seen:
+                    first.setdefault(id(value), value)
+            below = list(first.values())
+            ids = set(first)
+        seen |= ids
+        level = below
+        depth += 1
     if shared:
         check_expansion(root, name=name)
     if deep:
