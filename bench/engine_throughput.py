@@ -220,7 +220,7 @@ async def bench_engine(backend: str, sequential: int, concurrent: int) -> Engine
     )
     if polled:
         print(
-            f"   {backend}: root step claimed by the poll loop: runnable→started p50 "
+            f"   {backend}: root step started by another process: runnable→started p50 "
             f"{percentile(polled, 0.5):.1f} ms p99 {percentile(polled, 0.99):.1f} ms",
             flush=True,
         )
@@ -274,7 +274,7 @@ def report(
         polled = ""
         if engine.polled_latency_ms:
             polled = (
-                f"; root steps claimed by the poll loop (API-only replica): "
+                f"; root steps started by another process (API-only replica): "
                 f"{percentile(engine.polled_latency_ms, 0.5):.1f} / "
                 f"{percentile(engine.polled_latency_ms, 0.99):.1f} ms"
             )
@@ -287,11 +287,12 @@ def report(
         "",
         "Runnable → started is 0 when a step is claimed in the very transaction that makes it "
         "runnable: the request that creates an execution claims its root steps, and the commit "
-        "of a step's outcome claims its successors. Steps made runnable elsewhere (an API-only "
-        "replica, another process, a `delay` that ends) wait for a claim round of the poll "
-        "loop (`LOOM_POLL_INTERVAL_SECONDS`, 0.2 s by default); the API-only row measures that "
-        "path, and its end-to-end latency also includes the 0.25 s re-read of the long poll "
-        "(the API process is not told when another process finishes an execution).",
+        "of a step's outcome claims its successors. Steps made runnable by another process "
+        "(an API-only replica) are claimed by a process that PostgreSQL's `NOTIFY` wakes, and "
+        "the long poll of the API-only replica is answered when the worker's `NOTIFY` says the "
+        "execution ended; the API-only row measures that path. A `delay` that ends is claimed "
+        "by a timer of the process that suspended it; the poll loop "
+        "(`LOOM_POLL_INTERVAL_SECONDS`, 0.2 s) is only the safety net for lost wake-ups.",
     ]
     pg = next((e for e in engines if e.backend == "postgresql"), None)
     ratios: list[str] = []

@@ -59,6 +59,22 @@ async def test_create_answers_422_with_every_pointer_when_definition_is_invalid(
     assert listed.json()["total"] == 0
 
 
+async def test_bad_parameter_name_is_a_422_problem_on_create_validate_and_inline_start(
+    client: httpx.AsyncClient,
+) -> None:
+    bad = {**diamond(), "parameters": [{"name": ""}]}
+    for path, body in (
+        ("/v1/pipelines", bad),
+        ("/v1/pipelines/validate", bad),
+        ("/v1/executions", {"definition": bad}),
+    ):
+        response = await client.post(path, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"] == PROBLEM
+        pointers = [e["pointer"] for e in response.json()["errors"]]
+        assert pointers[0].endswith("/parameters/0/name"), (path, pointers)
+
+
 async def test_validate_answers_200_when_definition_is_valid(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/pipelines/validate", json=diamond())
     assert response.status_code == 200

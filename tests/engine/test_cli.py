@@ -14,7 +14,7 @@ def test_db_commands_upgrade_report_and_downgrade_when_run(database_url: str) ->
     assert "database at base" in current.stdout
     upgraded = run_db_command(database_url, "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "database at 0001" in upgraded.stdout
+    assert "database at 0002" in upgraded.stdout
     downgraded = run_db_command(database_url, "downgrade", "base")
     assert downgraded.returncode == 0, downgraded.stderr
     assert "database at base" in downgraded.stdout

@@ -45,13 +45,13 @@ async def test_expired_lease_reruns_idempotent_steps_and_fails_others_when_recov
         async with httpx.AsyncClient(transport=transport, base_url="http://e") as client:
             started = await client.post("/v1/executions", json={"definition": definition})
             eid = started.json()["id"]
-            async with runtime.transaction() as session:  # a "dead" engine claims both steps
+            async with runtime.begin() as tx:  # a "dead" engine claims both steps
                 claims = await claim_steps(
-                    session, owner="dead-engine", limit=10, lease_seconds=0.2, now=utcnow()
+                    tx.conn, owner="dead-engine", limit=10, lease_seconds=0.2, now=utcnow()
                 )
             assert len(claims) == 2
-            assert runtime.sessions is not None
-            scheduler = Scheduler(runtime.sessions, registry, settings)
+            assert runtime.database is not None
+            scheduler = Scheduler(runtime.database, registry, settings)
             scheduler.start()
             try:
                 done = await wait_for(client, eid)

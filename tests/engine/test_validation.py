@@ -391,3 +391,14 @@ def test_plain_text_branch_condition_is_reported_when_it_is_not_a_template() -> 
         ("/steps/0/params/branches/1/when", "plain_condition"),
     ]
     assert "'{{ params.n > 1 }}'" in result.errors[0].message
+
+
+@pytest.mark.parametrize("name", ["", "a b", "9lives", "x" * 129])
+def test_a_bad_parameter_name_is_an_issue_and_its_uses_are_not_reported_again(name: str) -> None:
+    raw = _pipeline(
+        _step("a", params={"message": "{{ params['" + name + "'] }}"}),
+        parameters=[{"name": name}],
+    )
+    result = validate_definition(raw, registry=ActionRegistry.default())
+    assert [(i.pointer, i.code) for i in result.errors] == [("/parameters/0/name", "schema")]
+    assert "must start with a letter" in result.errors[0].message

@@ -19,6 +19,7 @@ from loom.engine.api import executions, pipelines, system
 from loom.engine.api.deps import EngineRuntime
 from loom.engine.api.problems import install_problem_handlers
 from loom.engine.api.schemas import Problem
+from loom.engine.db.notify import Listener
 from loom.engine.db.session import (
     HEAD_REVISION,
     create_engine,
@@ -27,6 +28,7 @@ from loom.engine.db.session import (
     current_revision,
     ensure_migrated,
 )
+from loom.engine.db.store import Database
 from loom.engine.definitions import PipelineDefinition
 from loom.engine.logging import correlation_id
 from loom.engine.scheduler.engine import Scheduler
@@ -75,6 +77,11 @@ async def start_runtime(runtime: EngineRuntime) -> None:
     runtime.read_db = create_read_engine(settings.database_url, runtime.db)
     runtime.sessions = create_session_factory(runtime.db)
     runtime.readers = create_session_factory(runtime.read_db)
+    runtime.database = Database(runtime.db, runtime.read_db)
+    if not settings.is_sqlite:
+        # Created before the pool's first connection: it tells its own wake-ups by their
+        # server process ids, which it collects as the pool connects.
+        runtime.listener = Listener(runtime.db, runtime.on_message, runtime.on_listening)
     if settings.should_migrate:
         await ensure_migrated(runtime.db)
         runtime.migrated = True
@@ -84,13 +91,14 @@ async def start_runtime(runtime: EngineRuntime) -> None:
             logger.warning("the database is not at the current migration; run `loom db upgrade`")
     if settings.run_scheduler:
         runtime.scheduler = Scheduler(
-            runtime.sessions,
+            runtime.database,
             runtime.registry,
             settings,
-            read_sessions=runtime.readers,
-            on_execution_finished=runtime.execution_finished,
+            on_execution_finished=lambda row: runtime.execution_finished(row.id, row),
         )
         runtime.scheduler.start()
+    if runtime.listener is not None:
+        await runtime.listener.start()
     runtime.startup_seconds = time.perf_counter() - started
     logger.info(
         "engine %s ready in %.3f s",
@@ -102,13 +110,17 @@ async def start_runtime(runtime: EngineRuntime) -> None:
 
 async def stop_runtime(runtime: EngineRuntime) -> None:
     """Stop the scheduler and close the database."""
+    if runtime.listener is not None:
+        await runtime.listener.stop()
+        runtime.listener = None
     if runtime.scheduler is not None:
         await runtime.scheduler.stop()
         runtime.scheduler = None
-    if runtime.read_db is not None and runtime.read_db is not runtime.db:
+    if runtime.read_db is not None and runtime.settings.is_sqlite:  # its own pool
         await runtime.read_db.dispose()
     runtime.read_db = None
     runtime.readers = None
+    runtime.database = None
     if runtime.db is not None:
         await runtime.db.dispose()
         runtime.db = None

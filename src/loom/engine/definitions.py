@@ -17,6 +17,8 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loom.engine.actions.schema import escape_pointer, json_type_name
+
 __all__ = [
     "PARAMETER_TYPES",
     "DefinitionParseError",
@@ -293,10 +295,6 @@ def type_matches(type_name: str, value: object) -> bool:
     return False
 
 
-def _escape_pointer(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 def bind_parameters(defn: PipelineDefinition, given: Mapping[str, Any] | None) -> dict[str, Any]:
     """Bind an execution's parameters: defaults, ``required`` and type checks.
 
@@ -323,10 +321,10 @@ def bind_parameters(defn: PipelineDefinition, given: Mapping[str, Any] | None) -
         if key not in declared:
             names = ", ".join(sorted(declared)) or "none"
             errors.append(
-                (f"/{_escape_pointer(str(key))}", f"unknown parameter (declared: {names})")
+                (f"/{escape_pointer(str(key))}", f"unknown parameter (declared: {names})")
             )
     for name, parameter in declared.items():
-        pointer = f"/{_escape_pointer(name)}"
+        pointer = f"/{escape_pointer(name)}"
         if name in given:
             value = given[name]
         elif parameter.default is not None:
@@ -348,27 +346,9 @@ def bind_parameters(defn: PipelineDefinition, given: Mapping[str, Any] | None) -
         ):
             value = int(value)
         if not type_matches(parameter.type, value):
-            errors.append((pointer, f"expected {parameter.type}, got {_json_type_name(value)}"))
+            errors.append((pointer, f"expected {parameter.type}, got {json_type_name(value)}"))
             continue
         bound[name] = list(cast("tuple[object, ...]", value)) if isinstance(value, tuple) else value
     if errors:
         raise ParameterError(errors)
     return bound
-
-
-def _json_type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__

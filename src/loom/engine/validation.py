@@ -26,6 +26,7 @@ from loom.engine.definitions import (
     load_definition_data,
     type_matches,
 )
+from loom.engine.pointers import join_pointer
 from loom.engine.templates import (
     TemplateError,
     as_template,
@@ -93,14 +94,6 @@ class CycleError(ValueError):
     def __init__(self, cycle: list[str]) -> None:
         self.cycle = cycle
         super().__init__(f"dependency cycle: {' -> '.join(cycle)}")
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _pointer(location: Iterable[object]) -> str:
-    return "".join(f"/{_escape(str(part))}" for part in location)
 
 
 def validate_definition(
@@ -176,7 +169,12 @@ def _shape_issues(exc: ValidationError, data: Mapping[str, Any]) -> list[Validat
             message = "unknown field"
         elif error["type"] == "missing":
             message = "required field is missing"
-        messages = by_pointer.setdefault(_pointer(location), [])
+        elif error["type"] == "string_pattern_mismatch" and location[-1:] in (["id"], ["name"]):
+            message = (
+                "must start with a letter or '_' and hold only letters, digits, '_' and '-' "
+                "(at most 128 characters)"
+            )
+        messages = by_pointer.setdefault(join_pointer(location), [])
         if message not in messages:
             messages.append(message)
     return [
@@ -215,7 +213,9 @@ def _partial(
         except ValidationError:
             if isinstance(raw, Mapping) and isinstance(raw.get("name"), str):  # pyright: ignore[reportUnknownMemberType] -- JSON data
                 name = cast("str", raw["name"])  # pyright: ignore[reportUnknownArgumentType] -- JSON data
-                parameters.append((index, ParameterDefinition(name=name)))
+                # Declared all the same (templates that use it are not reported twice); not
+                # validated, since the name itself may be what is wrong.
+                parameters.append((index, ParameterDefinition.model_construct(name=name)))
     return steps, parameters, extra_steps
 
 

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from loom.engine.pointers import escape_pointer
+
 __all__ = ["json_type_name", "validate_schema"]
 
 _MAX_ERRORS = 50
@@ -47,10 +49,6 @@ def _is_type(value: object, type_name: str) -> bool:
     if type_name == "integer" and isinstance(value, float):
         return math.isfinite(value) and value.is_integer()
     return actual == type_name
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def validate_schema(
@@ -181,10 +179,10 @@ def _check_object(
     required = cast("list[str]", schema.get("required") or [])
     for name in required:
         if name not in value:
-            errors.append((f"{pointer}/{_escape(name)}", "required parameter is missing"))
+            errors.append((f"{pointer}/{escape_pointer(name)}", "required parameter is missing"))
     additional = schema.get("additionalProperties", True)
     for key, item in value.items():
-        child = f"{pointer}/{_escape(str(key))}"
+        child = f"{pointer}/{escape_pointer(str(key))}"
         if key in properties:
             _check(item, properties[key], skip, child, errors)
         elif additional is False:

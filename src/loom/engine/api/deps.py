@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from loom.engine.actions.base import ActionRegistry
+from loom.engine.db import notify
+from loom.engine.db.rows import ExecutionRow
+from loom.engine.db.store import Database, Tx
 from loom.engine.masking import MASK, is_secret_key, mask_secrets
+from loom.engine.pointers import escape_pointer
 from loom.engine.scheduler.engine import Scheduler
 from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
 from loom.engine.settings import EngineSettings
@@ -30,10 +34,12 @@ class EngineRuntime:
     read_db: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     readers: async_sessionmaker[AsyncSession] | None = None
-    waiters: dict[str, list[asyncio.Future[str]]] = field(
-        default_factory=dict[str, list[asyncio.Future[str]]]
+    database: Database | None = None
+    waiters: dict[str, list[asyncio.Future[ExecutionRow | None]]] = field(
+        default_factory=dict[str, list[asyncio.Future[ExecutionRow | None]]]
     )
     scheduler: Scheduler | None = None
+    listener: notify.Listener | None = None
     migrated: bool = False
     startup_seconds: float = 0.0
 
@@ -45,6 +51,30 @@ class EngineRuntime:
         async with self.sessions() as session, session.begin():
             yield session
 
+    def require_database(self) -> Database:
+        """The database (the engine must be started)."""
+        if self.database is None:
+            raise RuntimeError("the engine is not started")
+        return self.database
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncGenerator[Tx, None]:
+        """A transaction for Core statements and the hot-path writes, committed at the end."""
+        async with self.require_database().transaction() as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncGenerator[Tx, None]:
+        """For work whose only write is one ``Tx.create`` (see ``Database.autocommit``)."""
+        async with self.require_database().autocommit() as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def read(self) -> AsyncGenerator[AsyncConnection, None]:
+        """A connection for reads only (never blocks behind writers on SQLite)."""
+        async with self.require_database().read() as conn:
+            yield conn
+
     @asynccontextmanager
     async def reading(self) -> AsyncGenerator[AsyncSession, None]:
         """A session for reads only (never blocks behind writers on SQLite)."""
@@ -53,20 +83,50 @@ class EngineRuntime:
         async with self.readers() as session:
             yield session
 
-    def execution_finished(self, execution_id: str, status: str) -> None:
-        """Wake the requests waiting for this execution to end."""
+    def execution_finished(self, execution_id: str, row: ExecutionRow | None = None) -> None:
+        """Wake the requests waiting for this execution to end.
+
+        ``row`` is the execution as just committed by this process (the waiters answer with
+        it); a wake-up from another process has none, and the waiters read the database.
+        """
         for future in self.waiters.pop(execution_id, []):
             if not future.done():
-                future.set_result(status)
+                future.set_result(row)
 
-    async def wait_finished(self, execution_id: str, timeout_seconds: float) -> None:
-        """Return when this process sees the execution end, or after the timeout."""
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    def on_message(self, payload: str) -> None:
+        """Handle one wake-up payload from another process (see :mod:`loom.engine.db.notify`)."""
+        if payload == notify.RUNNABLE:
+            if self.scheduler is not None:
+                self.scheduler.wake()
+            return
+        kind, _, rest = payload.partition(" ")
+        if kind == "f":
+            execution_id = rest.partition(" ")[0]
+            if execution_id == "*":
+                self.on_listening()
+            elif execution_id in self.waiters:
+                self.execution_finished(execution_id)
+
+    def on_listening(self) -> None:
+        """Listening (re)started: wake-ups may have been missed, so look at the database."""
+        if self.scheduler is not None:
+            self.scheduler.wake()
+        for execution_id in list(self.waiters):
+            self.execution_finished(execution_id)
+
+    @asynccontextmanager
+    async def watching(
+        self, execution_id: str
+    ) -> AsyncGenerator[asyncio.Future[ExecutionRow | None], None]:
+        """A future resolved when this process learns that the execution ended.
+
+        Register before reading the execution: an end that happens between the read and
+        the wait then still wakes the waiter.
+        """
+        future: asyncio.Future[ExecutionRow | None] = asyncio.get_running_loop().create_future()
         self.waiters.setdefault(execution_id, []).append(future)
         try:
-            await asyncio.wait_for(asyncio.shield(future), timeout=timeout_seconds)
-        except TimeoutError:
-            pass
+            yield future
         finally:
             waiting = self.waiters.get(execution_id)
             if waiting is not None and future in waiting:
@@ -93,8 +153,12 @@ class EngineRuntime:
         return masked
 
 
-def get_runtime(request: Request) -> EngineRuntime:
-    """The runtime stored on the application."""
+async def get_runtime(request: Request) -> EngineRuntime:
+    """The runtime stored on the application.
+
+    ``async`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a
+    thread hand-off on every request.
+    """
     runtime: EngineRuntime = request.app.state.runtime
     return runtime
 
@@ -128,7 +192,7 @@ def reject_nul(value: Any, pointer: str = "") -> None:
                 )
         elif isinstance(item, dict):
             for key, sub in cast("dict[Any, Any]", item).items():
-                token = str(key).replace("~", "~0").replace("/", "~1")
+                token = escape_pointer(key)
                 stack.append((key, where))
                 stack.append((sub, f"{where}/{token}"))
         elif isinstance(item, list | tuple):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Annotated, Any
@@ -22,7 +23,8 @@ from loom.engine.api.schemas import (
     StepList,
     StepRead,
 )
-from loom.engine.db.models import Execution, StepRun, utcnow
+from loom.engine.db.models import utcnow
+from loom.engine.db.rows import ExecutionRow, StepRow
 from loom.engine.logging import correlation_id
 from loom.engine.scheduler.claims import Claim
 from loom.engine.scheduler.dag import TERMINAL_EXECUTION
@@ -34,7 +36,7 @@ router = APIRouter(prefix="/v1/executions", tags=["executions"])
 ExecutionId = Annotated[str, Path(max_length=64)]
 
 
-def _read(e: Execution, runtime: Runtime) -> ExecutionRead:
+def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
     return ExecutionRead(
         id=e.id,
         pipeline_id=e.pipeline_id,
@@ -53,7 +55,7 @@ def _read(e: Execution, runtime: Runtime) -> ExecutionRead:
     )
 
 
-def _step(run: StepRun, runtime: Runtime) -> StepRead:
+def _step(run: StepRow, runtime: Runtime) -> StepRead:
     return StepRead(
         step_id=run.step_id,
         action=run.action,
@@ -92,14 +94,15 @@ async def create_execution(
     claims: list[Claim] = []
     ready: list[Any] = []
 
-    def claim_ready(*args: Any) -> None:
+    def claim_ready(*args: Any) -> int:
         ready.extend(args[2])
         if scheduler is not None:
             claims.extend(scheduler.claim_new(*args))
+        return len(claims)
 
-    async with runtime.transaction() as session:
+    async with runtime.autocommit() as tx:
         execution = await service.start_execution(
-            session,
+            tx,
             registry=runtime.registry,
             pipeline_id=pipeline_id,
             definition=body.definition,
@@ -139,8 +142,8 @@ async def list_executions(
         created_after=created_after,
         created_before=created_before,
     )
-    async with runtime.reading() as session:
-        items, total = await service.list_executions(session, flt, page=page, page_size=page_size)
+    async with runtime.read() as conn:
+        items, total = await service.list_executions(conn, flt, page=page, page_size=page_size)
     return ExecutionPage(
         items=[_read(e, runtime) for e in items], page=page, page_size=page_size, total=total
     )
@@ -163,15 +166,18 @@ async def get_execution(
     """One execution; with ``wait_seconds``, answer as soon as it ends (long poll)."""
     eid = require_id(execution_id, "execution")
     deadline = time.monotonic() + wait_seconds
+    # Woken at once when this process finishes it, or another one does and says so
+    # (PostgreSQL NOTIFY); re-read at the poll interval in case a wake-up was lost.
+    interval = max(runtime.settings.poll_interval_seconds, 0.01)
     while True:
-        async with runtime.reading() as session:
-            execution = await service.get_execution(session, eid)
-        left = deadline - time.monotonic()
-        if execution.status in TERMINAL_EXECUTION or left <= 0:
-            return _read(execution, runtime)
-        # Woken at once when this process finishes it; re-read now and then for executions
-        # that another engine process finishes.
-        await runtime.wait_finished(eid, min(left, 0.25))
+        async with runtime.watching(eid) as ended:
+            execution = await service.read_execution(runtime.require_database(), eid)
+            left = deadline - time.monotonic()
+            if execution.status in TERMINAL_EXECUTION or left <= 0:
+                return _read(execution, runtime)
+            await asyncio.wait((ended,), timeout=min(left, interval))
+            if ended.done() and (committed := ended.result()) is not None:
+                return _read(committed, runtime)
 
 
 @router.get(
@@ -183,9 +189,9 @@ async def get_execution(
 async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressRead:
     """Weighted percentage (never decreasing), current steps and an ETA."""
     eid = require_id(execution_id, "execution")
-    async with runtime.reading() as session:
-        execution = await service.get_execution(session, eid)
-        runs = await service.list_steps(session, eid)
+    async with runtime.read() as conn:
+        execution = await service.get_execution(conn, eid)
+        runs = await service.list_steps(conn, eid)
     progress = service.compute_progress(execution, runs, now=utcnow())
     return ProgressRead(
         execution_id=execution.id,
@@ -212,8 +218,8 @@ async def list_steps(
 ) -> StepList:
     """Status, attempts, outputs, errors and timing of the steps, in definition order."""
     eid = require_id(execution_id, "execution")
-    async with runtime.reading() as session:
-        runs = await service.list_steps(session, eid)
+    async with runtime.read() as conn:
+        runs = await service.list_steps(conn, eid)
     start = (page - 1) * page_size
     return StepList(
         items=[_step(r, runtime) for r in runs[start : start + page_size]],
@@ -237,8 +243,8 @@ async def list_events(
 ) -> EventPage:
     """A page of the execution's events, oldest first."""
     eid = require_id(execution_id, "execution")
-    async with runtime.reading() as session:
-        events, total = await service.list_events(session, eid, page=page, page_size=page_size)
+    async with runtime.read() as conn:
+        events, total = await service.list_events(conn, eid, page=page, page_size=page_size)
     return EventPage(
         items=[
             EventRead(
@@ -266,11 +272,11 @@ async def list_events(
 async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> ExecutionRead:
     """Running steps are cancelled, pending ones skipped."""
     eid = require_id(execution_id, "execution")
-    async with runtime.transaction() as session:
-        execution = await service.cancel_execution(session, eid)
+    async with runtime.begin() as tx:
+        execution = await service.cancel_execution(tx, eid)
     if runtime.scheduler is not None:
         runtime.scheduler.cancel_local(eid)
-    runtime.execution_finished(eid, "cancelled")
+    runtime.execution_finished(eid, execution)
     metrics.EXECUTIONS_FINISHED.labels("cancelled").inc()
     return _read(execution, runtime)
 
@@ -284,8 +290,8 @@ async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> Execu
 async def retry_execution(execution_id: ExecutionId, runtime: Runtime) -> ExecutionRead:
     """Re-run failed and cancelled steps and what depends on them; keep completed outputs."""
     eid = require_id(execution_id, "execution")
-    async with runtime.transaction() as session:
-        execution = await service.retry_execution(session, eid)
+    async with runtime.begin() as tx:
+        execution = await service.retry_execution(tx, eid)
     if runtime.scheduler is not None:
         runtime.scheduler.wake()
     return _read(execution, runtime)

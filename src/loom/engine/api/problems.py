@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loom.engine.api.schemas import Problem, ProblemError
+from loom.engine.pointers import join_pointer
 from loom.engine.services.errors import Issue, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,7 @@ def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
         prefix = "" if source == "body" else f"/{source}"
     else:
         prefix = ""
-    escaped = [str(p).replace("~", "~0").replace("/", "~1") for p in parts]
-    return prefix + "".join(f"/{p}" for p in escaped)
+    return prefix + join_pointer(parts)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

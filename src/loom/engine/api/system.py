@@ -57,8 +57,8 @@ async def healthz() -> Health:
 async def readyz(runtime: Runtime) -> Health | Response:
     """The database answers and its schema is at the shipped migration head."""
     try:
-        async with runtime.reading() as session:
-            await session.execute(sa.text("SELECT 1"))
+        async with runtime.read() as conn:
+            await conn.execute(sa.text("SELECT 1"))
     except Exception as exc:
         return problem(503, "Unavailable", f"the database does not answer: {type(exc).__name__}")
     if not runtime.migrated:
@@ -80,6 +80,6 @@ async def readyz(runtime: Runtime) -> Health | Response:
 )
 async def prometheus_metrics(runtime: Runtime) -> Response:
     """Executions by outcome, step durations, runnable queue depth."""
-    async with runtime.reading() as session:
-        metrics.RUNNABLE_STEPS.set(await count_runnable(session, now=utcnow()))
+    async with runtime.read() as conn:
+        metrics.RUNNABLE_STEPS.set(await count_runnable(conn, now=utcnow()))
     return Response(metrics.render_metrics(), media_type="text/plain; version=0.0.4")

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision shipped; tests check it against Alembic's own view of the scripts.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 _LOCK_KEY = 0x6C6F6F6D  # "loom"
 
 
@@ -92,10 +92,12 @@ def create_read_engine(database_url: str, write_engine: AsyncEngine) -> AsyncEng
 
     On SQLite it is a second pool without ``BEGIN IMMEDIATE`` (in WAL mode readers never wait
     for the writer, so API reads do not queue behind the scheduler's write transactions); on
-    PostgreSQL it is the write engine itself.
+    PostgreSQL it is the write engine's pool in autocommit mode: a read of one statement
+    needs no ``BEGIN`` and ``ROLLBACK`` round trips, and under READ COMMITTED several reads see
+    what they would have seen inside a transaction anyway (each statement its own snapshot).
     """
     if not database_url.startswith("sqlite"):
-        return write_engine
+        return write_engine.execution_options(isolation_level="AUTOCOMMIT")
     engine = create_async_engine(
         database_url, connect_args={"timeout": 30}, pool_size=8, max_overflow=8
     )

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from loom.engine.db.models import Event, Execution, StepRun
+from loom.engine.db.rows import EVENTS, EXECUTIONS, STEP_RUNS, ExecutionRow, NewEvent, StepRow
 from loom.engine.scheduler.dag import new_event, template_context
 
 ACTIVE_EXECUTION = ("pending", "running")
@@ -38,14 +38,16 @@ class Claim:
 
 
 async def claim_steps(
-    session: AsyncSession, *, owner: str, limit: int, lease_seconds: float, now: datetime
+    conn: AsyncConnection, *, owner: str, limit: int, lease_seconds: float, now: datetime
 ) -> list[Claim]:
     """Claim up to ``limit`` runnable steps for ``owner`` (inside the caller's transaction)."""
+    sr = STEP_RUNS.c
+    ex = EXECUTIONS.c
     candidates = (
-        await session.execute(
-            sa.select(StepRun.id, StepRun.execution_id)
-            .where(StepRun.status == "pending", StepRun.ready_at <= now)
-            .order_by(StepRun.ready_at)
+        await conn.execute(
+            sa.select(sr.id, sr.execution_id)
+            .where(sr.status == "pending", sr.ready_at <= now)
+            .order_by(sr.ready_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -56,18 +58,18 @@ async def claim_steps(
     executions = {
         row.id: row
         for row in (
-            await session.execute(
+            await conn.execute(
                 sa.select(
-                    Execution.id,
-                    Execution.status,
-                    Execution.max_parallel_steps,
-                    Execution.params,
-                    Execution.initiator,
-                    Execution.pipeline_name,
-                    Execution.deadline_at,
-                    Execution.correlation_id,
+                    ex.id,
+                    ex.status,
+                    ex.max_parallel_steps,
+                    ex.params,
+                    ex.initiator,
+                    ex.pipeline_name,
+                    ex.deadline_at,
+                    ex.correlation_id,
                 )
-                .where(Execution.id.in_(execution_ids), Execution.status.in_(ACTIVE_EXECUTION))
+                .where(ex.id.in_(execution_ids), ex.status.in_(ACTIVE_EXECUTION))
                 .with_for_update(skip_locked=True)
             )
         ).all()
@@ -77,10 +79,10 @@ async def claim_steps(
     running: dict[str, int] = {
         execution_id: int(count)
         for execution_id, count in (
-            await session.execute(
-                sa.select(StepRun.execution_id, sa.func.count())
-                .where(StepRun.execution_id.in_(executions), StepRun.status == "running")
-                .group_by(StepRun.execution_id)
+            await conn.execute(
+                sa.select(sr.execution_id, sa.func.count())
+                .where(sr.execution_id.in_(executions), sr.status == "running")
+                .group_by(sr.execution_id)
             )
         ).all()
     }
@@ -97,55 +99,54 @@ async def claim_steps(
     if not admitted:
         return []
     claimed = (
-        await session.execute(
-            sa.update(StepRun)
-            .where(StepRun.id.in_(admitted))
+        await conn.execute(
+            sa.update(STEP_RUNS)
+            .where(sr.id.in_(admitted))
             .values(
                 status="running",
                 lease_owner=owner,
                 lease_expires_at=now + timedelta(seconds=lease_seconds),
                 started_at=now,
                 attempt=sa.case(
-                    (StepRun.resume_state.is_(None), StepRun.attempt + 1),
-                    else_=StepRun.attempt,
+                    (sr.resume_state.is_(None), sr.attempt + 1),
+                    else_=sr.attempt,
                 ),
-                row_version=StepRun.row_version + 1,
+                row_version=sr.row_version + 1,
             )
             .returning(
-                StepRun.id,
-                StepRun.execution_id,
-                StepRun.step_id,
-                StepRun.attempt,
-                StepRun.resume_state,
-                StepRun.runnable_since,
+                sr.id,
+                sr.execution_id,
+                sr.step_id,
+                sr.attempt,
+                sr.resume_state,
+                sr.runnable_since,
             )
-            .execution_options(synchronize_session=False)
         )
     ).all()
     claimed_executions = sorted({row.execution_id for row in claimed})
-    started = (
-        (
-            await session.execute(
-                sa.update(Execution)
-                .where(Execution.id.in_(claimed_executions), Execution.status == "pending")
-                .values(status="running", started_at=now, row_version=Execution.row_version + 1)
-                .returning(Execution.id)
-                .execution_options(synchronize_session=False)
-            )
+    # Every claimed execution gets a new version, not only those that start now: the version
+    # is what an optimistic writer of the execution's steps checks (Database.commit).
+    pending = ex.status == "pending"
+    await conn.execute(
+        sa.update(EXECUTIONS)
+        .where(ex.id.in_(claimed_executions))
+        .values(
+            status=sa.case((pending, "running"), else_=ex.status),
+            started_at=sa.case((pending, now), else_=ex.started_at),
+            row_version=ex.row_version + 1,
         )
-        .scalars()
-        .all()
     )
+    started = [eid for eid in claimed_executions if executions[eid].status == "pending"]
     step_states: dict[str, dict[str, Any]] = {eid: {} for eid in claimed_executions}
     for row in (
-        await session.execute(
+        await conn.execute(
             sa.select(
-                StepRun.execution_id,
-                StepRun.step_id,
-                StepRun.status,
-                StepRun.outputs,
-                StepRun.error,
-            ).where(StepRun.execution_id.in_(claimed_executions))
+                sr.execution_id,
+                sr.step_id,
+                sr.status,
+                sr.outputs,
+                sr.error,
+            ).where(sr.execution_id.in_(claimed_executions))
         )
     ).all():
         step_states[row.execution_id][row.step_id] = {
@@ -176,7 +177,7 @@ async def claim_steps(
         }
         for row in claimed
     )
-    await session.execute(sa.insert(Event), events)
+    await conn.execute(sa.insert(EVENTS), events)
     result: list[Claim] = []
     for row in claimed:
         execution = executions[row.execution_id]
@@ -204,25 +205,25 @@ async def claim_steps(
     return result
 
 
-async def count_runnable(session: AsyncSession, *, now: datetime) -> int:
+async def count_runnable(conn: AsyncConnection, *, now: datetime) -> int:
     """Steps that are runnable now and not claimed yet."""
     return int(
         (
-            await session.execute(
+            await conn.execute(
                 sa.select(sa.func.count())
-                .select_from(StepRun)
-                .where(StepRun.status == "pending", StepRun.ready_at <= now)
+                .select_from(STEP_RUNS)
+                .where(STEP_RUNS.c.status == "pending", STEP_RUNS.c.ready_at <= now)
             )
         ).scalar_one()
     )
 
 
 def claim_in_transaction(
-    execution: Execution,
-    runs: list[StepRun],
-    ready: list[StepRun],
+    execution: ExecutionRow,
+    runs: list[StepRow],
+    ready: list[StepRow],
     now: datetime,
-    events: list[Event],
+    events: list[NewEvent],
     *,
     owner: str,
     lease_seconds: float,

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from loom.engine.db.models import Event, Execution, StepRun
+from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
 from loom.engine.definitions import PipelineDefinition, StepDefinition
 from loom.engine.templates import TemplateError, evaluate_condition, render
 
@@ -34,20 +34,13 @@ def new_event(
     *,
     step_id: str | None = None,
     data: dict[str, Any] | None = None,
-) -> Event:
-    """A timeline entry (not yet added to a session)."""
-    return Event(
-        execution_id=execution_id,
-        step_id=step_id,
-        kind=kind,
-        message=message,
-        data=data,
-        created_at=now,
-    )
+) -> NewEvent:
+    """A timeline entry (not yet inserted)."""
+    return NewEvent(execution_id, kind, message, now, step_id, data)
 
 
 def template_context(
-    execution: Execution, runs: Iterable[StepRun], *, pipeline_name: str | None = None
+    execution: ExecutionRow, runs: Iterable[StepRow], *, pipeline_name: str | None = None
 ) -> dict[str, Any]:
     """The context templates see: ``params``, ``steps``, ``execution``."""
     return {
@@ -64,12 +57,14 @@ def template_context(
     }
 
 
-def is_hard_failure(run: StepRun, step: StepDefinition | None) -> bool:
+def is_hard_failure(run: StepRow, step: StepDefinition | None) -> bool:
     """A failed step that fails its execution (``on_failure`` is not ``continue``)."""
     return run.status == "failed" and (step is None or step.on_failure != "continue")
 
 
-def skip_step(run: StepRun, reason: str, message: str, now: datetime, events: list[Event]) -> None:
+def skip_step(
+    run: StepRow, reason: str, message: str, now: datetime, events: list[NewEvent]
+) -> None:
     """Mark a not-yet-finished step skipped."""
     run.status = "skipped"
     run.skip_reason = reason
@@ -81,7 +76,7 @@ def skip_step(run: StepRun, reason: str, message: str, now: datetime, events: li
     events.append(new_event(run.execution_id, "step_skipped", message, now, step_id=run.step_id))
 
 
-def cancel_running(run: StepRun, message: str, now: datetime, events: list[Event]) -> None:
+def cancel_running(run: StepRow, message: str, now: datetime, events: list[NewEvent]) -> None:
     """Mark a running step cancelled (its runner notices at its next heartbeat)."""
     run.status = "cancelled"
     run.error = message
@@ -92,14 +87,14 @@ def cancel_running(run: StepRun, message: str, now: datetime, events: list[Event
 
 
 def stop_execution(
-    execution: Execution,
-    runs: Iterable[StepRun],
+    execution: ExecutionRow,
+    runs: Iterable[StepRow],
     *,
     status: str,
     reason: str,
     message: str,
     now: datetime,
-    events: list[Event],
+    events: list[NewEvent],
 ) -> None:
     """End an execution early: running steps are cancelled, waiting ones skipped."""
     for run in runs:
@@ -111,12 +106,12 @@ def stop_execution(
 
 
 def finish_execution(
-    execution: Execution,
+    execution: ExecutionRow,
     *,
     status: str,
     error: str | None,
     now: datetime,
-    events: list[Event],
+    events: list[NewEvent],
     outputs: dict[str, Any] | None = None,
 ) -> None:
     """Put an execution in a terminal status."""
@@ -136,7 +131,7 @@ def finish_execution(
     )
 
 
-def update_progress(execution: Execution, runs: Iterable[StepRun]) -> None:
+def update_progress(execution: ExecutionRow, runs: Iterable[StepRow]) -> None:
     """Raise ``progress_percent`` to the weighted share of finished steps (never lower it)."""
     total = 0.0
     done = 0.0
@@ -156,13 +151,13 @@ def update_progress(execution: Execution, runs: Iterable[StepRun]) -> None:
 
 
 def advance(
-    execution: Execution,
+    execution: ExecutionRow,
     defn: PipelineDefinition,
-    runs: list[StepRun],
+    runs: list[StepRow],
     *,
     now: datetime,
-    events: list[Event],
-) -> list[StepRun]:
+    events: list[NewEvent],
+) -> list[StepRow]:
     """Move an execution forward after something changed.
 
     Steps whose dependencies all finished become runnable (``ready_at = now``) or are skipped
@@ -198,7 +193,7 @@ def advance(
         )
         update_progress(execution, runs)
         return []
-    ready: list[StepRun] = []
+    ready: list[StepRow] = []
     changed = True
     context: dict[str, Any] | None = None
     while changed:
@@ -260,12 +255,12 @@ def advance(
 
 
 def _conclude(
-    execution: Execution,
+    execution: ExecutionRow,
     defn: PipelineDefinition,
-    runs: list[StepRun],
+    runs: list[StepRow],
     *,
     now: datetime,
-    events: list[Event],
+    events: list[NewEvent],
 ) -> None:
     steps = {step.id: step for step in defn.steps}
     failed = [run for run in runs if is_hard_failure(run, steps.get(run.step_id))]

@@ -20,10 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import defer
-from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine import metrics
 from loom.engine.actions.base import (
@@ -34,7 +30,10 @@ from loom.engine.actions.base import (
     ActionSettings,
     Suspend,
 )
-from loom.engine.db.models import Event, Execution, StepRun, utcnow
+from loom.engine.db import notify
+from loom.engine.db.models import utcnow
+from loom.engine.db.rows import EXECUTIONS, STEP_RUNS, ExecutionRow, NewEvent, StepRow
+from loom.engine.db.store import TRANSIENT_ERRORS, Database
 from loom.engine.logging import correlation_id
 from loom.engine.scheduler.claims import (
     Claim,
@@ -47,14 +46,14 @@ from loom.engine.scheduler.dag import (
     advance,
 )
 from loom.engine.scheduler.outcomes import Completed, Failed, LeaseExpired, Outcome, Suspended
-from loom.engine.scheduler.transitions import apply_outcome, event_row, time_out_execution
-from loom.engine.services.executions import cached_definition, definition_of
+from loom.engine.scheduler.transitions import apply_outcome, time_out_execution
+from loom.engine.services.executions import cached_definition, execution_definition
 from loom.engine.settings import EngineSettings
 from loom.engine.templates import TemplateError, render
 
 logger = logging.getLogger(__name__)
 
-_TRANSIENT = (StaleDataError, OperationalError, DBAPIError)
+_TRANSIENT = TRANSIENT_ERRORS
 
 
 _MAX_BATCH = 128
@@ -76,15 +75,13 @@ class Scheduler:
 
     def __init__(
         self,
-        session_factory: async_sessionmaker[AsyncSession],
+        database: Database,
         registry: ActionRegistry,
         settings: EngineSettings,
         *,
-        read_sessions: async_sessionmaker[AsyncSession] | None = None,
-        on_execution_finished: Callable[[str, str], None] | None = None,
+        on_execution_finished: Callable[[ExecutionRow], None] | None = None,
     ) -> None:
-        self._sessions = session_factory
-        self._readers = read_sessions or session_factory
+        self._database = database
         self._registry = registry
         self._settings = settings
         self._owner = settings.engine_id
@@ -185,14 +182,15 @@ class Scheduler:
             if claimed and claimed >= limit:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=settings.poll_interval_seconds)
+                async with asyncio.timeout(settings.poll_interval_seconds):
+                    await self._wake.wait()
 
     async def _claim(self, limit: int) -> int:
         now = utcnow()
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._database.transaction() as tx:
                 claims = await claim_steps(
-                    session,
+                    tx.conn,
                     owner=self._owner,
                     limit=limit,
                     lease_seconds=self._settings.lease_seconds,
@@ -228,13 +226,8 @@ class Scheduler:
         cached = cached_definition(execution_id)
         if cached is not None:
             return cached
-        async with self._readers() as session:
-            data = (
-                await session.execute(
-                    sa.select(Execution.definition).where(Execution.id == execution_id)
-                )
-            ).scalar_one()
-        return definition_of(execution_id, data)
+        async with self._database.read() as conn:
+            return await execution_definition(conn, execution_id)
 
     async def _run_step(self, claim: Claim) -> None:
         token = correlation_id.set(claim.correlation_id or claim.execution_id)
@@ -321,7 +314,8 @@ class Scheduler:
             if not self._outcomes:
                 self._outcome_ready.clear()
                 try:
-                    await asyncio.wait_for(self._outcome_ready.wait(), timeout=1.0)
+                    async with asyncio.timeout(1.0):
+                        await self._outcome_ready.wait()
                 except TimeoutError:
                     if self._stopping:
                         return
@@ -350,11 +344,11 @@ class Scheduler:
                 self._spawn(claims, now)
             if woke:
                 self._wake.set()
-            for execution_id, status in finished.items():
-                self.cancel_local(execution_id)  # fail_fast cancelled its other running steps
-                metrics.EXECUTIONS_FINISHED.labels(status).inc()
+            for execution in finished:
+                self.cancel_local(execution.id)  # fail_fast cancelled its other running steps
+                metrics.EXECUTIONS_FINISHED.labels(execution.status).inc()
                 if self._on_finished is not None:
-                    self._on_finished(execution_id, status)
+                    self._on_finished(execution)
             break
         else:
             logger.error("gave up committing %s outcome(s); their leases will expire", len(batch))
@@ -364,42 +358,22 @@ class Scheduler:
 
     async def _apply_batch(
         self, batch: list[_Pending]
-    ) -> tuple[dict[str, str], list[Claim], bool, datetime]:
-        """Commit outcomes and advance their executions in one transaction.
+    ) -> tuple[list[ExecutionRow], list[Claim], bool, datetime]:
+        """Commit outcomes and advance their executions in one unit of work.
 
-        Executions are locked in id order, so two processes never deadlock on them.
+        ``Database.commit``: on PostgreSQL one read and one all-or-nothing write checked
+        against the versions read (a concurrent writer makes it raise ``StaleDataError`` and
+        the batch is redone from fresh rows); on SQLite one ``BEGIN IMMEDIATE`` transaction.
+        Every execution of the batch is written, so its version orders all writers.
         """
         now = utcnow()
         claims: list[Claim] = []
         woke = False
-        finished: dict[str, str] = {}
-        execution_ids = sorted({item.execution_id for item in batch})
-        async with self._sessions() as session, session.begin():
-            executions = {
-                e.id: e
-                for e in (
-                    await session.execute(
-                        sa.select(Execution)
-                        .where(Execution.id.in_(execution_ids))
-                        .order_by(Execution.id)
-                        .with_for_update()
-                        .options(defer(Execution.definition))
-                        .execution_options(populate_existing=True)
-                    )
-                ).scalars()
-            }
-            runs_of: dict[str, list[StepRun]] = {eid: [] for eid in executions}
-            for run in (
-                await session.execute(
-                    sa.select(StepRun)
-                    .where(StepRun.execution_id.in_(list(executions)))
-                    .order_by(StepRun.execution_id, StepRun.position)
-                    .execution_options(populate_existing=True)
-                )
-            ).scalars():
-                runs_of[run.execution_id].append(run)
+        finished: list[ExecutionRow] = []
+        async with self._database.commit() as tx:
+            executions, runs_of = await tx.lock({item.execution_id for item in batch})
             touched: dict[str, bool] = {}
-            events: list[Event] = []
+            events: list[NewEvent] = []
             for item in batch:
                 execution = executions.get(item.execution_id)
                 if execution is None:
@@ -414,41 +388,47 @@ class Scheduler:
                 elif run.lease_owner != self._owner or run.attempt != item.attempt:
                     continue
                 touched.setdefault(execution.id, execution.status in TERMINAL_EXECUTION)
-                defn = await self._definition_in(session, execution.id)
+                defn = await execution_definition(tx.conn, execution.id)
                 apply_outcome(run, runs, defn, item.outcome, now, events, registry=self._registry)
+                if isinstance(item.outcome, Suspended):
+                    self._wake_at(item.outcome.resume_at)
             for execution_id, was_terminal in touched.items():
                 execution = executions[execution_id]
                 runs = runs_of[execution_id]
-                defn = await self._definition_in(session, execution_id)
+                defn = await execution_definition(tx.conn, execution_id)
                 ready = advance(execution, defn, runs, now=now, events=events)
                 if ready and not self._stopping:
                     fused = self._claim_ready(execution, runs, ready, now, events, len(claims))
                     claims.extend(fused)
                     woke = woke or len(fused) < len(ready)
+                elif ready:
+                    woke = True
                 if execution.status in TERMINAL_EXECUTION and not was_terminal:
-                    finished[execution_id] = execution.status
-            if events:  # a Core executemany: the ORM unit of work is costly for plain inserts
-                await session.execute(sa.insert(Event), [event_row(e) for e in events])
+                    finished.append(execution)
+            payloads = [notify.finished(e.id, e.status) for e in finished]
+            if woke:
+                payloads.append(notify.RUNNABLE)
+            await tx.write(
+                [executions[eid] for eid in touched],
+                [run for eid in touched for run in runs_of[eid]],
+                events,
+                payloads,
+            )
         return finished, claims, woke, now
 
-    async def _definition_in(self, session: AsyncSession, execution_id: str) -> Any:
-        cached = cached_definition(execution_id)
-        if cached is not None:
-            return cached
-        data = (
-            await session.execute(
-                sa.select(Execution.definition).where(Execution.id == execution_id)
-            )
-        ).scalar_one()
-        return definition_of(execution_id, data)
+    def _wake_at(self, when: datetime) -> None:
+        """Look for runnable steps again when a suspended step is due (not at the next poll)."""
+        delay = (when - utcnow()).total_seconds()
+        if 0 < delay < 3600:
+            asyncio.get_running_loop().call_later(delay + 0.001, self._wake.set)
 
     def claim_new(
         self,
-        execution: Execution,
-        runs: list[StepRun],
-        ready: list[StepRun],
+        execution: ExecutionRow,
+        runs: list[StepRow],
+        ready: list[StepRow],
         now: datetime,
-        events: list[Event],
+        events: list[NewEvent],
     ) -> list[Claim]:
         """Claim the first steps of an execution in the transaction that creates it.
 
@@ -466,11 +446,11 @@ class Scheduler:
 
     def _claim_ready(
         self,
-        execution: Execution,
-        runs: list[StepRun],
-        ready: list[StepRun],
+        execution: ExecutionRow,
+        runs: list[StepRow],
+        ready: list[StepRow],
         now: datetime,
-        events: list[Event],
+        events: list[NewEvent],
         reserved: int = 0,
     ) -> list[Claim]:
         """Claim steps that just became runnable, in the transaction that made them so."""
@@ -490,48 +470,48 @@ class Scheduler:
         await self._heartbeat(now)
         await self._recover_expired(now)
         await self._expire_executions(now)
-        async with self._readers() as session:
-            metrics.RUNNABLE_STEPS.set(await count_runnable(session, now=now))
+        async with self._database.read() as conn:
+            metrics.RUNNABLE_STEPS.set(await count_runnable(conn, now=now))
 
     async def _heartbeat(self, now: datetime) -> None:
         """Renew this process's leases; cancel the steps it no longer owns.
 
         Rows are locked in id order with SKIP LOCKED: a row another transaction is writing
         (its outcome being committed, a cancel) is simply renewed next time, and two
-        multi-row writers never wait for each other in opposite orders.
+        multi-row writers never wait for each other in opposite orders. Renewing a lease is
+        not a state transition: it leaves ``row_version`` alone.
         """
         mine = sorted(self._tasks)
         if not mine:
             return
-        async with self._sessions() as session, session.begin():
+        sr = STEP_RUNS.c
+        async with self._database.transaction() as tx:
+            conn = tx.conn
             lockable = list(
                 (
-                    await session.execute(
-                        sa.select(StepRun.id)
+                    await conn.execute(
+                        sa.select(sr.id)
                         .where(
-                            StepRun.id.in_(mine),
-                            StepRun.status == "running",
-                            StepRun.lease_owner == self._owner,
+                            sr.id.in_(mine), sr.status == "running", sr.lease_owner == self._owner
                         )
-                        .order_by(StepRun.id)
+                        .order_by(sr.id)
                         .with_for_update(skip_locked=True)
                     )
                 ).scalars()
             )
             if lockable:
-                await session.execute(
-                    sa.update(StepRun)
-                    .where(StepRun.id.in_(lockable))
+                await conn.execute(
+                    sa.update(STEP_RUNS)
+                    .where(sr.id.in_(lockable))
                     .values(lease_expires_at=now + timedelta(seconds=self._settings.lease_seconds))
-                    .execution_options(synchronize_session=False)
                 )
-        async with self._readers() as session:
+        async with self._database.read() as conn:
             lost = set(
                 (
-                    await session.execute(
-                        sa.select(StepRun.id).where(
-                            StepRun.id.in_(mine),
-                            sa.or_(StepRun.status != "running", StepRun.lease_owner != self._owner),
+                    await conn.execute(
+                        sa.select(sr.id).where(
+                            sr.id.in_(mine),
+                            sa.or_(sr.status != "running", sr.lease_owner != self._owner),
                         )
                     )
                 ).scalars()
@@ -543,11 +523,12 @@ class Scheduler:
                 task.cancel()
 
     async def _recover_expired(self, now: datetime) -> None:
-        async with self._readers() as session:
+        sr = STEP_RUNS.c
+        async with self._database.read() as conn:
             expired = (
-                await session.execute(
-                    sa.select(StepRun.id, StepRun.execution_id, StepRun.lease_owner)
-                    .where(StepRun.status == "running", StepRun.lease_expires_at < now)
+                await conn.execute(
+                    sa.select(sr.id, sr.execution_id, sr.lease_owner)
+                    .where(sr.status == "running", sr.lease_expires_at < now)
                     .limit(100)
                 )
             ).all()
@@ -565,13 +546,13 @@ class Scheduler:
             )
 
     async def _expire_executions(self, now: datetime) -> None:
-        async with self._readers() as session:
+        ex = EXECUTIONS.c
+        async with self._database.read() as conn:
             late = (
                 (
-                    await session.execute(
-                        sa.select(Execution.id).where(
-                            Execution.status.in_(("pending", "running")),
-                            Execution.deadline_at < now,
+                    await conn.execute(
+                        sa.select(ex.id).where(
+                            ex.status.in_(("pending", "running")), ex.deadline_at < now
                         )
                     )
                 )
@@ -585,8 +566,10 @@ class Scheduler:
                 logger.warning("timing out %s failed: %s", execution_id, type(exc).__name__)
 
     async def _time_out(self, execution_id: str, now: datetime) -> None:
-        async with self._sessions() as session, session.begin():
-            timed_out = await time_out_execution(session, execution_id, now)
-        if timed_out:
+        async with self._database.transaction() as tx:
+            execution = await time_out_execution(tx, execution_id, now)
+        if execution is not None:
             metrics.EXECUTIONS_FINISHED.labels("failed").inc()
             self.cancel_local(execution_id)
+            if self._on_finished is not None:
+                self._on_finished(execution)

@@ -3,40 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from loom.engine.actions.base import ActionRegistry
-from loom.engine.db.models import Event, Execution, StepRun
+from loom.engine.db import notify
+from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
+from loom.engine.db.store import Tx
 from loom.engine.definitions import PipelineDefinition
 from loom.engine.scheduler.dag import TERMINAL_EXECUTION, new_event, skip_step, stop_execution
 from loom.engine.scheduler.outcomes import Completed, Failed, LeaseExpired, Outcome, Suspended
-from loom.engine.services.executions import definition_of
+from loom.engine.services.executions import execution_definition
 
 MAX_DELAY_SECONDS = 366 * 86400.0
 
 
-def event_row(event: Event) -> dict[str, Any]:
-    """The column values of a not-yet-added event (for a Core executemany)."""
-    return {
-        "execution_id": event.execution_id,
-        "step_id": event.step_id,
-        "kind": event.kind,
-        "message": event.message,
-        "data": event.data,
-        "created_at": event.created_at,
-    }
-
-
 def apply_outcome(
-    run: StepRun,
-    runs: list[StepRun],
+    run: StepRow,
+    runs: list[StepRow],
     defn: PipelineDefinition,
     outcome: Outcome,
     now: datetime,
-    events: list[Event],
+    events: list[NewEvent],
     *,
     registry: ActionRegistry,
 ) -> None:
@@ -136,28 +122,19 @@ def apply_outcome(
     )
 
 
-async def time_out_execution(session: AsyncSession, execution_id: str, now: datetime) -> bool:
+async def time_out_execution(tx: Tx, execution_id: str, now: datetime) -> ExecutionRow | None:
     """Fail an execution past its deadline (running steps cancelled, waiting ones skipped).
 
     Returns:
-        Whether it was still active and is now failed.
+        The execution, now failed; ``None`` when it had already ended.
     """
-    execution = await session.get(
-        Execution, execution_id, with_for_update=True, populate_existing=True
-    )
+    executions, runs_of = await tx.lock([execution_id])
+    execution = executions.get(execution_id)
     if execution is None or execution.status in TERMINAL_EXECUTION:
-        return False
-    runs = list(
-        (
-            await session.execute(
-                sa.select(StepRun)
-                .where(StepRun.execution_id == execution_id)
-                .execution_options(populate_existing=True)
-            )
-        ).scalars()
-    )
-    defn = definition_of(execution.id, execution.definition)
-    events: list[Event] = []
+        return None
+    runs = runs_of[execution_id]
+    defn = await execution_definition(tx.conn, execution_id)
+    events: list[NewEvent] = []
     stop_execution(
         execution,
         runs,
@@ -167,5 +144,5 @@ async def time_out_execution(session: AsyncSession, execution_id: str, now: date
         now=now,
         events=events,
     )
-    session.add_all(events)
-    return True
+    await tx.write([execution], runs, events, [notify.finished(execution.id, execution.status)])
+    return execution

@@ -10,10 +10,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loom.engine.actions.base import ActionRegistry
-from loom.engine.db.models import Event, Execution, StepRun, utcnow
+from loom.engine.db import notify, rows
+from loom.engine.db.models import utcnow
+from loom.engine.db.rows import (
+    EVENTS,
+    EXECUTIONS,
+    PIPELINE_VERSIONS,
+    ExecutionRow,
+    NewEvent,
+    StepRow,
+)
+from loom.engine.db.store import Database, Tx
 from loom.engine.definitions import ParameterError, PipelineDefinition, bind_parameters
 from loom.engine.scheduler.dag import (
     RETRYABLE_SKIPS,
@@ -24,34 +34,61 @@ from loom.engine.scheduler.dag import (
     stop_execution,
 )
 from loom.engine.services.errors import ConflictError, InvalidInputError, Issue, NotFoundError
-from loom.engine.services.pipelines import get_pipeline, require_valid
+from loom.engine.services.pipelines import require_valid
 
-ClaimHook = Callable[[Execution, list[StepRun], list[StepRun], datetime, list[Event]], object]
+ClaimHook = Callable[[ExecutionRow, list[StepRow], list[StepRow], datetime, list[NewEvent]], int]
 EXECUTION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 _DEFINITION_CACHE: OrderedDict[str, PipelineDefinition] = OrderedDict()
 _DEFINITION_CACHE_SIZE = 2048
+_VERSION_CACHE: OrderedDict[tuple[str, int], tuple[PipelineDefinition, dict[str, Any]]] = (
+    OrderedDict()
+)
+_VERSION_CACHE_SIZE = 256
 
 
-_VERSION_CACHE: OrderedDict[tuple[str, int], PipelineDefinition] = OrderedDict()
+async def _pipeline_definition(
+    tx: Tx, pipeline_id: str
+) -> tuple[int, PipelineDefinition, dict[str, Any]]:
+    """The current version of a stored pipeline, its parsed definition and its JSON.
 
+    Versions are immutable, so a parsed version is cached by (pipeline id, version): starting
+    an execution of a known version reads one integer.
 
-def _stored_definition(
-    pipeline_id: str, version: int, data: Mapping[str, Any]
-) -> PipelineDefinition:
-    """A stored version's parsed definition (versions are immutable, so it is cached)."""
+    Raises:
+        NotFoundError: no such pipeline.
+    """
+    version = await tx.pipeline_version(pipeline_id)
+    if version is None:
+        raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
     key = (pipeline_id, version)
     cached = _VERSION_CACHE.get(key)
     if cached is None:
-        cached = PipelineDefinition.model_validate(data)
+        versions = PIPELINE_VERSIONS.c
+        data = (
+            await tx.conn.execute(
+                sa.select(versions.definition).where(
+                    versions.pipeline_id == pipeline_id, versions.version == version
+                )
+            )
+        ).scalar_one_or_none()
+        if data is None:
+            raise NotFoundError(f"pipeline {pipeline_id!r} has no version {version}")
+        cached = (PipelineDefinition.model_validate(data), dict(data))
         _VERSION_CACHE[key] = cached
-        if len(_VERSION_CACHE) > 256:
+        if len(_VERSION_CACHE) > _VERSION_CACHE_SIZE:
             _VERSION_CACHE.popitem(last=False)
-    return cached
+    return key[1], cached[0], cached[1]
 
 
 def cached_definition(execution_id: str) -> PipelineDefinition | None:
     """The parsed definition of an execution if this process has it at hand."""
     return _DEFINITION_CACHE.get(execution_id)
+
+
+def _remember(execution_id: str, defn: PipelineDefinition) -> None:
+    _DEFINITION_CACHE[execution_id] = defn
+    if len(_DEFINITION_CACHE) > _DEFINITION_CACHE_SIZE:
+        _DEFINITION_CACHE.popitem(last=False)
 
 
 def definition_of(execution_id: str, data: Mapping[str, Any]) -> PipelineDefinition:
@@ -61,10 +98,16 @@ def definition_of(execution_id: str, data: Mapping[str, Any]) -> PipelineDefinit
         _DEFINITION_CACHE.move_to_end(execution_id)
         return cached
     defn = PipelineDefinition.model_validate(data)
-    _DEFINITION_CACHE[execution_id] = defn
-    if len(_DEFINITION_CACHE) > _DEFINITION_CACHE_SIZE:
-        _DEFINITION_CACHE.popitem(last=False)
+    _remember(execution_id, defn)
     return defn
+
+
+async def execution_definition(conn: AsyncConnection, execution_id: str) -> PipelineDefinition:
+    """The parsed definition of an execution, read from the database when not cached."""
+    cached = _DEFINITION_CACHE.get(execution_id)
+    if cached is not None:
+        return cached
+    return definition_of(execution_id, await rows.load_definition(conn, execution_id))
 
 
 def deadline_after(now: datetime, timeout_seconds: float | None) -> datetime | None:
@@ -100,7 +143,7 @@ class Progress:
 
 
 async def start_execution(
-    session: AsyncSession,
+    tx: Tx,
     *,
     registry: ActionRegistry,
     pipeline_id: str | None,
@@ -110,11 +153,13 @@ async def start_execution(
     callback_topics: Sequence[str] = (),
     correlation_id: str | None = None,
     claim_ready: ClaimHook | None = None,
-) -> Execution:
+) -> ExecutionRow:
     """Create an execution of a stored pipeline (its current version) or of an inline definition.
 
     ``claim_ready`` lets the engine process that serves the request claim the first runnable
-    steps in the creating transaction (see ``Scheduler.claim_new``).
+    steps in the creating statement (see ``Scheduler.claim_new``); it returns how many it
+    claimed, and the other processes are woken for the rest. On PostgreSQL the execution is
+    written by one statement, so ``conn`` may be in autocommit mode.
 
     Raises:
         NotFoundError: the pipeline does not exist.
@@ -129,10 +174,7 @@ async def start_execution(
     version: int | None = None
     definition_data: dict[str, Any] | None = None
     if pipeline_id is not None:
-        stored = await get_pipeline(session, pipeline_id)
-        version = stored.pipeline.current_version
-        defn = _stored_definition(pipeline_id, version, stored.definition)
-        definition_data = stored.definition
+        version, defn, definition_data = await _pipeline_definition(tx, pipeline_id)
         pointer = "/pipeline_id"
     else:
         try:
@@ -156,13 +198,11 @@ async def start_execution(
             issues=[Issue(f"/params{p}", m, "parameter") for p, m in exc.errors],
         ) from None
     now = utcnow()
-    timeout = defn.settings.timeout_seconds
-    execution = Execution(
+    execution = ExecutionRow(
         id=str(uuid.uuid4()),
         pipeline_id=pipeline_id,
         pipeline_version=version,
         pipeline_name=defn.name,
-        definition=definition_data or defn.model_dump(mode="json"),
         params=bound,
         initiator=initiator,
         callback_topics=list(callback_topics),
@@ -173,17 +213,14 @@ async def start_execution(
         max_parallel_steps=defn.settings.max_parallel_steps,
         correlation_id=correlation_id,
         created_at=now,
-        deadline_at=deadline_after(now, timeout),
+        deadline_at=deadline_after(now, defn.settings.timeout_seconds),
     )
-    _DEFINITION_CACHE[execution.id] = defn
     runs = [
-        StepRun(
+        StepRow(
             id=str(uuid.uuid4()),
             execution_id=execution.id,
             step_id=step.id,
             position=index,
-            status="pending",
-            attempt=0,
             action=step.action,
             weight=step.weight,
         )
@@ -193,96 +230,112 @@ async def start_execution(
         new_event(execution.id, "execution_created", f"execution of {defn.name!r} created", now)
     ]
     ready = advance(execution, defn, runs, now=now, events=events)
-    if ready and claim_ready is not None:
-        claim_ready(execution, runs, ready, now, events)
-    session.add(execution)
-    await session.flush()
-    session.add_all(runs)
-    session.add_all(events)
-    await session.flush()
+    claimed = claim_ready(execution, runs, ready, now, events) if ready and claim_ready else 0
+    await tx.create(
+        execution,
+        definition_data or defn.model_dump(mode="json"),
+        runs,
+        events,
+        [notify.RUNNABLE] if claimed < len(ready) else [],
+    )
+    _remember(execution.id, defn)
     return execution
 
 
 async def list_executions(
-    session: AsyncSession, flt: ExecutionFilter, *, page: int, page_size: int
-) -> tuple[list[Execution], int]:
+    conn: AsyncConnection, flt: ExecutionFilter, *, page: int, page_size: int
+) -> tuple[list[ExecutionRow], int]:
     """One page of executions (newest first) and the total count."""
+    ex = EXECUTIONS.c
     conditions: list[sa.ColumnElement[bool]] = []
     if flt.pipeline_id:
-        conditions.append(Execution.pipeline_id == flt.pipeline_id)
+        conditions.append(ex.pipeline_id == flt.pipeline_id)
     if flt.status:
-        conditions.append(Execution.status == flt.status)
+        conditions.append(ex.status == flt.status)
     if flt.initiator:
-        conditions.append(Execution.initiator == flt.initiator)
+        conditions.append(ex.initiator == flt.initiator)
     if flt.created_after:
-        conditions.append(Execution.created_at >= flt.created_after)
+        conditions.append(ex.created_at >= flt.created_after)
     if flt.created_before:
-        conditions.append(Execution.created_at < flt.created_before)
+        conditions.append(ex.created_at < flt.created_before)
     total = int(
         (
-            await session.execute(
-                sa.select(sa.func.count()).select_from(Execution).where(*conditions)
+            await conn.execute(
+                sa.select(sa.func.count()).select_from(EXECUTIONS).where(*conditions)
             )
         ).scalar_one()
     )
-    rows = await session.execute(
-        sa.select(Execution)
+    found = await rows.query_executions(
+        conn,
+        rows.select_executions()
         .where(*conditions)
-        .order_by(Execution.created_at.desc(), Execution.id)
+        .order_by(ex.created_at.desc(), ex.id)
         .offset((page - 1) * page_size)
-        .limit(page_size)
+        .limit(page_size),
     )
-    return list(rows.scalars()), total
+    return found, total
 
 
 async def get_execution(
-    session: AsyncSession, execution_id: str, *, for_update: bool = False
-) -> Execution:
+    conn: AsyncConnection, execution_id: str, *, for_update: bool = False
+) -> ExecutionRow:
     """One execution.
 
     Raises:
         NotFoundError: no such execution.
     """
-    execution = await session.get(Execution, execution_id, with_for_update=for_update)
+    execution = await rows.load_execution(conn, execution_id, lock=for_update)
     if execution is None:
         raise NotFoundError(f"execution {execution_id!r} does not exist")
     return execution
 
 
-async def list_steps(session: AsyncSession, execution_id: str) -> list[StepRun]:
+async def read_execution(database: Database, execution_id: str) -> ExecutionRow:
+    """One execution, as committed now (the long poll's read).
+
+    Raises:
+        NotFoundError: no such execution.
+    """
+    execution = await database.execution(execution_id)
+    if execution is None:
+        raise NotFoundError(f"execution {execution_id!r} does not exist")
+    return execution
+
+
+async def list_steps(conn: AsyncConnection, execution_id: str) -> list[StepRow]:
     """The steps of an execution, in definition order."""
-    await get_execution(session, execution_id)
-    rows = await session.execute(
-        sa.select(StepRun).where(StepRun.execution_id == execution_id).order_by(StepRun.position)
-    )
-    return list(rows.scalars())
+    await get_execution(conn, execution_id)
+    return (await rows.load_steps(conn, [execution_id]))[execution_id]
 
 
 async def list_events(
-    session: AsyncSession, execution_id: str, *, page: int, page_size: int
-) -> tuple[list[Event], int]:
+    conn: AsyncConnection, execution_id: str, *, page: int, page_size: int
+) -> tuple[list[sa.Row[*tuple[Any, ...]]], int]:
     """One page of an execution's timeline (oldest first) and the total count."""
-    await get_execution(session, execution_id)
+    await get_execution(conn, execution_id)
+    ev = EVENTS.c
     total = int(
         (
-            await session.execute(
+            await conn.execute(
                 sa.select(sa.func.count())
-                .select_from(Event)
-                .where(Event.execution_id == execution_id)
+                .select_from(EVENTS)
+                .where(ev.execution_id == execution_id)
             )
         ).scalar_one()
     )
-    rows = await session.execute(
-        sa.select(Event)
-        .where(Event.execution_id == execution_id)
-        .order_by(Event.id)
+    found = await conn.execute(
+        sa.select(ev.id, ev.step_id, ev.kind, ev.message, ev.data, ev.created_at)
+        .where(ev.execution_id == execution_id)
+        .order_by(ev.id)
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    return list(rows.scalars()), total
+    return list(found), total
 
 
-def compute_progress(execution: Execution, runs: Sequence[StepRun], *, now: datetime) -> Progress:
+def compute_progress(
+    execution: ExecutionRow, runs: Sequence[StepRow], *, now: datetime
+) -> Progress:
     """Progress of an execution: weighted percentage, current steps and an ETA.
 
     The ETA is the mean duration of the finished steps times the steps left, divided by the
@@ -310,28 +363,30 @@ def compute_progress(execution: Execution, runs: Sequence[StepRun], *, now: date
     )
 
 
-async def _locked_runs(session: AsyncSession, execution_id: str) -> list[StepRun]:
-    rows = await session.execute(
-        sa.select(StepRun)
-        .where(StepRun.execution_id == execution_id)
-        .order_by(StepRun.position)
-        .with_for_update()
-    )
-    return list(rows.scalars())
+async def _locked(tx: Tx, execution_id: str) -> tuple[ExecutionRow, list[StepRow]]:
+    """An execution and its steps, locked for the rest of the transaction.
+
+    Raises:
+        NotFoundError: no such execution.
+    """
+    executions, runs = await tx.lock([execution_id])
+    execution = executions.get(execution_id)
+    if execution is None:
+        raise NotFoundError(f"execution {execution_id!r} does not exist")
+    return execution, runs[execution_id]
 
 
-async def cancel_execution(session: AsyncSession, execution_id: str) -> Execution:
+async def cancel_execution(tx: Tx, execution_id: str) -> ExecutionRow:
     """Cancel: running steps are cancelled, waiting ones skipped.
 
     Raises:
         NotFoundError: no such execution.
         ConflictError: it already finished.
     """
-    execution = await get_execution(session, execution_id, for_update=True)
+    execution, runs = await _locked(tx, execution_id)
     if execution.status in TERMINAL_EXECUTION:
         raise ConflictError(f"execution {execution_id!r} is already {execution.status}")
-    runs = await _locked_runs(session, execution_id)
-    events: list[Event] = []
+    events: list[NewEvent] = []
     stop_execution(
         execution,
         runs,
@@ -341,12 +396,11 @@ async def cancel_execution(session: AsyncSession, execution_id: str) -> Executio
         now=utcnow(),
         events=events,
     )
-    session.add_all(events)
-    await session.flush()
+    await tx.write([execution], runs, events, [notify.finished(execution.id, execution.status)])
     return execution
 
 
-async def retry_execution(session: AsyncSession, execution_id: str) -> Execution:
+async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
     """Re-run the failed and cancelled steps and what depends on them; completed steps keep
     their outputs.
 
@@ -354,14 +408,13 @@ async def retry_execution(session: AsyncSession, execution_id: str) -> Execution
         NotFoundError: no such execution.
         ConflictError: the execution is not failed or cancelled.
     """
-    execution = await get_execution(session, execution_id, for_update=True)
+    execution, runs = await _locked(tx, execution_id)
     if execution.status not in {"failed", "cancelled"}:
         raise ConflictError(
             f"execution {execution_id!r} is {execution.status}; only failed or cancelled "
             "executions can be retried"
         )
-    defn = definition_of(execution.id, execution.definition)
-    runs = await _locked_runs(session, execution_id)
+    defn = await execution_definition(tx.conn, execution_id)
     now = utcnow()
     reset = 0
     for run in runs:
@@ -381,14 +434,12 @@ async def retry_execution(session: AsyncSession, execution_id: str) -> Execution
             run.lease_expires_at = None
             run.resume_state = None
             reset += 1
-    timeout = defn.settings.timeout_seconds
     execution.status = "running"
     execution.error = None
     execution.outputs = None
     execution.finished_at = None
-    execution.deadline_at = deadline_after(now, timeout)
+    execution.deadline_at = deadline_after(now, defn.settings.timeout_seconds)
     events = [new_event(execution.id, "execution_retried", f"retrying {reset} step(s)", now)]
-    advance(execution, defn, runs, now=now, events=events)
-    session.add_all(events)
-    await session.flush()
+    ready = advance(execution, defn, runs, now=now, events=events)
+    await tx.write([execution], runs, events, [notify.RUNNABLE] if ready else [])
     return execution

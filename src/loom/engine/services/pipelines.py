@@ -14,14 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loom.engine.actions.base import ActionRegistry
 from loom.engine.db.models import Pipeline, PipelineVersion, utcnow
 from loom.engine.definitions import DefinitionParseError, PipelineDefinition
+from loom.engine.pointers import escape_pointer
 from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
 from loom.engine.validation import ValidationResult, validate_definition
 
 logger = logging.getLogger(__name__)
-
-
-def _escape(token: object) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +43,7 @@ def check_definition(
         logger.warning("validation raised instead of reporting: %s", exc.title)
         return [
             Issue(
-                "".join(f"/{_escape(part)}" for part in error["loc"]),
+                "".join(f"/{escape_pointer(part)}" for part in error["loc"]),
                 error["msg"],
                 error["type"],
             )

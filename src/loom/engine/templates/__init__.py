@@ -31,6 +31,7 @@ from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any, cast
 
+from loom.engine.pointers import escape_pointer
 from loom.engine.templates._ast import Attr, Const, Index, Name, Node
 from loom.engine.templates._errors import TemplateError
 from loom.engine.templates._eval import Evaluator
@@ -71,10 +72,6 @@ def as_template(condition: str | bool | None) -> str | bool | None:
     if isinstance(condition, str) and "{{" not in condition:
         return "{{ " + condition + " }}"
     return condition
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def render(value: Any, context: Mapping[str, Any]) -> Any:
@@ -133,7 +130,7 @@ class _Renderer:
         if isinstance(value, Mapping):
             mapping = cast("Mapping[str, object]", value)
             return {
-                k: self.render(v, f"{pointer}/{_escape(str(k))}", depth + 1)
+                k: self.render(v, f"{pointer}/{escape_pointer(str(k))}", depth + 1)
                 for k, v in mapping.items()
             }
         if isinstance(value, list | tuple):
@@ -222,7 +219,9 @@ def iter_templates(
         raise _too_deep(pointer)
     if isinstance(value, Mapping):
         for key, item in cast("Mapping[str, object]", value).items():
-            yield from iter_templates(item, f"{pointer}/{_escape(str(key))}", _depth=_depth + 1)
+            yield from iter_templates(
+                item, f"{pointer}/{escape_pointer(str(key))}", _depth=_depth + 1
+            )
     elif isinstance(value, list | tuple):
         for index, item in enumerate(cast("list[object]", value)):
             yield from iter_templates(item, f"{pointer}/{index}", _depth=_depth + 1)

@@ -1,0 +1,325 @@
+"""The hot path on PostgreSQL: one round trip per step of the protocol.
+
+On loopback the cost of a statement is dominated by the round trip (a send, a wake-up of the
+server process, a receive), not by the SQL. The three statements below therefore carry whole
+sets of rows in arrays (``unnest``) and chain their parts with data-modifying CTEs, and their
+text never changes with the number of rows, so each is prepared once per connection:
+
+- :data:`CREATE`: an execution, its step rows, its first events and a wake-up, in one atomic
+  statement (no ``BEGIN``/``COMMIT`` needed around it);
+- :data:`LOCK`: executions and all their step rows ``FOR UPDATE``, in execution id order.
+  Locking the step rows too is what makes one statement enough: after waiting for a lock,
+  PostgreSQL re-reads the newest version of every row it locks, so the steps returned include
+  whatever the previous lock holder committed (a join that locked only the executions would
+  return step rows from before the wait);
+- :data:`WRITE`: the changed step rows and executions, each ``WHERE id = … AND row_version =
+  …`` (the optimistic lock), the new events and the wake-ups. The matched row counts come
+  back and a short count raises ``StaleDataError``, exactly as one statement per row would.
+
+They go to asyncpg directly (``raw`` below is the ``asyncpg.Connection`` under a pooled
+SQLAlchemy connection): values are converted here (naive UTC timestamps, JSON as text, which
+the JSON codec SQLAlchemy installs on every connection expects; JSON comes back decoded).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from loom.engine.db import notify
+from loom.engine.db.rows import EXECUTION_MUTABLE, STEP_MUTABLE, ExecutionRow, NewEvent, StepRow
+
+_STEP_COLUMNS = (
+    ("id", "varchar"),
+    ("execution_id", "varchar"),
+    ("step_id", "varchar"),
+    ("position", "int"),
+    ("status", "varchar"),
+    ("attempt", "int"),
+    ("outputs", "json"),
+    ("error", "text"),
+    ("skip_reason", "varchar"),
+    ("action", "varchar"),
+    ("weight", "float8"),
+    ("ready_at", "timestamp"),
+    ("runnable_since", "timestamp"),
+    ("started_at", "timestamp"),
+    ("finished_at", "timestamp"),
+    ("lease_owner", "varchar"),
+    ("lease_expires_at", "timestamp"),
+    ("resume_state", "json"),
+    ("row_version", "int"),
+)
+_EXECUTION_COLUMNS = (
+    ("id", "varchar"),
+    ("pipeline_id", "varchar"),
+    ("pipeline_version", "int"),
+    ("pipeline_name", "varchar"),
+    ("params", "json"),
+    ("initiator", "varchar"),
+    ("callback_topics", "json"),
+    ("status", "varchar"),
+    ("outputs", "json"),
+    ("error", "text"),
+    ("progress_percent", "float8"),
+    ("max_parallel_steps", "int"),
+    ("correlation_id", "varchar"),
+    ("created_at", "timestamp"),
+    ("started_at", "timestamp"),
+    ("finished_at", "timestamp"),
+    ("deadline_at", "timestamp"),
+    ("row_version", "int"),
+)
+_EVENT_COLUMNS = (
+    ("execution_id", "varchar"),
+    ("step_id", "varchar"),
+    ("kind", "varchar"),
+    ("message", "text"),
+    ("data", "json"),
+    ("created_at", "timestamp"),
+)
+_TYPES = dict((*_STEP_COLUMNS, *_EXECUTION_COLUMNS, *_EVENT_COLUMNS))
+
+
+def _unnest(columns: Sequence[tuple[str, str]], first: int) -> str:
+    """``unnest($first::t[], …) AS v(c, …)`` over one array parameter per column."""
+    arrays = ", ".join(f"${first + i}::{kind}[]" for i, (_, kind) in enumerate(columns))
+    return f"unnest({arrays}) AS v({', '.join(name for name, _ in columns)})"
+
+
+def _insert(table: str, columns: Sequence[tuple[str, str]], first: int) -> str:
+    names = ", ".join(name for name, _ in columns)
+    return f"INSERT INTO {table} ({names}) SELECT {names} FROM {_unnest(columns, first)}"
+
+
+def _insert_one(table: str, columns: Sequence[tuple[str, str]], first: int) -> str:
+    names = ", ".join(name for name, _ in columns)
+    values = ", ".join(f"${first + i}::{kind}" for i, (_, kind) in enumerate(columns))
+    return f"INSERT INTO {table} ({names}) VALUES ({values})"
+
+
+def _update(table: str, columns: Sequence[tuple[str, str]], first: int, check: str = "") -> str:
+    sets = ", ".join(
+        f"{name} = v.{name}" for name, _ in columns[2:] if not name.startswith("read_")
+    )
+    return (
+        f"UPDATE {table} AS t SET {sets}, row_version = t.row_version + 1 "
+        f"FROM {_unnest(columns, first)} "
+        f"WHERE t.id = v.id AND t.row_version = v.row_version{check} RETURNING 1"
+    )
+
+
+def _notify(param: int) -> str:
+    value = f"${param}::text"
+    return f"CASE WHEN {value} IS NOT NULL THEN pg_notify('{notify.CHANNEL}', {value}) END"
+
+
+_EXECUTION_INSERT = [c for c in _EXECUTION_COLUMNS if c[0] != "params"] + [
+    ("params", "json"),
+    ("definition", "json"),
+]
+_N_EXECUTION = len(_EXECUTION_INSERT)
+_N_STEPS = len(_STEP_COLUMNS)
+_N_EVENTS = len(_EVENT_COLUMNS)
+
+CREATE = (
+    f"WITH x AS ({_insert_one('executions', _EXECUTION_INSERT, 1)}), "
+    f"s AS ({_insert('step_runs', _STEP_COLUMNS, 1 + _N_EXECUTION)}), "
+    f"e AS ({_insert('events', _EVENT_COLUMNS, 1 + _N_EXECUTION + _N_STEPS)}) "
+    f"SELECT {_notify(1 + _N_EXECUTION + _N_STEPS + _N_EVENTS)}"
+)
+
+READ = (
+    "SELECT "
+    + ", ".join(f"x.{name}" for name, _ in _EXECUTION_COLUMNS)
+    + ", "
+    + ", ".join(f"s.{name}" for name, _ in _STEP_COLUMNS)
+    + " FROM executions AS x JOIN step_runs AS s ON s.execution_id = x.id"
+    " WHERE x.id = ANY($1::varchar[]) ORDER BY x.id, s.position"
+)
+LOCK = READ + " FOR UPDATE"
+
+EXECUTION = (
+    "SELECT " + ", ".join(name for name, _ in _EXECUTION_COLUMNS) + " FROM executions WHERE id = $1"
+)
+PIPELINE_VERSION = "SELECT current_version FROM pipelines WHERE id = $1"
+
+# Step rows are also checked against the lease they were read with: renewing a lease is no
+# state transition (it leaves row_version alone), but a step whose lease looked expired must
+# not be taken from an owner that renewed it in between.
+_STEP_UPDATE = (
+    ("id", "varchar"),
+    ("row_version", "int"),
+    ("read_lease_expires_at", "timestamp"),
+    *((name, _TYPES[name]) for name in STEP_MUTABLE),
+)
+_EXECUTION_UPDATE = (
+    ("id", "varchar"),
+    ("row_version", "int"),
+    *((name, _TYPES[name]) for name in EXECUTION_MUTABLE),
+)
+_STALE = "rows changed since they were read"
+_W_EXECUTIONS = 1
+_W_STEPS = _W_EXECUTIONS + len(_EXECUTION_UPDATE)
+_W_EVENTS = _W_STEPS + len(_STEP_UPDATE)
+_W_COUNTS = _W_EVENTS + len(_EVENT_COLUMNS)
+_STEP_CHECK = " AND t.lease_expires_at IS NOT DISTINCT FROM v.read_lease_expires_at"
+WRITE = (
+    f"WITH x AS ({_update('executions', _EXECUTION_UPDATE, _W_EXECUTIONS)}), "
+    f"s AS ({_update('step_runs', _STEP_UPDATE, _W_STEPS, _STEP_CHECK)}), "
+    f"e AS ({_insert('events', _EVENT_COLUMNS, _W_EVENTS)}) "
+    f"SELECT loom_check((SELECT count(*) FROM x) = ${_W_COUNTS}::int "
+    f"AND (SELECT count(*) FROM s) = ${_W_COUNTS + 1}::int, '{_STALE}'), {_notify(_W_COUNTS + 2)}"
+)
+
+
+def _value(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "timestamp":
+        assert isinstance(value, datetime)
+        return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    if kind == "json":
+        return json.dumps(value)
+    return value
+
+
+def _arrays(
+    columns: Sequence[tuple[str, str]],
+    items: Sequence[Any],
+    extra_of: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> list[list[Any]]:
+    extras = [extra_of(item) for item in items] if extra_of is not None else None
+    return [
+        [
+            _value(
+                kind,
+                extras[i][name]
+                if extras is not None and name in extras[i]
+                else getattr(item, name),
+            )
+            for i, item in enumerate(items)
+        ]
+        for name, kind in columns
+    ]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+async def create(
+    raw: Any,
+    execution: ExecutionRow,
+    definition: Mapping[str, Any],
+    runs: Sequence[StepRow],
+    events: Sequence[NewEvent],
+    notifications: Iterable[str] = (),
+) -> None:
+    """Insert an execution, its steps and events, and send wake-ups, in one statement."""
+    execution.row_version = 1
+    for run in runs:
+        run.row_version = 1
+    params: list[Any] = [
+        _value(kind, definition if name == "definition" else getattr(execution, name))
+        for name, kind in _EXECUTION_INSERT
+    ]
+    params += _arrays(_STEP_COLUMNS, runs)
+    params += _arrays(_EVENT_COLUMNS, events)
+    params.append(notify.payload(notifications))
+    await raw.execute(CREATE, *params)
+    execution.mark_saved()
+    for run in runs:
+        run.mark_saved()
+
+
+def _execution(values: Sequence[Any]) -> ExecutionRow:
+    x = dict(zip((name for name, _ in _EXECUTION_COLUMNS), values, strict=True))
+    for name, kind in _EXECUTION_COLUMNS:
+        if kind == "timestamp":
+            x[name] = _aware(x[name])
+    execution = ExecutionRow(**x)
+    execution.mark_saved()
+    return execution
+
+
+async def load_execution(raw: Any, execution_id: str) -> ExecutionRow | None:
+    """One execution without its definition (``None`` when it does not exist)."""
+    found: Any = await raw.fetchrow(EXECUTION, execution_id)
+    return None if found is None else _execution(tuple(found))
+
+
+async def pipeline_version(raw: Any, pipeline_id: str) -> int | None:
+    """The current version of a pipeline (``None`` when it does not exist)."""
+    version: Any = await raw.fetchval(PIPELINE_VERSION, pipeline_id)
+    return None if version is None else int(version)
+
+
+async def lock(
+    raw: Any, execution_ids: Iterable[str], *, for_update: bool = True
+) -> tuple[dict[str, ExecutionRow], dict[str, list[StepRow]]]:
+    """Executions and their steps, locked ``FOR UPDATE`` in the caller's transaction (or, with
+    ``for_update=False``, as committed now, for an optimistic :func:`write`)."""
+    result: list[Any] = await raw.fetch(LOCK if for_update else READ, sorted(set(execution_ids)))
+    executions: dict[str, ExecutionRow] = {}
+    runs: dict[str, list[StepRow]] = {}
+    split = len(_EXECUTION_COLUMNS)
+    for row in result:
+        values = tuple(row)
+        execution_id = values[0]
+        if execution_id not in executions:
+            executions[execution_id] = _execution(values[:split])
+            runs[execution_id] = []
+        s = dict(zip((name for name, _ in _STEP_COLUMNS), values[split:], strict=True))
+        for name, kind in _STEP_COLUMNS:
+            if kind == "timestamp":
+                s[name] = _aware(s[name])
+        run = StepRow(**s)
+        run.mark_saved()
+        runs[execution_id].append(run)
+    return executions, runs
+
+
+async def write(
+    raw: Any,
+    executions: Iterable[ExecutionRow],
+    runs: Iterable[StepRow],
+    events: Sequence[NewEvent],
+    notifications: Iterable[str] = (),
+) -> None:
+    """Write every given execution and the changed step rows (each checked against the version
+    it was read at), the events and the wake-ups, all or nothing.
+
+    Every execution given is written even when unchanged: its ``row_version`` is the token
+    that orders all writers of its steps (see :func:`loom.engine.db.store.Database.commit`).
+
+    Raises:
+        StaleDataError: a row changed since it was read; nothing was written.
+    """
+    written = list(executions)
+    changed_runs = [run for run in runs if run.changes()]
+    params: list[Any] = [
+        *_arrays(_EXECUTION_UPDATE, written),
+        *_arrays(
+            _STEP_UPDATE,
+            changed_runs,
+            extra_of=lambda run: {"read_lease_expires_at": run.stored("lease_expires_at")},
+        ),
+        *_arrays(_EVENT_COLUMNS, events),
+        len(written),
+        len(changed_runs),
+        notify.payload(notifications),
+    ]
+    try:
+        await raw.fetchrow(WRITE, *params)
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) == "40001":
+            raise StaleDataError(f"{_STALE}: {exc}") from exc
+        raise
+    for row in (*changed_runs, *written):
+        row.row_version += 1
+        row.mark_saved()

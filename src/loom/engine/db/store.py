@@ -1,0 +1,196 @@
+"""Transactions and the three writes of the hot path, for either database.
+
+:class:`Database` hands out transactions as :class:`Tx` objects: ``tx.conn`` for any Core
+statement, and ``lock``/``write``/``create`` for the statements every execution goes through.
+
+- PostgreSQL: the transaction is the driver's own (asyncpg ``BEGIN``/``COMMIT`` on a pooled
+  connection in autocommit mode, so that SQLAlchemy statements on ``tx.conn`` run inside it
+  without opening a second one), and the three writes are one statement each, sent to asyncpg
+  directly (:mod:`loom.engine.db.postgres`): no SQLAlchemy execution context, no greenlet
+  switch, one round trip.
+- SQLite runs in the process and has no round trips to save: a ``BEGIN IMMEDIATE`` transaction
+  (which serialises writers) and the Core statements of :mod:`loom.engine.db.rows`.
+
+Wake-up notifications exist only on PostgreSQL (SQLite is one process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.orm.exc import StaleDataError
+
+from loom.engine.db import postgres, rows
+from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import asyncpg  # pyright: ignore[reportMissingTypeStubs]
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return ()
+    return (asyncpg.PostgresError, asyncpg.InterfaceError)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+
+
+# What a caller retries: a lost optimistic lock, a lost connection, a deadlock or serialization
+# failure, from SQLAlchemy or (on the PostgreSQL fast path) from the driver itself.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    StaleDataError,
+    OperationalError,
+    DBAPIError,
+    OSError,
+    *_driver_errors(),
+)
+
+
+@dataclass(slots=True)
+class Tx:
+    """One transaction (or, from :meth:`Database.autocommit` on PostgreSQL, none)."""
+
+    conn: AsyncConnection
+    raw: Any = None  # the asyncpg connection on PostgreSQL
+    locking: bool = True  # False: an optimistic unit of work (see Database.commit)
+
+    async def pipeline_version(self, pipeline_id: str) -> int | None:
+        """The current version of a stored pipeline (``None`` when it does not exist)."""
+        if self.raw is not None:
+            return await postgres.pipeline_version(self.raw, pipeline_id)
+        pipelines = rows.PIPELINES.c
+        version = (
+            await self.conn.execute(
+                sa.select(pipelines.current_version).where(pipelines.id == pipeline_id)
+            )
+        ).scalar_one_or_none()
+        return None if version is None else int(version)
+
+    async def lock(
+        self, execution_ids: Iterable[str]
+    ) -> tuple[dict[str, ExecutionRow], dict[str, list[StepRow]]]:
+        """Executions (locked, in id order) and all their steps as they are after the lock."""
+        if self.raw is not None:
+            return await postgres.lock(self.raw, execution_ids, for_update=self.locking)
+        executions = await rows.load_executions(self.conn, execution_ids, lock=True)
+        return executions, await rows.load_steps(self.conn, executions)
+
+    async def write(
+        self,
+        executions: Iterable[ExecutionRow],
+        runs: Iterable[StepRow],
+        events: Sequence[NewEvent],
+        notifications: Iterable[str] = (),
+    ) -> None:
+        """Write changed rows back (optimistic lock on each), append events, send wake-ups.
+
+        Raises:
+            StaleDataError: a row changed since it was read.
+        """
+        if self.raw is not None:
+            await postgres.write(self.raw, executions, runs, events, notifications)
+            return
+        await rows.save(self.conn, executions, runs)
+        await rows.insert_events(self.conn, events)
+
+    async def create(
+        self,
+        execution: ExecutionRow,
+        definition: Mapping[str, Any],
+        runs: Sequence[StepRow],
+        events: Sequence[NewEvent],
+        notifications: Iterable[str] = (),
+    ) -> None:
+        """Insert a new execution with its steps and events (one atomic statement on
+        PostgreSQL, so it needs no transaction there)."""
+        if self.raw is not None:
+            await postgres.create(self.raw, execution, definition, runs, events, notifications)
+            return
+        await rows.insert_execution(self.conn, execution, definition, runs)
+        await rows.insert_events(self.conn, events)
+
+
+class Database:
+    """The engine's database: where transactions, single writes and reads come from.
+
+    Args:
+        write: the engine for writes (on SQLite, its single ``BEGIN IMMEDIATE`` connection).
+        read: the engine for reads (SQLite: a read-only pool; PostgreSQL: the same pool in
+            autocommit mode).
+    """
+
+    def __init__(self, write: AsyncEngine, read: AsyncEngine) -> None:
+        self.write_engine = write
+        self.read_engine = read
+        self.is_postgres = write.dialect.name == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncGenerator[Tx, None]:
+        """A transaction, committed when the block ends without an exception."""
+        if not self.is_postgres:
+            async with self.write_engine.begin() as conn:
+                yield Tx(conn)
+            return
+        async with self.read_engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            try:
+                async with raw.transaction():  # pyright: ignore[reportOptionalMemberAccess]
+                    yield Tx(conn, raw)
+            except BaseException:
+                if raw is not None and raw.is_closed():
+                    await conn.invalidate()  # do not hand a dead connection to the next user
+                raise
+
+    @asynccontextmanager
+    async def commit(self) -> AsyncGenerator[Tx, None]:
+        """A unit of work of the form ``tx.lock`` → decide → one ``tx.write``.
+
+        PostgreSQL: optimistic, no transaction at all. ``tx.lock`` reads without locking and
+        ``tx.write`` is one statement that writes only if every execution it names is still
+        at the version read (each one is written, hence its version bumped, even when
+        unchanged; every other writer of an execution's steps bumps it too: claims, cancel,
+        retry, time-outs) and every changed step row is still at its version and lease;
+        otherwise it writes nothing and raises ``StaleDataError``, and the caller redoes the
+        work from fresh rows. Two round trips instead of four (``BEGIN``, ``SELECT … FOR
+        UPDATE``, write, ``COMMIT``), and no lock is held between them.
+
+        SQLite: a ``BEGIN IMMEDIATE`` transaction, as every write there.
+        """
+        async with self._untransacted(locking=False) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncGenerator[Tx, None]:
+        """For work whose only write is :meth:`Tx.create`: no ``BEGIN``/``COMMIT`` round
+        trips on PostgreSQL (the statement is atomic on its own), a transaction on SQLite."""
+        async with self._untransacted(locking=True) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _untransacted(self, *, locking: bool) -> AsyncGenerator[Tx, None]:
+        """A pooled connection with no transaction on PostgreSQL; a transaction on SQLite."""
+        if not self.is_postgres:
+            async with self.transaction() as tx:
+                yield tx
+            return
+        async with self.read_engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            yield Tx(conn, raw, locking=locking)
+
+    async def execution(self, execution_id: str) -> ExecutionRow | None:
+        """One execution as committed now (``None`` when it does not exist)."""
+        async with self.read_engine.connect() as conn:
+            if self.is_postgres:
+                raw = (await conn.get_raw_connection()).driver_connection
+                return await postgres.load_execution(raw, execution_id)
+            return await rows.load_execution(conn, execution_id)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncGenerator[AsyncConnection, None]:
+        """A connection for reads (no transaction round trips on PostgreSQL; never waits for
+        the writer on SQLite)."""
+        async with self.read_engine.connect() as conn:
+            yield conn
