@@ -93,22 +93,32 @@ def generate(
         header = (
             f"{HEADER_PREFIX}{loom.__version__} from schema sha256:{loaded.sha256}. Do not edit."
         )
-        files = plan_files(api, config, header, runtime_files=_runtime_sources())
+        plan = plan_files(api, config, header, runtime_files=_runtime_sources())
+        files = plan.files
         files["loom-manifest.json"] = _manifest(
             files.pop("loom-manifest.json"), loaded.sha256, sink
         )
         t = stage("render", t)
 
-        _write_all(staging, {rel: text.encode() for rel, text in files.items()})
-        _ruff_format(staging)
-        t = stage("format", t)
-
+        encoded = {rel: text.encode() for rel, text in files.items()}
+        unformatted = [
+            rel for rel in files if rel.endswith(_RUFF_FORMATS) and rel not in plan.formatted
+        ]
         if config.post_hooks is not None:
+            # Hooks see, and may change, the whole formatted SDK.
+            _write_all(staging, encoded)
+            _ruff_format(staging, unformatted)
+            t = stage("format", t)
             _run_post_hooks(config, schema, Path(tmp), staging)
             t = stage("post-hooks", t)
-            result.files = _read_tree(staging)  # hooks may add, change or remove files
+            result.files = _read_tree(staging)
         else:
-            result.files = _read_files(staging, sorted(files))
+            # Only what ruff has to format is staged (with the SDK's ruff settings).
+            _write_all(staging, {rel: encoded[rel] for rel in (*unformatted, "pyproject.toml")})
+            _ruff_format(staging, unformatted)
+            encoded.update(_read_files(staging, unformatted))
+            result.files = dict(sorted(encoded.items()))
+            t = stage("format", t)
     result.diagnostics = sink.sorted()
     if check:
         result.stale = _stale(out, result.files)
@@ -175,14 +185,20 @@ def _ruff_binary() -> str:
     return found
 
 
-def _ruff_format(folder: Path) -> None:
-    """Format every file with one ``ruff format`` pass.
+# What ``ruff format`` formats: Python, and the Python code blocks of Markdown (README.md).
+_RUFF_FORMATS = (".py", ".md")
+
+
+def _ruff_format(folder: Path, rels: list[str]) -> None:
+    """Format the files ``rels`` under ``folder`` with one ``ruff format`` run.
 
     Imports and ``__all__`` are rendered in ruff's isort order already (``render.order``), so no
     ``ruff check --fix`` pass is needed; the tests check the output with ``ruff check``.
     """
+    if not rels:
+        return
     proc = subprocess.run(
-        [_ruff_binary(), "format", "--no-cache", "--quiet", "."],
+        [_ruff_binary(), "format", "--no-cache", "--quiet", "--", *rels],
         cwd=folder,
         capture_output=True,
         text=True,

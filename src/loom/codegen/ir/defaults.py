@@ -1,6 +1,7 @@
 """Defaults and constraints: schema values turned into safe Python expressions.
 
-A default reaches generated code only through ``repr`` of a JSON scalar or as an enum member
+A default reaches generated code only as a literal of a JSON scalar (``repr``, or
+``py_string`` for strings) or as an enum member
 name the IR chose, so schema text can never become code.
 """
 
@@ -10,6 +11,7 @@ import math
 from typing import Any
 
 from loom.codegen.ir.model import Constraints, Enum, TypeRef
+from loom.codegen.pyliteral import py_string
 
 
 def default_expression(
@@ -35,9 +37,9 @@ def default_expression(
         return None, None
     if isinstance(value, str):
         if "str" in kinds:
-            return repr(value), None
+            return py_string(value), None
         if "literal" in kinds and value in _literal_values(t):
-            return repr(value), None
+            return py_string(value), None
         return _enum_default(value, t, enums), None
     if isinstance(value, list) and not value and "list" in kinds:
         return None, "list"

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from loom.codegen.ir.model import TypeRef
+from loom.codegen.pyliteral import py_literal, py_string
 from loom.codegen.render.order import import_section
 
 _SIMPLE = {
@@ -115,7 +116,7 @@ def _bare(t: TypeRef, imports: Imports, runtime: str) -> str:
         )
     if t.kind == "literal":
         imports.add("typing", "Literal")
-        return f"Literal[{', '.join(repr(v) for v in t.values)}]"
+        return f"Literal[{', '.join(py_literal(v) for v in t.values)}]"
     if t.kind == "union":
         if t.discriminator is not None:
             return _discriminated(t, imports, runtime)
@@ -130,6 +131,7 @@ def _bare(t: TypeRef, imports: Imports, runtime: str) -> str:
 
 
 def _discriminated(t: TypeRef, imports: Imports, runtime: str) -> str:
+    assert t.discriminator is not None  # only called for a discriminated union
     imports.add("typing", "Annotated")
     imports.add("pydantic", "Tag")
     imports.add(runtime + ".models", "discriminated")
@@ -137,25 +139,25 @@ def _discriminated(t: TypeRef, imports: Imports, runtime: str) -> str:
     mapping: dict[str, str] = {}
     for member, tags in zip(t.args, t.tags, strict=True):
         tag = tags[0]
-        members.append(f"Annotated[{annotation(member, imports, runtime=runtime)}, Tag({tag!r})]")
+        member_text = annotation(member, imports, runtime=runtime)
+        members.append(f"Annotated[{member_text}, Tag({py_string(tag)})]")
         for value in tags:
             mapping[value] = tag
     imports.add(runtime + ".models", "UnknownVariant")
     members.append('Annotated[UnknownVariant, Tag("__unknown__")]')
-    pairs = ", ".join(f"{k!r}: {v!r}" for k, v in mapping.items())
-    return f"Annotated[{' | '.join(members)}, discriminated({t.discriminator!r}, {{{pairs}}})]"
+    pairs = ", ".join(f"{py_literal(k)}: {py_string(v)}" for k, v in mapping.items())
+    discriminator = py_string(t.discriminator)
+    return f"Annotated[{' | '.join(members)}, discriminated({discriminator}, {{{pairs}}})]"
 
 
-def py_string(text: str) -> str:
-    """A Python string literal for ``text`` (``repr`` handles every character safely)."""
-    return repr(text)
-
-
-def docstring(text: str | None, indent: str = "") -> str:
+def docstring(text: str | None, indent: str = "", *, dedent: bool = False) -> str:
     """A triple-quoted docstring for untrusted ``text``, or ``""`` when there is none.
 
     Backslashes, quotes, control characters, surrogates and line separators are escaped, so
-    the literal always ends where it should and means exactly ``text``.
+    the literal always ends where it should and means exactly ``text``. With ``dedent``, the
+    lines after the first are laid out as ``ruff format`` lays out the docstring of a class,
+    function or module: their common indentation removed and trailing spaces dropped (ruff
+    leaves the string after an attribute alone).
     """
     if text is None or not text.strip():
         return ""
@@ -163,8 +165,13 @@ def docstring(text: str | None, indent: str = "") -> str:
     if "\n" not in body:
         return f'{indent}"""{body}"""'
     lines = body.split("\n")
+    rest = lines[1:]
+    if dedent:
+        rest = [line.rstrip(" ") for line in rest]
+        cut = min((len(line) - len(line.lstrip(" ")) for line in rest if line.strip()), default=0)
+        rest = [line[cut:] for line in rest]
     out = [f'{indent}"""{lines[0]}']
-    out.extend((indent + line) if line.strip() else "" for line in lines[1:])
+    out.extend((indent + line) if line.strip() else "" for line in rest)
     out.append(f'{indent}"""')
     return "\n".join(out)
 

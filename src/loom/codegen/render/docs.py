@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loom.codegen.ir.model import Operation, TypeRef
+from loom.codegen.render.layout import LINE_LENGTH
 from loom.codegen.render.package import Context
 
 
@@ -119,7 +120,7 @@ build-backend = "hatchling.build"
 packages = ["{cfg.package}"]
 
 [tool.ruff]
-line-length = 100
+line-length = {LINE_LENGTH}
 target-version = "py311"
 
 [tool.pyright]

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from loom.codegen.ir.model import ANY, Alias, Enum, Model, ModelField, TypeRef
+from loom.codegen.pyliteral import py_literal, py_string
 from loom.codegen.render.annotations import Imports, annotation, docstring
+from loom.codegen.render.layout import call_statement, fits
 from loom.codegen.render.modules import ModelModule
 from loom.codegen.render.order import all_sort_key, blank_lines_after_imports, from_import_lines
 
+_ODD_WHITESPACE = re.compile(r"[^\S\n ]")
 
-def _field_line(f: ModelField, imports: Imports, request_only: bool) -> str:
+
+@dataclass
+class _Layout:
+    """Whether a module's text is already as ``ruff format`` would write it (see ``layout``)."""
+
+    formatted: bool = True
+
+    def line(self, text: str) -> str:
+        """``text`` (one line); a line that ruff would have to split clears ``formatted``."""
+        if fits(text) is not True:
+            self.formatted = False
+        return text
+
+
+def _field_line(f: ModelField, imports: Imports, request_only: bool, layout: _Layout) -> str:
     ann = annotation(f.type, imports, runtime=".._runtime")
     if f.default is not None and f.default[:1].isalpha() and "." in f.default:
         imports.names.add(f.default.split(".", 1)[0])  # an enum member
@@ -19,8 +39,8 @@ def _field_line(f: ModelField, imports: Imports, request_only: bool) -> str:
         else:
             args.append(f"default={f.default if f.default is not None else 'None'}")
     if f.name != f.wire:
-        args.append(f"validation_alias={f.wire!r}")
-        args.append(f"serialization_alias={f.wire!r}")
+        args.append(f"validation_alias={py_string(f.wire)}")
+        args.append(f"serialization_alias={py_string(f.wire)}")
     if request_only and not f.constraints.is_empty():
         c = f.constraints
         inner_list = f.type.kind == "list"
@@ -43,19 +63,25 @@ def _field_line(f: ModelField, imports: Imports, request_only: bool) -> str:
                 continue
             if key in {"min_length", "max_length"} and f.type.kind not in {"str", "list"}:
                 continue
-            args.append(f"{key}={value!r}")
+            args.append(f"{key}={py_literal(value)}")
     if f.deprecated:
         args.append("deprecated=True")
     if (
         args == [f"default={f.default if f.default is not None else 'None'}"]
         and f.default_factory is None
     ):
-        line = f"    {f.name}: {ann} = {f.default if f.default is not None else 'None'}"
+        line = layout.line(
+            f"    {f.name}: {ann} = {f.default if f.default is not None else 'None'}"
+        )
     elif args:
         imports.add("pydantic", "Field")
-        line = f"    {f.name}: {ann} = Field({', '.join(args)})"
+        wrapped = call_statement(f"    {f.name}: {ann} = Field", args, "    ")
+        if wrapped is None:
+            layout.formatted = False
+            wrapped = f"    {f.name}: {ann} = Field({', '.join(args)})"
+        line = wrapped
     else:
-        line = f"    {f.name}: {ann}"
+        line = layout.line(f"    {f.name}: {ann}")
     doc = f.description
     if f.read_only:
         doc = (doc + "\n\n" if doc else "") + "Read-only: set by the server."
@@ -65,21 +91,21 @@ def _field_line(f: ModelField, imports: Imports, request_only: bool) -> str:
     return line + ("\n" + ds if ds else "")
 
 
-def render_model(m: Model, imports: Imports) -> str:
+def render_model(m: Model, imports: Imports, layout: _Layout) -> str:
     """One pydantic model class."""
     base = m.base or "BaseModel"
     if m.base is None:
         imports.add(".._runtime.models", "BaseModel")
     else:
         imports.names.add(m.base)
-    lines = [f"class {m.name}({base}):"]
+    lines = [layout.line(f"class {m.name}({base}):")]
     doc = m.description
     if m.deprecated:
         doc = (doc + "\n\n" if doc else "") + "Deprecated."
-    ds = docstring(doc, "    ")
+    ds = docstring(doc, "    ", dedent=True)
     if ds:
         lines.append(ds)
-    body = [_field_line(f, imports, m.request_only) for f in m.fields]
+    body = [_field_line(f, imports, m.request_only, layout) for f in m.fields]
     if not body and not ds:
         body = ["    pass"]
     if body:
@@ -89,22 +115,22 @@ def render_model(m: Model, imports: Imports) -> str:
     return "\n".join(lines)
 
 
-def render_enum(e: Enum, imports: Imports) -> str:
+def render_enum(e: Enum, imports: Imports, layout: _Layout) -> str:
     """One open enum class."""
     base = "OpenStrEnum" if e.kind == "str" else "OpenIntEnum"
     imports.add(".._runtime.models", base)
-    lines = [f"class {e.name}({base}):"]
-    ds = docstring(e.description, "    ")
+    lines = [layout.line(f"class {e.name}({base}):")]
+    ds = docstring(e.description, "    ", dedent=True)
     if ds:
         lines.extend([ds, ""])
     if not e.members:
         lines.append("    pass")
     for mem in e.members:
-        lines.append(f"    {mem.name} = {mem.value!r}")
+        lines.append(layout.line(f"    {mem.name} = {py_literal(mem.value)}"))
     return "\n".join(lines)
 
 
-def render_alias(a: Alias, imports: Imports, *, recursive: bool) -> str:
+def render_alias(a: Alias, imports: Imports, layout: _Layout, *, recursive: bool) -> str:
     """One type alias; a self-referencing alias degrades to ``Any`` (said in its docstring)."""
     imports.add("typing", "TypeAlias")
     target: TypeRef = ANY if recursive else a.target
@@ -113,7 +139,7 @@ def render_alias(a: Alias, imports: Imports, *, recursive: bool) -> str:
     if recursive:
         doc = (doc + "\n\n" if doc else "") + "Recursive type: typed as Any."
     ds = docstring(doc)
-    return f"{a.name}: TypeAlias = {ann}" + ("\n" + ds if ds else "")
+    return layout.line(f"{a.name}: TypeAlias = {ann}") + ("\n" + ds if ds else "")
 
 
 def render_model_module(
@@ -122,17 +148,19 @@ def render_model_module(
     semantic: set[str],
     recursive_aliases: set[str],
     header: str,
-) -> str:
-    """A whole ``models/<module>.py``."""
+) -> tuple[str, bool]:
+    """A whole ``models/<module>.py``, and whether it is already as ``ruff format`` would
+    write it (so that it can skip the formatting pass)."""
     imports = Imports()
+    layout = _Layout()
     blocks: list[str] = []
     for d in module.definitions:
         if isinstance(d, Model):
-            blocks.append(render_model(d, imports))
+            blocks.append(render_model(d, imports, layout))
         elif isinstance(d, Enum):
-            blocks.append(render_enum(d, imports))
+            blocks.append(render_enum(d, imports, layout))
         else:
-            blocks.append(render_alias(d, imports, recursive=d.name in recursive_aliases))
+            blocks.append(render_alias(d, imports, layout, recursive=d.name in recursive_aliases))
     own = {d.name for d in module.definitions}
     for name in sorted(imports.names - own):
         if name in semantic:
@@ -141,7 +169,12 @@ def render_model_module(
             imports.add("." + where[name], name)
     body = "\n\n\n".join(blocks)
     block = "\n\n".join(filter(None, ["from __future__ import annotations", imports.render()]))
-    return f"{header}\n{block}{blank_lines_after_imports(body)}{body}\n"
+    text = f"{header}\n{block}{blank_lines_after_imports(body)}{body}\n"
+    # Whitespace other than spaces and newlines (a tab, a no-break space in a description):
+    # ruff's rules for it in docstrings are not mirrored here.
+    # Imports are ASCII identifiers, so ``layout.from_import`` splits them exactly.
+    formatted = layout.formatted and block.isascii() and not _ODD_WHITESPACE.search(text)
+    return text, formatted
 
 
 def render_models_init(modules: list[ModelModule], header: str) -> str:
@@ -153,9 +186,9 @@ def render_models_init(modules: list[ModelModule], header: str) -> str:
     for name, mod in entries:
         by_module.setdefault("." + mod, []).append(name)
     type_imports = "\n".join(from_import_lines(by_module, indent="    "))
-    table = "\n".join(f"    {name!r}: {mod!r}," for name, mod in entries)
+    table = "\n".join(f"    {py_string(name)}: {py_string(mod)}," for name, mod in entries)
     all_names = "\n".join(
-        f"    {name!r}," for name in sorted((n for n, _ in entries), key=all_sort_key)
+        f"    {py_string(name)}," for name in sorted((n for n, _ in entries), key=all_sort_key)
     )
     return f'''{header}
 """Every model of the API. Each is imported on first access, so importing this is cheap."""

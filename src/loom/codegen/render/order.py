@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from loom.codegen.render.layout import from_import
+
 __all__ = [
     "all_sort_key",
     "blank_lines_after_imports",
@@ -128,13 +130,13 @@ def all_sort_key(name: str) -> tuple[object, ...]:
 def from_import_lines(imports: Mapping[str, Iterable[str]], indent: str = "") -> list[str]:
     """``from m import a, b`` lines, one per module, modules and names in isort order.
 
-    Names may carry an alias (``"Foo as Bar"``); they are kept in the one statement. Lines are
-    not wrapped: ``ruff format`` wraps a long import exactly as isort would.
+    Names may carry an alias (``"Foo as Bar"``); they are kept in the one statement. A line
+    too long is split as ``ruff format`` splits it (``layout.from_import``).
     """
     lines: list[str] = []
     for module in sorted(imports, key=_module_key):
         names = sorted(set(imports[module]), key=member_sort_key)
-        lines.append(f"{indent}from {module} import {', '.join(names)}")
+        lines.append(from_import(module, names, indent))
     return lines
 
 

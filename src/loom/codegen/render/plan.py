@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from loom.codegen.config import GeneratorConfig
 from loom.codegen.ir.model import Api
 from loom.codegen.render.docs import render_pyproject, render_readme
@@ -18,9 +20,24 @@ from loom.codegen.render.package import (
 )
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The SDK's files before formatting.
+
+    Attributes:
+        files: every file's text by relative path.
+        formatted: the Python files already written exactly as ``ruff format`` would write them
+            (most model modules, and the runtime, which is loom's own formatted source); only
+            the others need the formatting pass.
+    """
+
+    files: dict[str, str]
+    formatted: frozenset[str]
+
+
 def plan_files(
     api: Api, config: GeneratorConfig, header: str, *, runtime_files: dict[str, str]
-) -> dict[str, str]:
+) -> Plan:
     """Every file of the SDK by relative path; deterministic for the same inputs."""
     modules, where = plan_modules(api)
     semantic = {s.name for s in api.semantic_types}
@@ -34,10 +51,12 @@ def plan_files(
     files[f"{pkg}/py.typed"] = ""
     recursive = alias_cycles(modules)
     files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header)
+    formatted: set[str] = set()
     for m in modules:
-        files[f"{pkg}/models/{m.name}.py"] = render_model_module(
-            m, where, semantic, recursive, header
-        )
+        rel = f"{pkg}/models/{m.name}.py"
+        files[rel], is_formatted = render_model_module(m, where, semantic, recursive, header)
+        if is_formatted:
+            formatted.add(rel)
     if config.layout == "resources":
         files[f"{pkg}/resources/__init__.py"] = (
             f'{header}\n"""One module per group of operations, imported on first use."""\n'
@@ -46,11 +65,12 @@ def plan_files(
             files[f"{pkg}/resources/{r.module}.py"] = render_resource(r, ctx)
     for rel, text in runtime_files.items():
         files[f"{pkg}/_runtime/{rel}"] = f"{header}\n{text}"
+        formatted.add(f"{pkg}/_runtime/{rel}")
     files["README.md"] = render_readme(ctx)
     files["pyproject.toml"] = render_pyproject(ctx)
     files["CONFIGURATION.md"] = _configuration(ctx)
     files["loom-manifest.json"] = render_manifest(ctx)
-    return files
+    return Plan(files, frozenset(formatted))
 
 
 def _configuration(ctx: Context) -> str:
