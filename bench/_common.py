@@ -131,3 +131,17 @@ def fail_tail(output: str, lines: int = 5) -> str:
     """The last few non-empty lines of a command's output, for an error message."""
     kept = [ln for ln in output.strip().splitlines() if ln.strip()]
     return "\n".join(kept[-lines:])
+
+
+def cpu_reference_seconds(runs: int = 3) -> float:
+    """Seconds one core takes for a fixed pure-Python loop (10 million additions), the best
+    of ``runs``: how fast this machine's cores are, so that absolute numbers measured on
+    different machines can be put side by side."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best

@@ -29,7 +29,7 @@ import psutil
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench._common import command_line, stamp, write_section
+from bench._common import command_line, cpu_reference_seconds, stamp, write_section
 from bench._engine_common import (
     BUILD,
     DIAMOND,
@@ -243,6 +243,7 @@ def report(
     prefect: list[Run],
     prefect_problem: str | None,
     load_at_start: float,
+    cpu_seconds: float,
 ) -> tuple[str, str]:
     """The Markdown section and the one-line summary."""
     lines = [
@@ -255,7 +256,10 @@ def report(
         "`GET /v1/executions/{id}?wait_seconds=30` reporting `completed`. The machine's two "
         "cores are shared with the other benchmark processes and the database server, and "
         f"with whatever else runs: load average {load_at_start:.1f} at the start of this run, "
-        f"{os.getloadavg()[0]:.1f} at the end (numbers here move by up to 2x with it).",
+        f"{os.getloadavg()[0]:.1f} at the end (numbers here move by up to 2x with it). "
+        f"CPU reference (`bench._common.cpu_reference_seconds`, a fixed pure-Python loop): "
+        f"{cpu_seconds:.2f} s on this machine; the absolute targets below assume a core "
+        "about as fast as the one they were set on.",
         "",
         "| scenario | executions | executions/s | p50 ms | p99 ms |",
         "|---|---:|---:|---:|---:|",
@@ -361,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     BUILD.mkdir(parents=True, exist_ok=True)
     load_at_start = os.getloadavg()[0]
+    cpu_seconds = cpu_reference_seconds()
+    print(f"CPU reference: {cpu_seconds:.2f} s", flush=True)
     engines: list[EngineResult] = []
     for index, backend in enumerate(("sqlite", "postgresql"), start=1):
         print(f"[{index}/4] loom on {backend}", flush=True)
@@ -374,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         prefect, problem = bench_prefect(args.prefect_sequential, args.prefect_concurrent)
         if problem:
             print(f"   {problem}", flush=True)
-    body, summary = report(engines, baseline, prefect, problem, load_at_start)
+    body, summary = report(engines, baseline, prefect, problem, load_at_start, cpu_seconds)
     if not args.no_write:
         write_section(SECTION, body)
     print(summary)
