@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -23,6 +22,7 @@ from bench._engine_common import (
     BUILD,
     DIAMOND,
     ROOT,
+    LoadClient,
     Run,
     drive,
     engine_env,
@@ -98,8 +98,9 @@ async def bench_baseline(sequential: int, concurrent: int) -> list[Run]:
     try:
         wait_http(f"http://127.0.0.1:{port}/docs", proc=proc)
 
-        async def one(client: httpx.AsyncClient) -> bool:
-            return (await client.post("/run")).json()["status"] == "completed"
+        async def one(client: LoadClient) -> bool:
+            status, body = await client.post("/run")
+            return status == 200 and body["status"] == "completed"
 
         base = f"http://127.0.0.1:{port}"
         await drive("warm-up", 10, 1, one, base)

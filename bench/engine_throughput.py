@@ -4,7 +4,9 @@
 
 For SQLite and PostgreSQL it starts ``loom serve`` (a real process on loopback), measures its
 start-up time and resident memory, runs the diamond sequentially and 4 at a time over HTTP
-(start with ``POST /v1/executions``, wait with ``GET /v1/executions/{id}?wait_seconds=``),
+(start and wait in one request, ``POST /v1/executions?wait_seconds=30``, then
+``GET /v1/executions/{id}?wait_seconds=30`` should it not have ended; the load generator is
+a minimal keep-alive HTTP/1.1 client, ``LoadClient``),
 and reads the runnable → started latency of every step from the database. Peers measured in
 the same run: Prefect 3.9.1 against its own local server (a flow of five tasks), and a
 BudPipeline-style baseline (the same five steps run one at a time inside the HTTP request,
@@ -34,6 +36,7 @@ from bench._engine_common import (
     BUILD,
     DIAMOND,
     ROOT,
+    LoadClient,
     Run,
     drive,
     engine_env,
@@ -78,20 +81,20 @@ def start_engine(database_url: str, port: int, **env: str) -> tuple[subprocess.P
 
 def loom_one(
     pipeline_id: str, *, initiator: str = "bench"
-) -> Callable[[httpx.AsyncClient], Awaitable[bool]]:
+) -> Callable[[LoadClient], Awaitable[bool]]:
     """Start one execution and wait for its end."""
 
-    async def one(client: httpx.AsyncClient) -> bool:
-        started = await client.post(
-            "/v1/executions", json={"pipeline_id": pipeline_id, "initiator": initiator}
+    async def one(client: LoadClient) -> bool:
+        status, body = await client.post(
+            "/v1/executions?wait_seconds=30", {"pipeline_id": pipeline_id, "initiator": initiator}
         )
-        execution_id = started.json()["id"]
-        while True:
-            body = (
-                await client.get(f"/v1/executions/{execution_id}", params={"wait_seconds": 30})
-            ).json()
-            if body["status"] in {"completed", "failed", "cancelled"}:
-                return body["status"] == "completed"
+        if status != 201:
+            return False
+        while body["status"] not in {"completed", "failed", "cancelled"}:
+            status, body = await client.get(f"/v1/executions/{body['id']}", {"wait_seconds": 30})
+            if status != 200:
+                return False
+        return body["status"] == "completed"
 
     return one
 
@@ -252,9 +255,11 @@ def report(
         stamp(command_line("bench.engine_throughput")),
         "",
         "Five no-op steps (a → b, c, d → e) over HTTP on loopback; end-to-end latency is what "
-        "the client sees from `POST /v1/executions` to the answer of "
-        "`GET /v1/executions/{id}?wait_seconds=30` reporting `completed`. The machine's two "
-        "cores are shared with the other benchmark processes and the database server, and "
+        "the client sees from sending `POST /v1/executions?wait_seconds=30` (start and wait in "
+        "one request; the BudPipeline-style baseline answers `POST /run` when done) to an "
+        "answer reporting `completed`. The load generator is a minimal keep-alive HTTP/1.1 "
+        "client (`bench._engine_common.LoadClient`; httpx took a third of the CPU of a run). "
+        "The machine's two cores are shared with the load generator and the database server, and "
         f"with whatever else runs: load average {load_at_start:.1f} at the start of this run, "
         f"{os.getloadavg()[0]:.1f} at the end (numbers here move by up to 2x with it). "
         f"CPU reference (`bench._common.cpu_reference_seconds`, a fixed pure-Python loop): "

@@ -418,3 +418,37 @@ async def test_retry_resumes_a_cancelled_execution_when_requested(
     assert done["status"] == "completed"
     steps = await steps_by_id(client, started["id"])
     assert [steps[s]["status"] for s in ("first", "wait", "last")] == ["completed"] * 3
+
+
+async def test_start_and_wait_answers_the_ended_execution_in_one_request(
+    client: httpx.AsyncClient,
+) -> None:
+    started = await client.post(
+        "/v1/executions", params={"wait_seconds": 10}, json={"definition": diamond()}
+    )
+    assert started.status_code == 201
+    assert started.json()["status"] == "completed"
+    assert started.json()["finished_at"] is not None
+
+
+async def test_start_and_wait_answers_the_running_execution_when_the_wait_ends(
+    client: httpx.AsyncClient,
+) -> None:
+    slow = {"name": "slow", "steps": [step("s", "sleep", params={"seconds": 2})]}
+    started = await client.post(
+        "/v1/executions", params={"wait_seconds": 0.2}, json={"definition": slow}
+    )
+    assert started.status_code == 201
+    assert started.json()["status"] in {"pending", "running"}
+    assert (await wait_for(client, started.json()["id"]))["status"] == "completed"
+
+
+async def test_start_and_wait_refuses_a_wait_over_a_minute_with_a_422(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.post(
+        "/v1/executions", params={"wait_seconds": 61}, json={"definition": diamond()}
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert (await client.get("/v1/executions")).json()["total"] == 0  # nothing was started

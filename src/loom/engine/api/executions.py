@@ -79,7 +79,18 @@ def _step(run: StepRow, runtime: Runtime) -> StepRead:
     responses=problem_responses(400, 404, 422),
 )
 async def create_execution(
-    body: ExecutionCreate, request: Request, runtime: Runtime
+    body: ExecutionCreate,
+    request: Request,
+    runtime: Runtime,
+    wait_seconds: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=60,
+            description="wait up to this long for the execution to end before answering "
+            "(start and wait in one request); the answer is the execution as it is then",
+        ),
+    ] = 0.0,
 ) -> ExecutionRead:
     """Start an execution of a stored pipeline or of an inline ``definition``."""
     reject_nul(body.model_dump())
@@ -117,6 +128,8 @@ async def create_execution(
         scheduler.spawn(claims)
         if len(claims) < len(ready):
             scheduler.wake()  # committed now: the claim loop takes the rest
+    if wait_seconds > 0 and execution.status not in TERMINAL_EXECUTION:
+        return await _until_ended(runtime, execution.id, wait_seconds)
     return _read(execution, runtime)
 
 
@@ -164,10 +177,16 @@ async def get_execution(
     ] = 0.0,
 ) -> ExecutionRead:
     """One execution; with ``wait_seconds``, answer as soon as it ends (long poll)."""
-    eid = require_id(execution_id, "execution")
+    return await _until_ended(runtime, require_id(execution_id, "execution"), wait_seconds)
+
+
+async def _until_ended(runtime: Runtime, eid: str, wait_seconds: float) -> ExecutionRead:
+    """The execution as soon as it ends, or as it is after ``wait_seconds``.
+
+    Woken at once when this process finishes it, or another one does and says so (PostgreSQL
+    ``NOTIFY``); re-read at the poll interval in case a wake-up was lost.
+    """
     deadline = time.monotonic() + wait_seconds
-    # Woken at once when this process finishes it, or another one does and says so
-    # (PostgreSQL NOTIFY); re-read at the poll interval in case a wake-up was lost.
     interval = max(runtime.settings.poll_interval_seconds, 0.01)
     while True:
         async with runtime.watching(eid) as ended:
