@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +41,8 @@ from bench._engine_common import (
     engine_env,
     free_port,
     percentile,
+    start_engine,
     stop,
-    wait_http,
 )
 from bench._engine_peers import PREFECT_VERSION, baseline_app, bench_baseline, bench_prefect
 from loom.engine.db.models import Execution, StepRun
@@ -63,20 +62,6 @@ class EngineResult:
     runs: list[Run]
     start_latency_ms: list[float]
     polled_latency_ms: list[float] = field(default_factory=list[float])
-
-
-def start_engine(database_url: str, port: int, **env: str) -> tuple[subprocess.Popen[bytes], float]:
-    """Start ``loom serve`` and return it with its start-up time (spawn → ``/readyz`` 200)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loom", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env={**engine_env(database_url), **env},
-        stdout=subprocess.DEVNULL,
-        stderr=(BUILD / f"engine-{port}.log").open("wb"),
-    )
-    wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
-    return proc, time.perf_counter() - started
 
 
 def loom_one(
