@@ -32,12 +32,13 @@ def _field_line(f: ModelField, imports: Imports, request_only: bool, layout: _La
     ann = annotation(f.type, imports, runtime=".._runtime")
     if f.default is not None and f.default[:1].isalpha() and "." in f.default:
         imports.names.add(f.default.split(".", 1)[0])  # an enum member
+    default = f.default if f.default is not None else "None"
     args: list[str] = []
     if not f.required:
         if f.default_factory is not None:
             args.append(f"default_factory={f.default_factory}")
         else:
-            args.append(f"default={f.default if f.default is not None else 'None'}")
+            args.append(f"default={default}")
     if f.name != f.wire:
         args.append(f"validation_alias={py_string(f.wire)}")
         args.append(f"serialization_alias={py_string(f.wire)}")
@@ -66,13 +67,8 @@ def _field_line(f: ModelField, imports: Imports, request_only: bool, layout: _La
             args.append(f"{key}={py_literal(value)}")
     if f.deprecated:
         args.append("deprecated=True")
-    if (
-        args == [f"default={f.default if f.default is not None else 'None'}"]
-        and f.default_factory is None
-    ):
-        line = layout.line(
-            f"    {f.name}: {ann} = {f.default if f.default is not None else 'None'}"
-        )
+    if args == [f"default={default}"] and f.default_factory is None:
+        line = layout.line(f"    {f.name}: {ann} = {default}")
     elif args:
         imports.add("pydantic", "Field")
         wrapped = call_statement(f"    {f.name}: {ann} = Field", args, "    ")
@@ -170,9 +166,9 @@ def render_model_module(
     body = "\n\n\n".join(blocks)
     block = "\n\n".join(filter(None, ["from __future__ import annotations", imports.render()]))
     text = f"{header}\n{block}{blank_lines_after_imports(body)}{body}\n"
-    # Whitespace other than spaces and newlines (a tab, a no-break space in a description):
-    # ruff's rules for it in docstrings are not mirrored here.
-    # Imports are ASCII identifiers, so ``layout.from_import`` splits them exactly.
+    # ``layout.from_import`` splits imports exactly only for ASCII identifiers; and ruff's rules
+    # for whitespace other than spaces and newlines in docstrings (a tab, a no-break space in a
+    # description) are not mirrored here.
     formatted = layout.formatted and block.isascii() and not _ODD_WHITESPACE.search(text)
     return text, formatted
 
