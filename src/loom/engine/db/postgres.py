@@ -28,60 +28,52 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from loom.engine.db import notify
-from loom.engine.db.rows import EXECUTION_MUTABLE, STEP_MUTABLE, ExecutionRow, NewEvent, StepRow
+from loom.engine.db.rows import (
+    EVENTS,
+    EXECUTION_MUTABLE,
+    EXECUTIONS,
+    STEP_MUTABLE,
+    STEP_RUNS,
+    ExecutionRow,
+    NewEvent,
+    StepRow,
+)
 
-_STEP_COLUMNS = (
-    ("id", "varchar"),
-    ("execution_id", "varchar"),
-    ("step_id", "varchar"),
-    ("position", "int"),
-    ("status", "varchar"),
-    ("attempt", "int"),
-    ("outputs", "json"),
-    ("error", "text"),
-    ("skip_reason", "varchar"),
-    ("action", "varchar"),
-    ("weight", "float8"),
-    ("ready_at", "timestamp"),
-    ("runnable_since", "timestamp"),
-    ("started_at", "timestamp"),
-    ("finished_at", "timestamp"),
-    ("lease_owner", "varchar"),
-    ("lease_expires_at", "timestamp"),
-    ("resume_state", "json"),
-    ("row_version", "int"),
+# The type each column's values are sent as (cast to ``kind[]`` for ``unnest``), by the
+# column's SQLAlchemy type; lengths are left out on purpose: a cast to ``varchar(n)`` would
+# cut a longer value silently, where the column refuses it.
+_KINDS: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
+    (sa.DateTime, "timestamp"),
+    (sa.JSON, "json"),
+    (sa.Text, "text"),
+    (sa.String, "varchar"),
+    (sa.Float, "float8"),
+    (sa.BigInteger, "int8"),
+    (sa.Integer, "int"),
 )
-_EXECUTION_COLUMNS = (
-    ("id", "varchar"),
-    ("pipeline_id", "varchar"),
-    ("pipeline_version", "int"),
-    ("pipeline_name", "varchar"),
-    ("params", "json"),
-    ("initiator", "varchar"),
-    ("callback_topics", "json"),
-    ("status", "varchar"),
-    ("outputs", "json"),
-    ("error", "text"),
-    ("progress_percent", "float8"),
-    ("max_parallel_steps", "int"),
-    ("correlation_id", "varchar"),
-    ("created_at", "timestamp"),
-    ("started_at", "timestamp"),
-    ("finished_at", "timestamp"),
-    ("deadline_at", "timestamp"),
-    ("row_version", "int"),
-)
-_EVENT_COLUMNS = (
-    ("execution_id", "varchar"),
-    ("step_id", "varchar"),
-    ("kind", "varchar"),
-    ("message", "text"),
-    ("data", "json"),
-    ("created_at", "timestamp"),
-)
+
+
+def _columns(table: sa.Table, *leave_out: str) -> tuple[tuple[str, str], ...]:
+    """``(name, kind)`` of the table's columns (from the models: one source of truth)."""
+    out: list[tuple[str, str]] = []
+    for column in table.c:
+        if column.name in leave_out:
+            continue
+        t: TypeEngine[Any] = column.type
+        if isinstance(t, TypeDecorator):
+            t = t.impl_instance  # pyright: ignore[reportUnknownMemberType]
+        out.append((column.name, next(kind for cls, kind in _KINDS if isinstance(t, cls))))
+    return tuple(out)
+
+
+_STEP_COLUMNS = _columns(STEP_RUNS)
+_EXECUTION_COLUMNS = _columns(EXECUTIONS, "definition")  # parsed once and cached per process
+_EVENT_COLUMNS = _columns(EVENTS, "id")  # the id is the table's sequence
 _TYPES = dict((*_STEP_COLUMNS, *_EXECUTION_COLUMNS, *_EVENT_COLUMNS))
 
 
@@ -118,10 +110,7 @@ def _notify(param: int) -> str:
     return f"CASE WHEN {value} IS NOT NULL THEN pg_notify('{notify.CHANNEL}', {value}) END"
 
 
-_EXECUTION_INSERT = [c for c in _EXECUTION_COLUMNS if c[0] != "params"] + [
-    ("params", "json"),
-    ("definition", "json"),
-]
+_EXECUTION_INSERT = (*_EXECUTION_COLUMNS, ("definition", "json"))
 _N_EXECUTION = len(_EXECUTION_INSERT)
 _N_STEPS = len(_STEP_COLUMNS)
 _N_EVENTS = len(_EVENT_COLUMNS)

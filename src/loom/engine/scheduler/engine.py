@@ -53,8 +53,6 @@ from loom.engine.templates import TemplateError, render
 
 logger = logging.getLogger(__name__)
 
-_TRANSIENT = TRANSIENT_ERRORS
-
 
 _MAX_BATCH = 128
 
@@ -196,7 +194,7 @@ class Scheduler:
                     lease_seconds=self._settings.lease_seconds,
                     now=now,
                 )
-        except _TRANSIENT as exc:
+        except TRANSIENT_ERRORS as exc:
             logger.warning("claim round failed (%s); retrying", type(exc).__name__)
             return 0
         self._spawn(claims, now)
@@ -328,7 +326,7 @@ class Scheduler:
         for attempt_no in range(5):
             try:
                 finished, claims, woke, now = await self._apply_batch(batch)
-            except _TRANSIENT as exc:
+            except TRANSIENT_ERRORS as exc:
                 logger.warning(
                     "committing %s outcome(s) failed (%s), try %s",
                     len(batch),
@@ -562,7 +560,7 @@ class Scheduler:
         for execution_id in late:
             try:
                 await self._time_out(execution_id, now)
-            except _TRANSIENT as exc:
+            except TRANSIENT_ERRORS as exc:
                 logger.warning("timing out %s failed: %s", execution_id, type(exc).__name__)
 
     async def _time_out(self, execution_id: str, now: datetime) -> None:
