@@ -80,6 +80,23 @@ async def test_execution_keeps_its_version_when_the_pipeline_is_updated(
     assert list(await steps_by_id(client, first["id"])) == ["a"]
 
 
+async def test_new_execution_runs_the_current_version_when_the_pipeline_was_updated(
+    client: httpx.AsyncClient,
+) -> None:
+    definition = {"name": "v", "steps": [step("one")]}
+    pipeline = (await client.post("/v1/pipelines", json=definition)).json()
+    body = {"pipeline_id": pipeline["id"]}
+    first = (await client.post("/v1/executions?wait_seconds=10", json=body)).json()
+    definition["steps"] = [step("two")]
+    await client.put(f"/v1/pipelines/{pipeline['id']}", json=definition)
+    second = (await client.post("/v1/executions?wait_seconds=10", json=body)).json()
+    assert (first["pipeline_version"], second["pipeline_version"]) == (1, 2)
+    assert list(await steps_by_id(client, second["id"])) == ["two"]
+    await client.delete(f"/v1/pipelines/{pipeline['id']}")
+    gone = await client.post("/v1/executions", json=body)
+    assert gone.status_code == 404, gone.text
+
+
 async def test_false_condition_skips_the_step_and_its_dependents_when_evaluated(
     client: httpx.AsyncClient,
 ) -> None:

@@ -103,12 +103,13 @@ async def create_execution(
             raise
     scheduler = runtime.scheduler
     claims: list[Claim] = []
-    ready: list[Any] = []
+    ready: list[StepRow] = []
+    steps: list[StepRow] = []
 
-    def claim_ready(*args: Any) -> int:
-        ready.extend(args[2])
-        if scheduler is not None:
-            claims.extend(scheduler.claim_new(*args))
+    def claim_ready(*args: Any) -> int:  # called again should the first create be redone
+        steps[:] = args[1]
+        ready[:] = args[2]
+        claims[:] = scheduler.claim_new(*args) if scheduler is not None else []
         return len(claims)
 
     async with runtime.autocommit() as tx:
@@ -124,13 +125,15 @@ async def create_execution(
             claim_ready=claim_ready,
         )
     metrics.EXECUTIONS_STARTED.inc()
+    # Read now: from here on the scheduler owns the rows and changes them as steps finish.
+    answer = _read(execution, runtime)
     if scheduler is not None:
-        scheduler.spawn(claims)
+        scheduler.spawn(claims, (execution, steps))
         if len(claims) < len(ready):
             scheduler.wake()  # committed now: the claim loop takes the rest
     if wait_seconds > 0 and execution.status not in TERMINAL_EXECUTION:
-        return await _until_ended(runtime, execution.id, wait_seconds)
-    return _read(execution, runtime)
+        return await _until_ended(runtime, execution.id, wait_seconds, known=answer)
+    return answer
 
 
 @router.get(
@@ -180,20 +183,29 @@ async def get_execution(
     return await _until_ended(runtime, require_id(execution_id, "execution"), wait_seconds)
 
 
-async def _until_ended(runtime: Runtime, eid: str, wait_seconds: float) -> ExecutionRead:
+async def _until_ended(
+    runtime: Runtime, eid: str, wait_seconds: float, *, known: ExecutionRead | None = None
+) -> ExecutionRead:
     """The execution as soon as it ends, or as it is after ``wait_seconds``.
 
     Woken at once when this process finishes it, or another one does and says so (PostgreSQL
-    ``NOTIFY``); re-read at the poll interval in case a wake-up was lost.
+    ``NOTIFY``); re-read at the poll interval in case a wake-up was lost. ``known``: the
+    execution as this request just committed it (start-and-wait), which needs no first read:
+    the waiter is registered before anything else runs in this process, and an end announced
+    by another process in between is caught by the poll.
     """
     deadline = time.monotonic() + wait_seconds
     interval = max(runtime.settings.poll_interval_seconds, 0.01)
     while True:
         async with runtime.watching(eid) as ended:
-            execution = await service.read_execution(runtime.require_database(), eid)
+            if known is not None:
+                current, known = known, None
+            else:
+                execution = await service.read_execution(runtime.require_database(), eid)
+                current = _read(execution, runtime)
             left = deadline - time.monotonic()
-            if execution.status in TERMINAL_EXECUTION or left <= 0:
-                return _read(execution, runtime)
+            if current.status in TERMINAL_EXECUTION or left <= 0:
+                return current
             await asyncio.wait((ended,), timeout=min(left, interval))
             if ended.done() and (committed := ended.result()) is not None:
                 return _read(committed, runtime)
@@ -294,6 +306,7 @@ async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> Execu
     async with runtime.begin() as tx:
         execution = await service.cancel_execution(tx, eid)
     if runtime.scheduler is not None:
+        runtime.scheduler.forget(eid)
         runtime.scheduler.cancel_local(eid)
     runtime.execution_finished(eid, execution)
     metrics.EXECUTIONS_FINISHED.labels("cancelled").inc()
@@ -312,5 +325,6 @@ async def retry_execution(execution_id: ExecutionId, runtime: Runtime) -> Execut
     async with runtime.begin() as tx:
         execution = await service.retry_execution(tx, eid)
     if runtime.scheduler is not None:
+        runtime.scheduler.forget(eid)
         runtime.scheduler.wake()
     return _read(execution, runtime)

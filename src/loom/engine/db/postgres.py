@@ -115,11 +115,19 @@ _N_EXECUTION = len(_EXECUTION_INSERT)
 _N_STEPS = len(_STEP_COLUMNS)
 _N_EVENTS = len(_EVENT_COLUMNS)
 
+_C_NOTIFY = 1 + _N_EXECUTION + _N_STEPS + _N_EVENTS
 CREATE = (
     f"WITH x AS ({_insert_one('executions', _EXECUTION_INSERT, 1)}), "
     f"s AS ({_insert('step_runs', _STEP_COLUMNS, 1 + _N_EXECUTION)}), "
     f"e AS ({_insert('events', _EVENT_COLUMNS, 1 + _N_EXECUTION + _N_STEPS)}) "
-    f"SELECT {_notify(1 + _N_EXECUTION + _N_STEPS + _N_EVENTS)}"
+    f"SELECT {_notify(_C_NOTIFY)}"
+)
+# The same, for an execution of the version of a stored pipeline this process believes is the
+# current one (instead of reading it first): nothing is written unless it still is.
+_PIPELINE_CHANGED = "the pipeline has a newer version"
+CREATE_OF_VERSION = (
+    f"{CREATE}, loom_check(EXISTS (SELECT 1 FROM pipelines WHERE id = ${_C_NOTIFY + 1}::varchar "
+    f"AND current_version = ${_C_NOTIFY + 2}::int), '{_PIPELINE_CHANGED}')"
 )
 
 READ = (
@@ -208,8 +216,18 @@ async def create(
     runs: Sequence[StepRow],
     events: Sequence[NewEvent],
     notifications: Iterable[str] = (),
+    *,
+    of_current_version: bool = False,
 ) -> None:
-    """Insert an execution, its steps and events, and send wake-ups, in one statement."""
+    """Insert an execution, its steps and events, and send wake-ups, in one statement.
+
+    ``of_current_version``: only if the execution's pipeline version is still the pipeline's
+    current one.
+
+    Raises:
+        StaleDataError: ``of_current_version`` and the pipeline has another version now (or
+            is gone); nothing was written.
+    """
     execution.row_version = 1
     for run in runs:
         run.row_version = 1
@@ -220,7 +238,16 @@ async def create(
     params += _arrays(_STEP_COLUMNS, runs)
     params += _arrays(_EVENT_COLUMNS, events)
     params.append(notify.payload(notifications))
-    await raw.execute(CREATE, *params)
+    if not of_current_version:
+        await raw.execute(CREATE, *params)
+    else:
+        params += [execution.pipeline_id, execution.pipeline_version]
+        try:
+            await raw.execute(CREATE_OF_VERSION, *params)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) == "40001":
+                raise StaleDataError(f"{_PIPELINE_CHANGED}: {exc}") from exc
+            raise
     execution.mark_saved()
     for run in runs:
         run.mark_saved()

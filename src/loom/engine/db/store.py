@@ -103,12 +103,32 @@ class Tx:
         runs: Sequence[StepRow],
         events: Sequence[NewEvent],
         notifications: Iterable[str] = (),
+        *,
+        of_current_version: bool = False,
     ) -> None:
         """Insert a new execution with its steps and events (one atomic statement on
-        PostgreSQL, so it needs no transaction there)."""
+        PostgreSQL, so it needs no transaction there).
+
+        ``of_current_version``: write only if the execution's pipeline version is still the
+        current one, else raise ``StaleDataError`` and write nothing (on PostgreSQL the same
+        statement checks it: a caller that knows the version saves a round trip).
+        """
         if self.raw is not None:
-            await postgres.create(self.raw, execution, definition, runs, events, notifications)
+            await postgres.create(
+                self.raw,
+                execution,
+                definition,
+                runs,
+                events,
+                notifications,
+                of_current_version=of_current_version,
+            )
             return
+        if of_current_version and (
+            execution.pipeline_id is None
+            or await self.pipeline_version(execution.pipeline_id) != execution.pipeline_version
+        ):
+            raise StaleDataError("the pipeline has a newer version")
         await rows.insert_execution(self.conn, execution, definition, runs)
         await rows.insert_events(self.conn, events)
 

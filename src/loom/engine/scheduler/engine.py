@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine import metrics
 from loom.engine.actions.base import (
@@ -41,6 +42,7 @@ from loom.engine.scheduler.claims import (
     claim_steps,
     count_runnable,
 )
+from loom.engine.scheduler.committed import CommittedRows
 from loom.engine.scheduler.dag import (
     TERMINAL_EXECUTION,
     advance,
@@ -55,6 +57,10 @@ logger = logging.getLogger(__name__)
 
 
 _MAX_BATCH = 128
+
+
+class _StaleRowsError(Exception):
+    """The committer decided on rows it had kept, and another writer had changed them."""
 
 
 @dataclass(slots=True)
@@ -98,6 +104,8 @@ class Scheduler:
         self._outcome_ready = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._on_finished = on_execution_finished
+        # PostgreSQL only: there the committer's read is a round trip (see committed.py).
+        self._committed = CommittedRows() if database.is_postgres else None
 
     @property
     def engine_id(self) -> str:
@@ -146,6 +154,16 @@ class Scheduler:
     def wake(self) -> None:
         """Look for runnable steps now instead of at the next poll."""
         self._wake.set()
+
+    def keeps(self, execution_id: str) -> bool:
+        """Whether the committer holds the rows of this execution (and will not read them)."""
+        return self._committed is not None and execution_id in self._committed
+
+    def forget(self, execution_id: str) -> None:
+        """Someone else in this process wrote the execution (a cancel, a retry): the
+        committer reads it again instead of deciding on the rows it last wrote."""
+        if self._committed is not None:
+            self._committed.forget((execution_id,))
 
     def cancel_local(self, execution_id: str) -> None:
         """Cancel this process's running steps of an execution (after an API cancel)."""
@@ -197,6 +215,8 @@ class Scheduler:
         except TRANSIENT_ERRORS as exc:
             logger.warning("claim round failed (%s); retrying", type(exc).__name__)
             return 0
+        if self._committed is not None:
+            self._committed.forget(claim.execution_id for claim in claims)
         self._spawn(claims, now)
         return len(claims)
 
@@ -326,6 +346,8 @@ class Scheduler:
         for attempt_no in range(5):
             try:
                 finished, claims, woke, now = await self._apply_batch(batch)
+            except _StaleRowsError:
+                continue  # another writer came between: redo at once from a fresh read
             except TRANSIENT_ERRORS as exc:
                 logger.warning(
                     "committing %s outcome(s) failed (%s), try %s",
@@ -362,14 +384,54 @@ class Scheduler:
         ``Database.commit``: on PostgreSQL one read and one all-or-nothing write checked
         against the versions read (a concurrent writer makes it raise ``StaleDataError`` and
         the batch is redone from fresh rows); on SQLite one ``BEGIN IMMEDIATE`` transaction.
-        Every execution of the batch is written, so its version orders all writers.
+        Every execution of the batch is written, so its version orders all writers. On
+        PostgreSQL the rows this process committed last are taken from memory instead of
+        being read (:mod:`loom.engine.scheduler.committed`); a write that finds them changed
+        raises ``_StaleRowsError`` and the batch is redone at once from a fresh read.
         """
         now = utcnow()
+        ids = {item.execution_id for item in batch}
+        kept = self._committed
+        if kept is None:
+            return await self._decide_and_write(batch, ids, now, {}, {})
+        epoch = kept.epoch
+        executions, runs_of = kept.get(ids)
+        decided_on_kept = bool(executions)
+        try:
+            result = await self._decide_and_write(batch, ids, now, executions, runs_of)
+        except BaseException as exc:
+            kept.forget(ids)  # changed in memory and not written
+            if decided_on_kept and isinstance(exc, StaleDataError):
+                raise _StaleRowsError from exc
+            raise
+        if kept.epoch == epoch:
+            for execution in executions.values():
+                if execution.status in TERMINAL_EXECUTION:
+                    kept.forget((execution.id,))
+                else:
+                    kept.keep(execution, runs_of[execution.id])
+        else:  # leases renewed meanwhile: the rows in memory may hold old ones
+            kept.forget(ids)
+        return result
+
+    async def _decide_and_write(
+        self,
+        batch: list[_Pending],
+        ids: set[str],
+        now: datetime,
+        executions: dict[str, ExecutionRow],
+        runs_of: dict[str, list[StepRow]],
+    ) -> tuple[list[ExecutionRow], list[Claim], bool, datetime]:
+        """The unit of work of :meth:`_apply_batch`; ``executions`` and ``runs_of`` hold the
+        rows already known (the others are read here and added to them)."""
         claims: list[Claim] = []
         woke = False
         finished: list[ExecutionRow] = []
         async with self._database.commit() as tx:
-            executions, runs_of = await tx.lock({item.execution_id for item in batch})
+            if missing := ids - executions.keys():
+                read, read_runs = await tx.lock(missing)
+                executions.update(read)
+                runs_of.update(read_runs)
             touched: dict[str, bool] = {}
             events: list[NewEvent] = []
             for item in batch:
@@ -437,9 +499,17 @@ class Scheduler:
             return []
         return self._claim_ready(execution, runs, ready, now, events)
 
-    def spawn(self, claims: list[Claim]) -> None:
-        """Start the tasks of claims made by :meth:`claim_new`, once they are committed."""
+    def spawn(
+        self, claims: list[Claim], created: tuple[ExecutionRow, list[StepRow]] | None = None
+    ) -> None:
+        """Start the tasks of claims made by :meth:`claim_new`, once they are committed.
+
+        ``created`` is the new execution and its steps as the create statement wrote them: the
+        committer starts from them instead of reading them back.
+        """
         if claims:
+            if created is not None and self._committed is not None:
+                self._committed.keep(*created)
             self._spawn(claims, utcnow())
 
     def _claim_ready(
@@ -482,6 +552,10 @@ class Scheduler:
         mine = sorted(self._tasks)
         if not mine:
             return
+        if self._committed is not None:
+            # The renewed leases are newer than the rows the committer kept (see committed.py).
+            self._committed.epoch += 1
+            self._committed.forget({self._task_execution[run_id] for run_id in mine})
         sr = STEP_RUNS.c
         async with self._database.transaction() as tx:
             conn = tx.conn
@@ -564,8 +638,11 @@ class Scheduler:
                 logger.warning("timing out %s failed: %s", execution_id, type(exc).__name__)
 
     async def _time_out(self, execution_id: str, now: datetime) -> None:
-        async with self._database.transaction() as tx:
-            execution = await time_out_execution(tx, execution_id, now)
+        try:
+            async with self._database.transaction() as tx:
+                execution = await time_out_execution(tx, execution_id, now)
+        finally:
+            self.forget(execution_id)
         if execution is not None:
             metrics.EXECUTIONS_FINISHED.labels("failed").inc()
             self.cancel_local(execution_id)

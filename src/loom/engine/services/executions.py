@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -11,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine.actions.base import ActionRegistry
 from loom.engine.db import notify, rows
@@ -44,22 +46,41 @@ _VERSION_CACHE: OrderedDict[tuple[str, int], tuple[PipelineDefinition, dict[str,
     OrderedDict()
 )
 _VERSION_CACHE_SIZE = 256
+# The version of each pipeline that was current when this process last looked: a guess, which
+# the statement that creates an execution checks (Tx.create(of_current_version=True)).
+_CURRENT_VERSION: OrderedDict[str, int] = OrderedDict()
+
+
+class _NewVersionError(Exception):
+    """The pipeline's current version is not the one guessed."""
 
 
 async def _pipeline_definition(
-    tx: Tx, pipeline_id: str
-) -> tuple[int, PipelineDefinition, dict[str, Any]]:
-    """The current version of a stored pipeline, its parsed definition and its JSON.
+    tx: Tx, pipeline_id: str, *, guess: bool
+) -> tuple[int, PipelineDefinition, dict[str, Any], bool]:
+    """The current version of a stored pipeline, its parsed definition, its JSON, and whether
+    the version is a guess that the create statement must check.
 
     Versions are immutable, so a parsed version is cached by (pipeline id, version): starting
-    an execution of a known version reads one integer.
+    an execution of a known version reads nothing: the version this process saw last is
+    guessed, and the statement that creates the execution checks it (a wrong guess is redone
+    with a read).
 
     Raises:
         NotFoundError: no such pipeline.
     """
+    version = _CURRENT_VERSION.get(pipeline_id) if guess else None
+    if version is not None and (pipeline_id, version) in _VERSION_CACHE:
+        cached = _VERSION_CACHE[(pipeline_id, version)]
+        return version, cached[0], cached[1], True
     version = await tx.pipeline_version(pipeline_id)
     if version is None:
+        _CURRENT_VERSION.pop(pipeline_id, None)
         raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
+    _CURRENT_VERSION[pipeline_id] = version
+    _CURRENT_VERSION.move_to_end(pipeline_id)
+    if len(_CURRENT_VERSION) > _VERSION_CACHE_SIZE:
+        _CURRENT_VERSION.popitem(last=False)
     key = (pipeline_id, version)
     cached = _VERSION_CACHE.get(key)
     if cached is None:
@@ -77,7 +98,7 @@ async def _pipeline_definition(
         _VERSION_CACHE[key] = cached
         if len(_VERSION_CACHE) > _VERSION_CACHE_SIZE:
             _VERSION_CACHE.popitem(last=False)
-    return key[1], cached[0], cached[1]
+    return key[1], cached[0], cached[1], False
 
 
 def cached_definition(execution_id: str) -> PipelineDefinition | None:
@@ -158,14 +179,46 @@ async def start_execution(
 
     ``claim_ready`` lets the engine process that serves the request claim the first runnable
     steps in the creating statement (see ``Scheduler.claim_new``); it returns how many it
-    claimed, and the other processes are woken for the rest. On PostgreSQL the execution is
-    written by one statement, so ``conn`` may be in autocommit mode.
+    claimed, and the other processes are woken for the rest (it may be called twice: the last
+    call counts). On PostgreSQL the execution is written by one statement, so ``tx`` may be in
+    autocommit mode.
 
     Raises:
         NotFoundError: the pipeline does not exist.
         InvalidInputError: both or neither of pipeline and definition given, a draft, an
             invalid inline definition, or parameters that do not match the declaration.
     """
+    start = functools.partial(
+        _start_execution,
+        tx,
+        registry=registry,
+        pipeline_id=pipeline_id,
+        definition=definition,
+        params=params,
+        initiator=initiator,
+        callback_topics=callback_topics,
+        correlation_id=correlation_id,
+        claim_ready=claim_ready,
+    )
+    try:
+        return await start(guess=True)
+    except _NewVersionError:
+        return await start(guess=False)
+
+
+async def _start_execution(
+    tx: Tx,
+    *,
+    guess: bool,
+    registry: ActionRegistry,
+    pipeline_id: str | None,
+    definition: object | None,
+    params: Mapping[str, Any] | None,
+    initiator: str | None,
+    callback_topics: Sequence[str] = (),
+    correlation_id: str | None = None,
+    claim_ready: ClaimHook | None = None,
+) -> ExecutionRow:
     if (pipeline_id is None) == (definition is None):
         raise InvalidInputError(
             "give exactly one of pipeline_id and definition",
@@ -173,8 +226,11 @@ async def start_execution(
         )
     version: int | None = None
     definition_data: dict[str, Any] | None = None
+    guessed = False
     if pipeline_id is not None:
-        version, defn, definition_data = await _pipeline_definition(tx, pipeline_id)
+        version, defn, definition_data, guessed = await _pipeline_definition(
+            tx, pipeline_id, guess=guess
+        )
         pointer = "/pipeline_id"
     else:
         try:
@@ -231,13 +287,20 @@ async def start_execution(
     ]
     ready = advance(execution, defn, runs, now=now, events=events)
     claimed = claim_ready(execution, runs, ready, now, events) if ready and claim_ready else 0
-    await tx.create(
-        execution,
-        definition_data or defn.model_dump(mode="json"),
-        runs,
-        events,
-        [notify.RUNNABLE] if claimed < len(ready) else [],
-    )
+    try:
+        await tx.create(
+            execution,
+            definition_data or defn.model_dump(mode="json"),
+            runs,
+            events,
+            [notify.RUNNABLE] if claimed < len(ready) else [],
+            of_current_version=guessed,
+        )
+    except StaleDataError:
+        if not guessed:
+            raise
+        _CURRENT_VERSION.pop(pipeline_id or "", None)
+        raise _NewVersionError from None
     _remember(execution.id, defn)
     return execution
 
