@@ -158,14 +158,7 @@ class NewEvent:
 
     def values(self) -> dict[str, Any]:
         """The column values (for an executemany)."""
-        return {
-            "execution_id": self.execution_id,
-            "step_id": self.step_id,
-            "kind": self.kind,
-            "message": self.message,
-            "data": self.data,
-            "created_at": self.created_at,
-        }
+        return {name: getattr(self, name) for name in _EVENT_NAMES}
 
 
 _EXECUTION_COLUMNS = [c for c in EXECUTIONS.c if c.name != "definition"]
@@ -174,6 +167,7 @@ _STEP_COLUMNS = list(STEP_RUNS.c)
 
 _EXECUTION_NAMES = tuple(c.name for c in _EXECUTION_COLUMNS)
 _STEP_NAMES = tuple(c.name for c in _STEP_COLUMNS)
+_EVENT_NAMES = tuple(c.name for c in EVENTS.c if c.name != "id")  # the id is the sequence's
 
 
 def _execution(row: sa.Row[Any]) -> ExecutionRow:
