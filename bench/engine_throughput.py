@@ -288,9 +288,13 @@ def report(
         "",
         "Start-up is the median of 5 spawns of `loom serve` until `/readyz` answers 200 (the "
         "database migrated, connected and listening, the scheduler running); interleaved with "
-        "them, 5 spawns of a Python that only imports FastAPI, SQLAlchemy's asyncio engine, "
-        "uvicorn and the driver (`bench._engine_common.import_floor_seconds`): what the engine "
-        "cannot start without, measured in the same minutes. The difference is loom's share.",
+        "them, 5 spawns of a Python that only imports FastAPI, SQLAlchemy's asyncio engine and "
+        "dialect, the driver and uvicorn, then exits at once "
+        "(`bench._engine_common.import_floor_seconds`): what the engine cannot start without, "
+        "measured in the same minutes. The difference is loom's share: its own modules and "
+        "routes, connecting to the database, checking its migration, the first scheduler round. "
+        "Both import with the cyclic garbage collector off, as `loom serve` does "
+        "(`loom.engine.cli`: its passes over the objects made at start-up find nothing).",
         "",
         "Runnable → started is 0 when a step is claimed in the very transaction that makes it "
         "runnable: the request that creates an execution claims its root steps, and the commit "

@@ -6,6 +6,7 @@ Cheap to import: FastAPI, SQLAlchemy and uvicorn are imported inside the command
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 
@@ -54,17 +55,26 @@ def _run_serve(args: argparse.Namespace) -> int:
     if not isinstance(settings, EngineSettings):
         print(f"loom serve: {settings}", file=sys.stderr)
         return 2
-    import uvicorn
+    # Importing FastAPI, SQLAlchemy, uvicorn and the engine makes ~800,000 objects that live as
+    # long as the process: the cyclic collector's passes over them while they are being made
+    # find nothing and cost ~0.1 s of the start-up. Frozen afterwards, they are also left out
+    # of every later collection (shorter pauses while serving).
+    gc.disable()
+    try:
+        import uvicorn
 
-    from loom.engine.app import create_app
-    from loom.engine.logging import configure_logging
+        from loom.engine.app import create_app
+        from loom.engine.logging import configure_logging
 
-    configure_logging(
-        level=settings.log_level,
-        json_lines=settings.log_json,
-        secret_patterns=settings.secret_patterns,
-    )
-    app = create_app(settings)
+        configure_logging(
+            level=settings.log_level,
+            json_lines=settings.log_json,
+            secret_patterns=settings.secret_patterns,
+        )
+        app = create_app(settings)
+    finally:
+        gc.freeze()
+        gc.enable()
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     except OSError as exc:
