@@ -26,16 +26,19 @@ from loom.engine.db.rows import ExecutionRow, StepRow
 
 
 class CommittedRows:
-    """Executions and their step rows as last committed by this process (bounded, LRU).
+    """Executions and their step rows as last committed by this process.
 
+    Only executions with a step running in this process are kept (their next outcome is
+    committed here), at most ``max_rows`` step rows in all, least recently used dropped first.
     The rows are the committer's own objects: it changes them in place while deciding, and
     they are right again once the write succeeds. Whoever changes them without writing them
     (a failed write) must :meth:`forget` them.
     """
 
-    def __init__(self, limit: int = 4096) -> None:
+    def __init__(self, max_rows: int = 50_000) -> None:
         self._rows: OrderedDict[str, tuple[ExecutionRow, list[StepRow]]] = OrderedDict()
-        self._limit = limit
+        self._max_rows = max_rows
+        self._row_count = 0
         self.epoch = 0  # bumped when leases are renewed (see the module docstring)
 
     def __len__(self) -> int:
@@ -56,14 +59,25 @@ class CommittedRows:
                 executions[execution_id], runs[execution_id] = found
         return executions, runs
 
+    @property
+    def row_count(self) -> int:
+        """How many step rows are kept."""
+        return self._row_count
+
     def keep(self, execution: ExecutionRow, runs: list[StepRow]) -> None:
         """Remember rows that were just committed as they are."""
+        self.forget((execution.id,))
+        if len(runs) > self._max_rows:
+            return
         self._rows[execution.id] = (execution, runs)
-        self._rows.move_to_end(execution.id)
-        if len(self._rows) > self._limit:
-            self._rows.popitem(last=False)
+        self._row_count += len(runs)
+        while self._row_count > self._max_rows:
+            _, (_, dropped) = self._rows.popitem(last=False)
+            self._row_count -= len(dropped)
 
     def forget(self, execution_ids: Iterable[str]) -> None:
         """Drop executions (written by someone else, or changed in memory and not written)."""
         for execution_id in execution_ids:
-            self._rows.pop(execution_id, None)
+            found = self._rows.pop(execution_id, None)
+            if found is not None:
+                self._row_count -= len(found[1])

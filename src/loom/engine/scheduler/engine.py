@@ -404,14 +404,17 @@ class Scheduler:
             if decided_on_kept and isinstance(exc, StaleDataError):
                 raise _StaleRowsError from exc
             raise
-        if kept.epoch == epoch:
-            for execution in executions.values():
-                if execution.status in TERMINAL_EXECUTION:
-                    kept.forget((execution.id,))
-                else:
-                    kept.keep(execution, runs_of[execution.id])
-        else:  # leases renewed meanwhile: the rows in memory may hold old ones
+        if kept.epoch != epoch:  # leases renewed meanwhile: the rows in memory may hold old ones
             kept.forget(ids)
+            return result
+        for execution in executions.values():
+            runs = runs_of[execution.id]
+            if execution.status not in TERMINAL_EXECUTION and any(
+                run.status == "running" and run.lease_owner == self._owner for run in runs
+            ):
+                kept.keep(execution, runs)
+            else:  # ended, waiting (a delay) or running elsewhere: its next writer reads it
+                kept.forget((execution.id,))
         return result
 
     async def _decide_and_write(
