@@ -555,31 +555,13 @@ class Scheduler:
         mine = sorted(self._tasks)
         if not mine:
             return
-        if self._committed is not None:
-            # The renewed leases are newer than the rows the committer kept (see committed.py).
-            self._committed.epoch += 1
-            self._committed.forget({self._task_execution[run_id] for run_id in mine})
+        renewing = {self._task_execution[run_id] for run_id in mine}
+        self._renewing(renewing)
+        try:
+            await self._renew(mine, now)
+        finally:
+            self._renewing(renewing)  # rows read while renewing are not kept either
         sr = STEP_RUNS.c
-        async with self._database.transaction() as tx:
-            conn = tx.conn
-            lockable = list(
-                (
-                    await conn.execute(
-                        sa.select(sr.id)
-                        .where(
-                            sr.id.in_(mine), sr.status == "running", sr.lease_owner == self._owner
-                        )
-                        .order_by(sr.id)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).scalars()
-            )
-            if lockable:
-                await conn.execute(
-                    sa.update(STEP_RUNS)
-                    .where(sr.id.in_(lockable))
-                    .values(lease_expires_at=now + timedelta(seconds=self._settings.lease_seconds))
-                )
         async with self._database.read() as conn:
             lost = set(
                 (
@@ -596,6 +578,38 @@ class Scheduler:
             if task is not None:
                 # Cancelled, timed out or recovered elsewhere: stop working on it.
                 task.cancel()
+
+    def _renewing(self, execution_ids: set[str]) -> None:
+        """Leases of these executions' steps are being renewed: the rows the committer kept
+        hold the old ones (see committed.py)."""
+        if self._committed is not None:
+            self._committed.epoch += 1
+            self._committed.forget(execution_ids)
+
+    async def _renew(self, run_ids: list[str], now: datetime) -> None:
+        sr = STEP_RUNS.c
+        async with self._database.transaction() as tx:
+            conn = tx.conn
+            lockable = list(
+                (
+                    await conn.execute(
+                        sa.select(sr.id)
+                        .where(
+                            sr.id.in_(run_ids),
+                            sr.status == "running",
+                            sr.lease_owner == self._owner,
+                        )
+                        .order_by(sr.id)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
+            if lockable:
+                await conn.execute(
+                    sa.update(STEP_RUNS)
+                    .where(sr.id.in_(lockable))
+                    .values(lease_expires_at=now + timedelta(seconds=self._settings.lease_seconds))
+                )
 
     async def _recover_expired(self, now: datetime) -> None:
         sr = STEP_RUNS.c
