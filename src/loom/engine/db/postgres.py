@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -174,35 +175,39 @@ WRITE = (
 )
 
 
+def _naive(value: datetime | None) -> datetime | None:
+    """A timestamp as the columns store it: naive UTC."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _json(value: Any) -> str | None:
+    """JSON as text (the codec SQLAlchemy installs on every connection expects text)."""
+    return None if value is None else json.dumps(value)
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {"timestamp": _naive, "json": _json}
+
+
 def _value(kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind == "timestamp":
-        assert isinstance(value, datetime)
-        return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
-    if kind == "json":
-        return json.dumps(value)
-    return value
+    convert = _CONVERT.get(kind)
+    return value if convert is None else convert(value)
 
 
 def _arrays(
     columns: Sequence[tuple[str, str]],
     items: Sequence[Any],
-    extra_of: Callable[[Any], Mapping[str, Any]] | None = None,
+    computed: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> list[list[Any]]:
-    extras = [extra_of(item) for item in items] if extra_of is not None else None
-    return [
-        [
-            _value(
-                kind,
-                extras[i][name]
-                if extras is not None and name in extras[i]
-                else getattr(item, name),
-            )
-            for i, item in enumerate(items)
-        ]
-        for name, kind in columns
-    ]
+    """One array per column (``computed`` gives the columns that are not attributes)."""
+    arrays: list[list[Any]] = []
+    for name, kind in columns:
+        get = computed[name] if computed is not None and name in computed else attrgetter(name)
+        values = list(map(get, items))
+        convert = _CONVERT.get(kind)
+        arrays.append(values if convert is None else list(map(convert, values)))
+    return arrays
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -300,6 +305,10 @@ async def lock(
     return executions, runs
 
 
+def _read_lease(run: StepRow) -> datetime | None:
+    return run.stored("lease_expires_at")
+
+
 async def write(
     raw: Any,
     executions: Iterable[ExecutionRow],
@@ -323,7 +332,7 @@ async def write(
         *_arrays(
             _STEP_UPDATE,
             changed_runs,
-            extra_of=lambda run: {"read_lease_expires_at": run.stored("lease_expires_at")},
+            {"read_lease_expires_at": _read_lease},
         ),
         *_arrays(_EVENT_COLUMNS, events),
         len(written),

@@ -16,6 +16,7 @@ Wake-up notifications exist only on PostgreSQL (SQLite is one process).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -133,6 +134,51 @@ class Tx:
         await rows.insert_events(self.conn, events)
 
 
+class HeldConnection:
+    """A pooled PostgreSQL connection that one serial user (the committer) keeps from one
+    unit of work to the next while work keeps coming, instead of a checkout and a return
+    through SQLAlchemy's pool for each (about 0.15 ms of CPU each here).
+
+    Given back by :meth:`release` (when idle), after an error that is not a lost optimistic
+    lock (the connection may be broken), and after a minute held, so that the pool's
+    recycling still applies to it.
+    """
+
+    _MAX_HELD_SECONDS = 60.0
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._raw: Any = None
+        self._since = 0.0
+
+    async def get(self) -> tuple[AsyncConnection, Any]:
+        """The connection and its asyncpg connection (checked out when not held)."""
+        if self._conn is not None and time.monotonic() - self._since > self._MAX_HELD_SECONDS:
+            await self.release()
+        if self._conn is None:
+            conn = await self._engine.connect()
+            try:
+                self._raw = (await conn.get_raw_connection()).driver_connection
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn, self._since = conn, time.monotonic()
+        return self._conn, self._raw
+
+    async def release(self) -> None:
+        """Give the connection back to the pool (invalidated if it is closed)."""
+        conn, raw = self._conn, self._raw
+        self._conn = self._raw = None
+        if conn is None:
+            return
+        try:
+            if raw is None or raw.is_closed():
+                await conn.invalidate()
+        finally:
+            await conn.close()
+
+
 class Database:
     """The engine's database: where transactions, single writes and reads come from.
 
@@ -164,8 +210,13 @@ class Database:
                     await conn.invalidate()  # do not hand a dead connection to the next user
                 raise
 
+    def held(self) -> HeldConnection | None:
+        """A connection to keep between units of work (PostgreSQL; ``None`` on SQLite, where
+        every write shares the single write connection anyway)."""
+        return HeldConnection(self.read_engine) if self.is_postgres else None
+
     @asynccontextmanager
-    async def commit(self) -> AsyncGenerator[Tx, None]:
+    async def commit(self, held: HeldConnection | None = None) -> AsyncGenerator[Tx, None]:
         """A unit of work of the form ``tx.lock`` → decide → one ``tx.write``.
 
         PostgreSQL: optimistic, no transaction at all. ``tx.lock`` reads without locking and
@@ -178,9 +229,21 @@ class Database:
         UPDATE``, write, ``COMMIT``), and no lock is held between them.
 
         SQLite: a ``BEGIN IMMEDIATE`` transaction, as every write there.
+
+        ``held``: the connection to use on PostgreSQL (see :class:`HeldConnection`).
         """
-        async with self._untransacted(locking=False) as tx:
-            yield tx
+        if held is None or not self.is_postgres:
+            async with self._untransacted(locking=False) as tx:
+                yield tx
+            return
+        conn, raw = await held.get()
+        try:
+            yield Tx(conn, raw, locking=False)
+        except StaleDataError:
+            raise  # the statement failed cleanly: the connection is fine
+        except BaseException:
+            await held.release()
+            raise
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncGenerator[Tx, None]:

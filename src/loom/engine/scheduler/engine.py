@@ -106,6 +106,7 @@ class Scheduler:
         self._on_finished = on_execution_finished
         # PostgreSQL only: there the committer's read is a round trip (see committed.py).
         self._committed = CommittedRows() if database.is_postgres else None
+        self._held = database.held()  # the committer's connection while outcomes keep coming
 
     @property
     def engine_id(self) -> str:
@@ -328,19 +329,25 @@ class Scheduler:
     async def _commit_forever(self) -> None:
         """Commit queued outcomes in batches: one transaction for everything that finished
         while the previous batch was being written (sibling steps usually finish together)."""
-        while self._outcomes or not self._stopping:
-            if not self._outcomes:
-                self._outcome_ready.clear()
-                try:
-                    async with asyncio.timeout(1.0):
-                        await self._outcome_ready.wait()
-                except TimeoutError:
-                    if self._stopping:
-                        return
-                    continue
-            batch = self._outcomes[:_MAX_BATCH]
-            del self._outcomes[:_MAX_BATCH]
-            await self._commit_batch(batch)
+        try:
+            while self._outcomes or not self._stopping:
+                if not self._outcomes:
+                    self._outcome_ready.clear()
+                    try:
+                        async with asyncio.timeout(1.0):
+                            await self._outcome_ready.wait()
+                    except TimeoutError:
+                        if self._held is not None:
+                            await self._held.release()  # idle: give the connection back
+                        if self._stopping:
+                            return
+                        continue
+                batch = self._outcomes[:_MAX_BATCH]
+                del self._outcomes[:_MAX_BATCH]
+                await self._commit_batch(batch)
+        finally:
+            if self._held is not None:
+                await self._held.release()
 
     async def _commit_batch(self, batch: list[_Pending]) -> None:
         for attempt_no in range(5):
@@ -348,6 +355,15 @@ class Scheduler:
                 finished, claims, woke, now = await self._apply_batch(batch)
             except _StaleRowsError:
                 continue  # another writer came between: redo at once from a fresh read
+            except StaleDataError:
+                # A writer came between this read and this write (a lease renewal, another
+                # replica's commit): redo from fresh rows, at once the first time.
+                logger.debug(
+                    "committing %s outcome(s): rows changed, try %s", len(batch), attempt_no + 1
+                )
+                if attempt_no > 0:
+                    await asyncio.sleep(0.01 * attempt_no)
+                continue
             except TRANSIENT_ERRORS as exc:
                 logger.warning(
                     "committing %s outcome(s) failed (%s), try %s",
@@ -430,7 +446,7 @@ class Scheduler:
         claims: list[Claim] = []
         woke = False
         finished: list[ExecutionRow] = []
-        async with self._database.commit() as tx:
+        async with self._database.commit(self._held) as tx:
             if missing := ids - executions.keys():
                 read, read_runs = await tx.lock(missing)
                 executions.update(read)
