@@ -8,9 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loom.engine.api.schemas import Problem, ProblemError
+from loom.engine.db.store import DISCONNECT_ERRORS, is_unavailable
 from loom.engine.pointers import join_pointer
 from loom.engine.services.errors import Issue, ServiceError
 
@@ -123,6 +126,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
+        if is_unavailable(exc):
+            logger.warning(
+                "%s %s: the database is unavailable (%s: %s)",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+                exc,
+            )
+            return problem(
+                503,
+                "Unavailable",
+                "the database cannot be reached right now; retry shortly",
+                instance=request.url.path,
+                headers={"Retry-After": "1"},
+            )
         logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem(
             500, "Internal error", "the engine failed; see its logs", instance=request.url.path
@@ -131,4 +149,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    # The errors of a lost database connection are answered before Starlette's last-resort
+    # handler (which answers and then re-raises them into the server's log as a crash).
+    for unavailable in (*DISCONNECT_ERRORS, DBAPIError, PoolTimeoutError):
+        app.add_exception_handler(unavailable, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)

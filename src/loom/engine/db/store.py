@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -37,6 +38,50 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return ()
     return (asyncpg.PostgresError, asyncpg.InterfaceError)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+
+
+def _disconnect_errors() -> tuple[type[Exception], ...]:
+    try:
+        import asyncpg  # pyright: ignore[reportMissingTypeStubs]
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return (OSError,)
+    return (
+        OSError,
+        asyncpg.InterfaceError,  # pyright: ignore[reportUnknownMemberType]
+        asyncpg.InternalClientError,  # pyright: ignore[reportUnknownMemberType]
+        asyncpg.exceptions.PostgresConnectionError,  # pyright: ignore[reportUnknownMemberType]
+        asyncpg.exceptions.OperatorInterventionError,  # pyright: ignore[reportUnknownMemberType]
+    )
+
+
+# The connection is gone or cannot be used: the server closed it (a restart, a fail-over, an
+# administrator), the network failed, or the driver lost track of it.
+DISCONNECT_ERRORS: tuple[type[Exception], ...] = _disconnect_errors()
+
+
+# SQLSTATE classes of a server that refuses or drops connections: 08 connection exception,
+# 28 invalid authorization, 3D no such database, 53 insufficient resources (too many
+# connections), 57 operator intervention (shutdown, starting up); and 55000, which a database
+# closed to connections (ALLOW_CONNECTIONS false) answers.
+_UNAVAILABLE_CLASSES = frozenset({"08", "28", "3D", "53", "57"})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached now (not that a statement was
+    wrong): a lost or refused connection, or no free connection in the pool in time."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (*DISCONNECT_ERRORS, PoolTimeoutError)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and (state[:2] in _UNAVAILABLE_CLASSES or state == "55000"):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 # What a caller retries: a lost optimistic lock, a lost connection, a deadlock or serialization
@@ -134,6 +179,13 @@ class Tx:
         await rows.insert_events(self.conn, events)
 
 
+async def _drop_if_broken(conn: AsyncConnection, raw: Any, exc: BaseException) -> None:
+    """Invalidate a connection that an error left unusable, so that the pool does not hand it
+    to the next user (SQLAlchemy does that itself only for the statements it ran)."""
+    if raw is not None and (raw.is_closed() or is_unavailable(exc)):
+        await conn.invalidate()
+
+
 class HeldConnection:
     """A pooled PostgreSQL connection that one serial user (the committer) keeps from one
     unit of work to the next while work keeps coming, instead of a checkout and a return
@@ -166,14 +218,15 @@ class HeldConnection:
             self._conn, self._since = conn, time.monotonic()
         return self._conn, self._raw
 
-    async def release(self) -> None:
-        """Give the connection back to the pool (invalidated if it is closed)."""
+    async def release(self, error: BaseException | None = None) -> None:
+        """Give the connection back to the pool (invalidated if ``error`` or the server
+        closed it)."""
         conn, raw = self._conn, self._raw
         self._conn = self._raw = None
         if conn is None:
             return
         try:
-            if raw is None or raw.is_closed():
+            if raw is None or raw.is_closed() or (error is not None and is_unavailable(error)):
                 await conn.invalidate()
         finally:
             await conn.close()
@@ -205,9 +258,8 @@ class Database:
             try:
                 async with raw.transaction():  # pyright: ignore[reportOptionalMemberAccess]
                     yield Tx(conn, raw)
-            except BaseException:
-                if raw is not None and raw.is_closed():
-                    await conn.invalidate()  # do not hand a dead connection to the next user
+            except BaseException as exc:
+                await _drop_if_broken(conn, raw, exc)
                 raise
 
     def held(self) -> HeldConnection | None:
@@ -241,8 +293,8 @@ class Database:
             yield Tx(conn, raw, locking=False)
         except StaleDataError:
             raise  # the statement failed cleanly: the connection is fine
-        except BaseException:
-            await held.release()
+        except BaseException as exc:
+            await held.release(exc)
             raise
 
     @asynccontextmanager
@@ -261,15 +313,23 @@ class Database:
             return
         async with self.read_engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
-            yield Tx(conn, raw, locking=locking)
+            try:
+                yield Tx(conn, raw, locking=locking)
+            except BaseException as exc:
+                await _drop_if_broken(conn, raw, exc)
+                raise
 
     async def execution(self, execution_id: str) -> ExecutionRow | None:
         """One execution as committed now (``None`` when it does not exist)."""
         async with self.read_engine.connect() as conn:
-            if self.is_postgres:
-                raw = (await conn.get_raw_connection()).driver_connection
+            if not self.is_postgres:
+                return await rows.load_execution(conn, execution_id)
+            raw = (await conn.get_raw_connection()).driver_connection
+            try:
                 return await postgres.load_execution(raw, execution_id)
-            return await rows.load_execution(conn, execution_id)
+            except BaseException as exc:
+                await _drop_if_broken(conn, raw, exc)
+                raise
 
     @asynccontextmanager
     async def read(self) -> AsyncGenerator[AsyncConnection, None]:

@@ -342,6 +342,8 @@ class Scheduler:
                         if self._stopping:
                             return
                         continue
+                if not self._outcomes:
+                    continue  # woken by stop()
                 batch = self._outcomes[:_MAX_BATCH]
                 del self._outcomes[:_MAX_BATCH]
                 await self._commit_batch(batch)
