@@ -29,14 +29,15 @@ class Replica:
 
 @asynccontextmanager
 async def _two_replicas(
-    pg_database: str, registry: ActionRegistry
+    pg_database: str, registry: ActionRegistry, *, first_runs_steps: bool = True
 ) -> AsyncGenerator[tuple[Replica, Replica], None]:
     await reset_pg_schema(pg_database)
     url = pg_url(pg_database)
     async with AsyncExitStack() as stack:
         replicas: list[Replica] = []
-        for _ in range(2):
-            app = create_app(engine_settings(url), registry=registry)
+        for index in range(2):
+            settings = engine_settings(url, run_scheduler=first_runs_steps or index > 0)
+            app = create_app(settings, registry=registry)
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app=app)
             client = httpx.AsyncClient(transport=transport, base_url="http://engine")
@@ -100,3 +101,32 @@ async def test_new_execution_runs_the_version_another_replica_just_stored(
     assert (new["pipeline_version"], new["status"]) == (2, "completed"), new
     assert list(new_steps) == ["two"]
     assert gone.status_code == 404, gone.text
+
+
+async def test_worker_claims_what_an_api_only_replica_started_within_max_parallel_steps(
+    pg_database: str, registry: ActionRegistry
+) -> None:
+    definition: dict[str, Any] = {
+        "name": "fan-out",
+        "settings": {"max_parallel_steps": 2},
+        "steps": [
+            {"id": f"s{n}", "action": "sleep", "params": {"seconds": 0.15}} for n in range(6)
+        ],
+    }
+    async with _two_replicas(pg_database, registry, first_runs_steps=False) as (api, worker):
+        started = await api.client.post(
+            "/v1/executions?wait_seconds=20", json={"definition": definition}
+        )
+        steps = await steps_by_id(worker.client, started.json()["id"])
+    assert started.json()["status"] == "completed", started.text
+    assert {s["status"] for s in steps.values()} == {"completed"}
+    assert {s["attempt"] for s in steps.values()} == {1}
+    moments = sorted(
+        [(s["started_at"], 1) for s in steps.values()]
+        + [(s["finished_at"], -1) for s in steps.values()]
+    )
+    running = peak = 0
+    for _, change in moments:  # an end sorts before a start at the same instant
+        running += change
+        peak = max(peak, running)
+    assert peak == 2, moments

@@ -131,15 +131,27 @@ CREATE_OF_VERSION = (
     f"AND current_version = ${_C_NOTIFY + 2}::int), '{_PIPELINE_CHANGED}')"
 )
 
-READ = (
+_SELECT_WITH_STEPS = (
     "SELECT "
     + ", ".join(f"x.{name}" for name, _ in _EXECUTION_COLUMNS)
     + ", "
     + ", ".join(f"s.{name}" for name, _ in _STEP_COLUMNS)
     + " FROM executions AS x JOIN step_runs AS s ON s.execution_id = x.id"
-    " WHERE x.id = ANY($1::varchar[]) ORDER BY x.id, s.position"
+    " WHERE x.id = ANY($1::varchar[])"
 )
+READ = _SELECT_WITH_STEPS + " ORDER BY x.id, s.position"
 LOCK = READ + " FOR UPDATE"
+# The claim loop: runnable steps, then their active executions (with all their steps), each
+# locked with SKIP LOCKED, so that engines claiming at the same time never wait for each other
+# and never take the same step; the per-execution parallelism is counted under the lock.
+RUNNABLE = (
+    "SELECT id, execution_id FROM step_runs WHERE status = 'pending' AND ready_at <= $1"
+    " ORDER BY ready_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+)
+LOCK_ACTIVE = (
+    _SELECT_WITH_STEPS + " AND x.status IN ('pending', 'running')"
+    " ORDER BY x.id, s.position FOR UPDATE OF x SKIP LOCKED"
+)
 
 EXECUTION = (
     "SELECT " + ", ".join(name for name, _ in _EXECUTION_COLUMNS) + " FROM executions WHERE id = $1"
@@ -285,7 +297,24 @@ async def lock(
 ) -> tuple[dict[str, ExecutionRow], dict[str, list[StepRow]]]:
     """Executions and their steps, locked ``FOR UPDATE`` in the caller's transaction (or, with
     ``for_update=False``, as committed now, for an optimistic :func:`write`)."""
-    result: list[Any] = await raw.fetch(LOCK if for_update else READ, sorted(set(execution_ids)))
+    return _with_steps(await raw.fetch(LOCK if for_update else READ, sorted(set(execution_ids))))
+
+
+async def lock_runnable(
+    raw: Any, *, now: datetime, limit: int
+) -> tuple[list[str], dict[str, ExecutionRow], dict[str, list[StepRow]]]:
+    """In the caller's transaction: the ids of up to ``limit`` runnable steps (oldest first)
+    and their executions that are active, with all their steps, each row locked with
+    ``SKIP LOCKED`` (a step or an execution another engine holds is left to it)."""
+    runnable: list[Any] = await raw.fetch(RUNNABLE, _naive(now), limit)
+    if not runnable:
+        return [], {}, {}
+    execution_ids = sorted({row[1] for row in runnable})
+    executions, runs = _with_steps(await raw.fetch(LOCK_ACTIVE, execution_ids))
+    return [row[0] for row in runnable], executions, runs
+
+
+def _with_steps(result: Sequence[Any]) -> tuple[dict[str, ExecutionRow], dict[str, list[StepRow]]]:
     executions: dict[str, ExecutionRow] = {}
     runs: dict[str, list[StepRow]] = {}
     split = len(_EXECUTION_COLUMNS)

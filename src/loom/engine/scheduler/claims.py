@@ -16,7 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from loom.engine.db import postgres
 from loom.engine.db.rows import EVENTS, EXECUTIONS, STEP_RUNS, ExecutionRow, NewEvent, StepRow
+from loom.engine.db.store import Tx
 from loom.engine.scheduler.dag import new_event, template_context
 
 ACTIVE_EXECUTION = ("pending", "running")
@@ -37,10 +39,59 @@ class Claim:
     context: dict[str, Any]
 
 
+async def claim_runnable(
+    tx: Tx, *, owner: str, limit: int, lease_seconds: float, now: datetime
+) -> list[Claim]:
+    """Claim up to ``limit`` runnable steps for ``owner`` (inside the transaction ``tx``).
+
+    On PostgreSQL in four statements sent to asyncpg directly: the runnable steps and then
+    their active executions (with all their steps) locked with ``SKIP LOCKED``, the claim
+    decided in memory by :func:`claim_in_transaction` (the rule of the claims made when a step
+    becomes runnable), and one version-checked write of the claimed rows and their events.
+    On SQLite, :func:`claim_steps`.
+    """
+    if tx.raw is None:
+        return await claim_steps(
+            tx.conn, owner=owner, limit=limit, lease_seconds=lease_seconds, now=now
+        )
+    runnable, executions, runs_of = await postgres.lock_runnable(tx.raw, now=now, limit=limit)
+    order = {run_id: index for index, run_id in enumerate(runnable)}
+    claims: list[Claim] = []
+    events: list[NewEvent] = []
+    claimed: list[str] = []
+    for execution_id, execution in executions.items():
+        runs = runs_of[execution_id]
+        ready = sorted(
+            (run for run in runs if run.id in order and run.status == "pending"),
+            key=lambda run: order[run.id],
+        )
+        made = claim_in_transaction(
+            execution,
+            runs,
+            ready,
+            now,
+            events,
+            owner=owner,
+            lease_seconds=lease_seconds,
+            capacity=limit - len(claims),
+        )
+        if made:
+            claims.extend(made)
+            claimed.append(execution_id)
+    if claimed:
+        await tx.write(
+            [executions[eid] for eid in claimed],
+            [run for eid in claimed for run in runs_of[eid]],
+            events,
+        )
+    return claims
+
+
 async def claim_steps(
     conn: AsyncConnection, *, owner: str, limit: int, lease_seconds: float, now: datetime
 ) -> list[Claim]:
-    """Claim up to ``limit`` runnable steps for ``owner`` (inside the caller's transaction)."""
+    """Claim up to ``limit`` runnable steps for ``owner`` (inside the caller's transaction),
+    with SQLAlchemy Core statements (the SQLite path of :func:`claim_runnable`)."""
     sr = STEP_RUNS.c
     ex = EXECUTIONS.c
     candidates = (
@@ -251,7 +302,8 @@ def claim_in_transaction(
             new_event(
                 run.execution_id,
                 "step_started",
-                f"step started (attempt {run.attempt})",
+                f"step started (attempt {run.attempt})"
+                + (" resuming" if run.resume_state is not None else ""),
                 now,
                 step_id=run.step_id,
                 data={"attempt": run.attempt, "owner": owner},

@@ -39,7 +39,7 @@ from loom.engine.logging import correlation_id
 from loom.engine.scheduler.claims import (
     Claim,
     claim_in_transaction,
-    claim_steps,
+    claim_runnable,
     count_runnable,
 )
 from loom.engine.scheduler.committed import CommittedRows
@@ -206,8 +206,8 @@ class Scheduler:
         now = utcnow()
         try:
             async with self._database.transaction() as tx:
-                claims = await claim_steps(
-                    tx.conn,
+                claims = await claim_runnable(
+                    tx,
                     owner=self._owner,
                     limit=limit,
                     lease_seconds=self._settings.lease_seconds,
