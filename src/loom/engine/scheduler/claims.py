@@ -44,7 +44,7 @@ async def claim_runnable(
 ) -> list[Claim]:
     """Claim up to ``limit`` runnable steps for ``owner`` (inside the transaction ``tx``).
 
-    On PostgreSQL in four statements sent to asyncpg directly: the runnable steps and then
+    On PostgreSQL in three statements sent to asyncpg directly: the runnable steps and then
     their active executions (with all their steps) locked with ``SKIP LOCKED``, the claim
     decided in memory by :func:`claim_in_transaction` (the rule of the claims made when a step
     becomes runnable), and one version-checked write of the claimed rows and their events.
