@@ -274,12 +274,16 @@ def _freeze(value: Any) -> Any:
 
 
 async def _update(
-    conn: AsyncConnection, table: sa.Table, rows: Sequence[ExecutionRow] | Sequence[StepRow]
+    conn: AsyncConnection,
+    table: sa.Table,
+    rows: Sequence[ExecutionRow] | Sequence[StepRow],
+    *,
+    unchanged_too: bool = False,
 ) -> None:
     groups: dict[tuple[Any, ...], tuple[dict[str, Any], list[ExecutionRow | StepRow]]] = {}
     for row in rows:
         changes = row.changes()
-        if not changes:
+        if not changes and not unchanged_too:
             continue
         key = tuple((name, _freeze(value)) for name, value in changes.items())
         groups.setdefault(key, (changes, []))[1].append(row)
@@ -310,11 +314,13 @@ async def save(
     executions: Iterable[ExecutionRow] = (),
     runs: Iterable[StepRow] = (),
 ) -> None:
-    """Write every changed row back, each checked against the version it was read at.
+    """Write the changed step rows and every execution given (a new version even when
+    unchanged: it orders all writers of the execution's steps, as on PostgreSQL), each
+    checked against the version it was read at.
 
     Raises:
         StaleDataError: a row changed since it was read; the transaction must be rolled back
             and the work redone from fresh rows.
     """
     await _update(conn, STEP_RUNS, list(runs))
-    await _update(conn, EXECUTIONS, list(executions))
+    await _update(conn, EXECUTIONS, list(executions), unchanged_too=True)

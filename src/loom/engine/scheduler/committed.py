@@ -1,20 +1,22 @@
 """The rows of the executions this process is advancing, as it last committed them.
 
-Committing a step's outcome on PostgreSQL is optimistic (``Database.commit``): read the
-execution and its steps, decide, write everything back checked against the versions read.
-The read is a round trip and the largest result of the hot path, and when this process wrote
-the execution last (it created it, claimed its steps and committed its previous outcomes, the
-usual case) it already holds exactly those rows. :class:`CommittedRows` keeps them, and the
-committer decides on them without reading.
+Committing a step's outcome reads the execution and its steps, decides, and writes everything
+back checked against the versions read (``Database.commit``: optimistic on PostgreSQL, in a
+``BEGIN IMMEDIATE`` transaction on SQLite). The read is a round trip on PostgreSQL, two
+statements through SQLAlchemy on SQLite, and the largest result of the hot path; when this
+process wrote the execution last (it created it, claimed its steps and committed its previous
+outcomes, the usual case) it already holds exactly those rows. :class:`CommittedRows` keeps
+them, and the committer decides on them without reading.
 
 Nothing here has to be right for the engine to be correct: the write checks every execution
 at the version it was decided on, and every writer of an execution's steps bumps that version
 (claims, outcomes, cancel, retry, time-outs), so a row another writer changed makes the write
 raise ``StaleDataError``; the committer then forgets the rows and redoes the batch from a
-fresh read. The one change that leaves the version alone is a lease renewal (the heartbeat),
-which is checked on every step row written; the heartbeat therefore forgets the executions it
-renewed and bumps :attr:`CommittedRows.epoch`, so rows read before a renewal are not kept.
-The cache only saves round trips: a stale entry costs one failed write, never a wrong one.
+fresh read. The one change that leaves the version alone is a lease renewal (the heartbeat;
+PostgreSQL also checks the lease of every step row written); the heartbeat therefore forgets
+the executions it renews and bumps :attr:`CommittedRows.epoch`, so rows read before a renewal
+are not kept. The cache only saves reads: a stale entry costs one failed write, never a wrong
+one.
 """
 
 from __future__ import annotations

@@ -104,8 +104,7 @@ class Scheduler:
         self._outcome_ready = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._on_finished = on_execution_finished
-        # PostgreSQL only: there the committer's read is a round trip (see committed.py).
-        self._committed = CommittedRows() if database.is_postgres else None
+        self._committed = CommittedRows()  # what the committer wrote last (committed.py)
         self._held = database.held()  # the committer's connection while outcomes keep coming
 
     @property
@@ -158,13 +157,12 @@ class Scheduler:
 
     def keeps(self, execution_id: str) -> bool:
         """Whether the committer holds the rows of this execution (and will not read them)."""
-        return self._committed is not None and execution_id in self._committed
+        return execution_id in self._committed
 
     def forget(self, execution_id: str) -> None:
         """Someone else in this process wrote the execution (a cancel, a retry): the
         committer reads it again instead of deciding on the rows it last wrote."""
-        if self._committed is not None:
-            self._committed.forget((execution_id,))
+        self._committed.forget((execution_id,))
 
     def cancel_local(self, execution_id: str) -> None:
         """Cancel this process's running steps of an execution (after an API cancel)."""
@@ -216,8 +214,7 @@ class Scheduler:
         except TRANSIENT_ERRORS as exc:
             logger.warning("claim round failed (%s); retrying", type(exc).__name__)
             return 0
-        if self._committed is not None:
-            self._committed.forget(claim.execution_id for claim in claims)
+        self._committed.forget(claim.execution_id for claim in claims)
         self._spawn(claims, now)
         return len(claims)
 
@@ -403,15 +400,13 @@ class Scheduler:
         against the versions read (a concurrent writer makes it raise ``StaleDataError`` and
         the batch is redone from fresh rows); on SQLite one ``BEGIN IMMEDIATE`` transaction.
         Every execution of the batch is written, so its version orders all writers. On
-        PostgreSQL the rows this process committed last are taken from memory instead of
-        being read (:mod:`loom.engine.scheduler.committed`); a write that finds them changed
-        raises ``_StaleRowsError`` and the batch is redone at once from a fresh read.
+        The rows this process committed last are taken from memory instead of being read
+        (:mod:`loom.engine.scheduler.committed`); a write that finds them changed raises
+        ``_StaleRowsError`` and the batch is redone at once from a fresh read.
         """
         now = utcnow()
         ids = {item.execution_id for item in batch}
         kept = self._committed
-        if kept is None:
-            return await self._decide_and_write(batch, ids, now, {}, {})
         epoch = kept.epoch
         executions, runs_of = kept.get(ids)
         decided_on_kept = bool(executions)
@@ -529,7 +524,7 @@ class Scheduler:
         committer starts from them instead of reading them back.
         """
         if claims:
-            if created is not None and self._committed is not None:
+            if created is not None:
                 self._committed.keep(*created)
             self._spawn(claims, utcnow())
 
@@ -600,9 +595,8 @@ class Scheduler:
     def _renewing(self, execution_ids: set[str]) -> None:
         """Leases of these executions' steps are being renewed: the rows the committer kept
         hold the old ones (see committed.py)."""
-        if self._committed is not None:
-            self._committed.epoch += 1
-            self._committed.forget(execution_ids)
+        self._committed.epoch += 1
+        self._committed.forget(execution_ids)
 
     async def _renew(self, run_ids: list[str], now: datetime) -> None:
         sr = STEP_RUNS.c
