@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -49,10 +48,6 @@ _VERSION_CACHE_SIZE = 256
 # The version of each pipeline that was current when this process last looked: a guess, which
 # the statement that creates an execution checks (Tx.create(of_current_version=True)).
 _CURRENT_VERSION: OrderedDict[str, int] = OrderedDict()
-
-
-class _NewVersionError(Exception):
-    """The pipeline's current version is not the one guessed."""
 
 
 async def _pipeline_definition(
@@ -188,121 +183,96 @@ async def start_execution(
         InvalidInputError: both or neither of pipeline and definition given, a draft, an
             invalid inline definition, or parameters that do not match the declaration.
     """
-    start = functools.partial(
-        _start_execution,
-        tx,
-        registry=registry,
-        pipeline_id=pipeline_id,
-        definition=definition,
-        params=params,
-        initiator=initiator,
-        callback_topics=callback_topics,
-        correlation_id=correlation_id,
-        claim_ready=claim_ready,
-    )
-    try:
-        return await start(guess=True)
-    except _NewVersionError:
-        return await start(guess=False)
-
-
-async def _start_execution(
-    tx: Tx,
-    *,
-    guess: bool,
-    registry: ActionRegistry,
-    pipeline_id: str | None,
-    definition: object | None,
-    params: Mapping[str, Any] | None,
-    initiator: str | None,
-    callback_topics: Sequence[str] = (),
-    correlation_id: str | None = None,
-    claim_ready: ClaimHook | None = None,
-) -> ExecutionRow:
     if (pipeline_id is None) == (definition is None):
         raise InvalidInputError(
             "give exactly one of pipeline_id and definition",
             issues=[Issue("/pipeline_id", "give exactly one of pipeline_id and definition")],
         )
-    version: int | None = None
-    definition_data: dict[str, Any] | None = None
-    guessed = False
-    if pipeline_id is not None:
-        version, defn, definition_data, guessed = await _pipeline_definition(
-            tx, pipeline_id, guess=guess
-        )
-        pointer = "/pipeline_id"
-    else:
-        try:
-            defn = require_valid(definition, registry)
-        except InvalidInputError as exc:
+    # A stored pipeline's version is guessed first (see _pipeline_definition); a wrong guess
+    # is redone once with the version read.
+    for guess in (True, False):
+        version: int | None = None
+        definition_data: dict[str, Any] | None = None
+        guessed = False
+        if pipeline_id is not None:
+            version, defn, definition_data, guessed = await _pipeline_definition(
+                tx, pipeline_id, guess=guess
+            )
+            pointer = "/pipeline_id"
+        else:
+            try:
+                defn = require_valid(definition, registry)
+            except InvalidInputError as exc:
+                raise InvalidInputError(
+                    exc.detail,
+                    issues=[
+                        Issue(f"/definition{i.pointer}", i.message, i.code) for i in exc.issues
+                    ],
+                ) from None
+            pointer = "/definition/steps"
+        if defn.is_draft:
             raise InvalidInputError(
-                exc.detail,
-                issues=[Issue(f"/definition{i.pointer}", i.message, i.code) for i in exc.issues],
+                "the pipeline is a draft (it has no steps); add steps before running it",
+                issues=[Issue(pointer, "a draft pipeline cannot run", "draft")],
+            )
+        try:
+            bound = bind_parameters(defn, params or {})
+        except ParameterError as exc:
+            raise InvalidInputError(
+                "the parameters do not match the pipeline's declaration",
+                issues=[Issue(f"/params{p}", m, "parameter") for p, m in exc.errors],
             ) from None
-        pointer = "/definition/steps"
-    if defn.is_draft:
-        raise InvalidInputError(
-            "the pipeline is a draft (it has no steps); add steps before running it",
-            issues=[Issue(pointer, "a draft pipeline cannot run", "draft")],
-        )
-    try:
-        bound = bind_parameters(defn, params or {})
-    except ParameterError as exc:
-        raise InvalidInputError(
-            "the parameters do not match the pipeline's declaration",
-            issues=[Issue(f"/params{p}", m, "parameter") for p, m in exc.errors],
-        ) from None
-    now = utcnow()
-    execution = ExecutionRow(
-        id=str(uuid.uuid4()),
-        pipeline_id=pipeline_id,
-        pipeline_version=version,
-        pipeline_name=defn.name,
-        params=bound,
-        initiator=initiator,
-        callback_topics=list(callback_topics),
-        status="pending",
-        outputs=None,
-        error=None,
-        progress_percent=0.0,
-        max_parallel_steps=defn.settings.max_parallel_steps,
-        correlation_id=correlation_id,
-        created_at=now,
-        deadline_at=deadline_after(now, defn.settings.timeout_seconds),
-    )
-    runs = [
-        StepRow(
+        now = utcnow()
+        execution = ExecutionRow(
             id=str(uuid.uuid4()),
-            execution_id=execution.id,
-            step_id=step.id,
-            position=index,
-            action=step.action,
-            weight=step.weight,
+            pipeline_id=pipeline_id,
+            pipeline_version=version,
+            pipeline_name=defn.name,
+            params=bound,
+            initiator=initiator,
+            callback_topics=list(callback_topics),
+            status="pending",
+            outputs=None,
+            error=None,
+            progress_percent=0.0,
+            max_parallel_steps=defn.settings.max_parallel_steps,
+            correlation_id=correlation_id,
+            created_at=now,
+            deadline_at=deadline_after(now, defn.settings.timeout_seconds),
         )
-        for index, step in enumerate(defn.steps)
-    ]
-    events = [
-        new_event(execution.id, "execution_created", f"execution of {defn.name!r} created", now)
-    ]
-    ready = advance(execution, defn, runs, now=now, events=events)
-    claimed = claim_ready(execution, runs, ready, now, events) if ready and claim_ready else 0
-    try:
-        await tx.create(
-            execution,
-            definition_data or defn.model_dump(mode="json"),
-            runs,
-            events,
-            [notify.RUNNABLE] if claimed < len(ready) else [],
-            of_current_version=guessed,
-        )
-    except StaleDataError:
-        if not guessed:
-            raise
-        _CURRENT_VERSION.pop(pipeline_id or "", None)
-        raise _NewVersionError from None
-    _remember(execution.id, defn)
-    return execution
+        runs = [
+            StepRow(
+                id=str(uuid.uuid4()),
+                execution_id=execution.id,
+                step_id=step.id,
+                position=index,
+                action=step.action,
+                weight=step.weight,
+            )
+            for index, step in enumerate(defn.steps)
+        ]
+        events = [
+            new_event(execution.id, "execution_created", f"execution of {defn.name!r} created", now)
+        ]
+        ready = advance(execution, defn, runs, now=now, events=events)
+        claimed = claim_ready(execution, runs, ready, now, events) if ready and claim_ready else 0
+        try:
+            await tx.create(
+                execution,
+                definition_data or defn.model_dump(mode="json"),
+                runs,
+                events,
+                [notify.RUNNABLE] if claimed < len(ready) else [],
+                of_current_version=guessed,
+            )
+        except StaleDataError:
+            if not guessed:
+                raise
+            _CURRENT_VERSION.pop(pipeline_id or "", None)
+            continue
+        _remember(execution.id, defn)
+        return execution
+    raise AssertionError("unreachable: the second try does not guess")
 
 
 async def list_executions(
