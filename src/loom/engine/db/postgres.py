@@ -24,7 +24,8 @@ the JSON codec SQLAlchemy installs on every connection expects; JSON comes back 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -222,6 +223,18 @@ def _arrays(
     return arrays
 
 
+@contextmanager
+def _stale_when_checks_fail(message: str) -> Generator[None, None, None]:
+    """A statement whose ``loom_check()`` failed (SQLSTATE 40001, nothing written) raises
+    ``StaleDataError``, as a lost optimistic lock does everywhere else."""
+    try:
+        yield
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) == "40001":
+            raise StaleDataError(f"{message}: {exc}") from exc
+        raise
+
+
 def _aware(value: datetime | None) -> datetime | None:
     return None if value is None else value.replace(tzinfo=UTC)
 
@@ -259,12 +272,8 @@ async def create(
         await raw.execute(CREATE, *params)
     else:
         params += [execution.pipeline_id, execution.pipeline_version]
-        try:
+        with _stale_when_checks_fail(_PIPELINE_CHANGED):
             await raw.execute(CREATE_OF_VERSION, *params)
-        except Exception as exc:
-            if getattr(exc, "sqlstate", None) == "40001":
-                raise StaleDataError(f"{_PIPELINE_CHANGED}: {exc}") from exc
-            raise
     execution.mark_saved()
     for run in runs:
         run.mark_saved()
@@ -368,12 +377,8 @@ async def write(
         len(changed_runs),
         notify.payload(notifications),
     ]
-    try:
+    with _stale_when_checks_fail(_STALE):
         await raw.fetchrow(WRITE, *params)
-    except Exception as exc:
-        if getattr(exc, "sqlstate", None) == "40001":
-            raise StaleDataError(f"{_STALE}: {exc}") from exc
-        raise
     for row in (*changed_runs, *written):
         row.row_version += 1
         row.mark_saved()

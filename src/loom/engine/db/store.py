@@ -32,31 +32,28 @@ from loom.engine.db import postgres, rows
 from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
 
 
-def _driver_errors() -> tuple[type[BaseException], ...]:
+def _asyncpg_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """asyncpg's errors: every one of them, and those of a connection that is gone or cannot
+    be used (the server closed it: a restart, a fail-over, an administrator; or the driver
+    lost track of it)."""
     try:
         import asyncpg  # pyright: ignore[reportMissingTypeStubs]
     except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return ()
-    return (asyncpg.PostgresError, asyncpg.InterfaceError)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-
-
-def _disconnect_errors() -> tuple[type[Exception], ...]:
-    try:
-        import asyncpg  # pyright: ignore[reportMissingTypeStubs]
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return (OSError,)
-    return (
-        OSError,
+        return (), ()
+    every = (asyncpg.PostgresError, asyncpg.InterfaceError)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    lost = (
         asyncpg.InterfaceError,  # pyright: ignore[reportUnknownMemberType]
         asyncpg.InternalClientError,  # pyright: ignore[reportUnknownMemberType]
         asyncpg.exceptions.PostgresConnectionError,  # pyright: ignore[reportUnknownMemberType]
         asyncpg.exceptions.OperatorInterventionError,  # pyright: ignore[reportUnknownMemberType]
     )
+    return every, lost  # pyright: ignore[reportUnknownVariableType]
 
 
-# The connection is gone or cannot be used: the server closed it (a restart, a fail-over, an
-# administrator), the network failed, or the driver lost track of it.
-DISCONNECT_ERRORS: tuple[type[Exception], ...] = _disconnect_errors()
+_DRIVER_ERRORS, _DRIVER_DISCONNECTS = _asyncpg_errors()
+
+# The connection is gone or cannot be used: the network failed, or the driver says so.
+DISCONNECT_ERRORS: tuple[type[Exception], ...] = (OSError, *_DRIVER_DISCONNECTS)
 
 
 # SQLSTATE classes of a server that refuses or drops connections: 08 connection exception,
@@ -91,7 +88,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError,
     DBAPIError,
     OSError,
-    *_driver_errors(),
+    *_DRIVER_ERRORS,
 )
 
 
