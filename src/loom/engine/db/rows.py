@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -58,8 +58,38 @@ STEP_MUTABLE = (
 )
 
 
+class _Versioned:
+    """What execution and step rows share: the mutable columns as last read or written
+    (``saved``), so that a write sends only what changed, checked by ``row_version``."""
+
+    __slots__ = ()
+    MUTABLE: ClassVar[tuple[str, ...]]
+    saved: tuple[Any, ...] | None
+
+    def changes(self) -> dict[str, Any]:
+        """The mutable columns whose value differs from the stored one."""
+        saved = self.saved
+        if saved is None:
+            return {name: getattr(self, name) for name in self.MUTABLE}
+        return {
+            name: value
+            for name, old in zip(self.MUTABLE, saved, strict=True)
+            if (value := getattr(self, name)) != old
+        }
+
+    def mark_saved(self) -> None:
+        """Remember the current values as the stored ones."""
+        self.saved = tuple(getattr(self, name) for name in self.MUTABLE)
+
+    def stored(self, name: str) -> Any:
+        """The value of a mutable column as it was read (or last written)."""
+        if self.saved is None:
+            return None
+        return self.saved[self.MUTABLE.index(name)]
+
+
 @dataclass(slots=True, eq=False)
-class ExecutionRow:
+class ExecutionRow(_Versioned):
     """An execution without its definition (that is parsed once and cached per process)."""
 
     id: str
@@ -81,25 +111,11 @@ class ExecutionRow:
     deadline_at: datetime | None = None
     row_version: int = 0
     saved: tuple[Any, ...] | None = field(default=None, repr=False)
-
-    def changes(self) -> dict[str, Any]:
-        """The mutable columns whose value differs from the stored one."""
-        saved = self.saved
-        if saved is None:
-            return {name: getattr(self, name) for name in EXECUTION_MUTABLE}
-        return {
-            name: value
-            for name, old in zip(EXECUTION_MUTABLE, saved, strict=True)
-            if (value := getattr(self, name)) != old
-        }
-
-    def mark_saved(self) -> None:
-        """Remember the current values as the stored ones."""
-        self.saved = tuple(getattr(self, name) for name in EXECUTION_MUTABLE)
+    MUTABLE: ClassVar[tuple[str, ...]] = EXECUTION_MUTABLE
 
 
 @dataclass(slots=True, eq=False)
-class StepRow:
+class StepRow(_Versioned):
     """The state of one step of one execution."""
 
     id: str
@@ -122,27 +138,7 @@ class StepRow:
     resume_state: dict[str, Any] | None = None
     row_version: int = 0
     saved: tuple[Any, ...] | None = field(default=None, repr=False)
-
-    def changes(self) -> dict[str, Any]:
-        """The mutable columns whose value differs from the stored one."""
-        saved = self.saved
-        if saved is None:
-            return {name: getattr(self, name) for name in STEP_MUTABLE}
-        return {
-            name: value
-            for name, old in zip(STEP_MUTABLE, saved, strict=True)
-            if (value := getattr(self, name)) != old
-        }
-
-    def mark_saved(self) -> None:
-        """Remember the current values as the stored ones."""
-        self.saved = tuple(getattr(self, name) for name in STEP_MUTABLE)
-
-    def stored(self, name: str) -> Any:
-        """The value of a mutable column as it was read (or last written)."""
-        if self.saved is None:
-            return None
-        return self.saved[STEP_MUTABLE.index(name)]
+    MUTABLE: ClassVar[tuple[str, ...]] = STEP_MUTABLE
 
 
 @dataclass(slots=True)
