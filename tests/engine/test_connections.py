@@ -3,6 +3,10 @@ being terminated by the server: the next work gets new ones."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -34,9 +38,12 @@ async def _terminate_other_backends(database: str, *, allow_connections: bool = 
     return int(killed)
 
 
-async def test_executions_complete_after_the_server_terminated_every_engine_connection(
+@asynccontextmanager
+async def _engine_with_diamond(
     pg_database: str, registry: ActionRegistry
-) -> None:
+) -> AsyncGenerator[tuple[httpx.AsyncClient, dict[str, Any]], None]:
+    """A started engine on an empty database, its client, and the body that starts the
+    stored diamond pipeline."""
     await reset_pg_schema(pg_database)
     app = create_app(engine_settings(pg_url(pg_database)), registry=registry)
     async with (
@@ -44,7 +51,13 @@ async def test_executions_complete_after_the_server_terminated_every_engine_conn
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://e") as client,
     ):
         pipeline = (await client.post("/v1/pipelines", json=diamond())).json()
-        body = {"pipeline_id": pipeline["id"]}
+        yield client, {"pipeline_id": pipeline["id"]}
+
+
+async def test_executions_complete_after_the_server_terminated_every_engine_connection(
+    pg_database: str, registry: ActionRegistry
+) -> None:
+    async with _engine_with_diamond(pg_database, registry) as (client, body):
         first = await client.post("/v1/executions?wait_seconds=10", json=body)
         assert first.json()["status"] == "completed", first.text
         assert await _terminate_other_backends(pg_database) >= 2  # pool + listener at least
@@ -60,14 +73,7 @@ async def test_executions_complete_after_the_server_terminated_every_engine_conn
 async def test_api_answers_503_while_the_database_is_unreachable_and_recovers_after(
     pg_database: str, registry: ActionRegistry
 ) -> None:
-    await reset_pg_schema(pg_database)
-    app = create_app(engine_settings(pg_url(pg_database)), registry=registry)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://e") as client,
-    ):
-        pipeline = (await client.post("/v1/pipelines", json=diamond())).json()
-        body = {"pipeline_id": pipeline["id"]}
+    async with _engine_with_diamond(pg_database, registry) as (client, body):
         done = (await client.post("/v1/executions?wait_seconds=10", json=body)).json()
         try:
             await _terminate_other_backends(pg_database, allow_connections=False)
