@@ -18,7 +18,7 @@ from loom.engine.api.deps import EngineRuntime
 from loom.engine.app import create_app
 from loom.engine.db.models import Event, StepRun, utcnow
 from loom.engine.db.session import create_engine
-from loom.engine.scheduler.claims import claim_steps
+from loom.engine.scheduler.claims import claim_runnable
 from loom.engine.scheduler.engine import Scheduler
 
 from .conftest import engine_settings, pg_url, reset_pg_schema
@@ -46,8 +46,8 @@ async def test_expired_lease_reruns_idempotent_steps_and_fails_others_when_recov
             started = await client.post("/v1/executions", json={"definition": definition})
             eid = started.json()["id"]
             async with runtime.begin() as tx:  # a "dead" engine claims both steps
-                claims = await claim_steps(
-                    tx.conn, owner="dead-engine", limit=10, lease_seconds=0.2, now=utcnow()
+                claims = await claim_runnable(
+                    tx, owner="dead-engine", limit=10, lease_seconds=0.2, now=utcnow()
                 )
             assert len(claims) == 2
             assert runtime.database is not None

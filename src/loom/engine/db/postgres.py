@@ -36,6 +36,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from loom.engine.db import notify
 from loom.engine.db.rows import (
+    ACTIVE_EXECUTION,
     EVENTS,
     EXECUTION_MUTABLE,
     EXECUTIONS,
@@ -150,7 +151,8 @@ RUNNABLE = (
     " ORDER BY ready_at LIMIT $2 FOR UPDATE SKIP LOCKED"
 )
 LOCK_ACTIVE = (
-    _SELECT_WITH_STEPS + " AND x.status IN ('pending', 'running')"
+    _SELECT_WITH_STEPS
+    + f" AND x.status IN ({', '.join(repr(status) for status in ACTIVE_EXECUTION)})"
     " ORDER BY x.id, s.position FOR UPDATE OF x SKIP LOCKED"
 )
 

@@ -33,6 +33,8 @@ EXECUTIONS = cast("sa.Table", Execution.__table__)
 STEP_RUNS = cast("sa.Table", StepRun.__table__)
 EVENTS = cast("sa.Table", Event.__table__)
 
+# The statuses of an execution that can still run steps.
+ACTIVE_EXECUTION = ("pending", "running")
 EXECUTION_MUTABLE = (
     "status",
     "outputs",

@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -120,6 +121,30 @@ class Tx:
             return await postgres.lock(self.raw, execution_ids, for_update=self.locking)
         executions = await rows.load_executions(self.conn, execution_ids, lock=True)
         return executions, await rows.load_steps(self.conn, executions)
+
+    async def lock_runnable(
+        self, *, now: datetime, limit: int
+    ) -> tuple[list[str], dict[str, ExecutionRow], dict[str, list[StepRow]]]:
+        """The ids of up to ``limit`` runnable steps (oldest first), and their active
+        executions with all their steps. PostgreSQL locks each row with ``SKIP LOCKED`` (a
+        step or an execution another engine holds is left to it); SQLite's transaction
+        already holds the database's write lock."""
+        if self.raw is not None:
+            return await postgres.lock_runnable(self.raw, now=now, limit=limit)
+        sr = rows.STEP_RUNS.c
+        runnable = list(
+            (
+                await self.conn.execute(
+                    sa.select(sr.id, sr.execution_id)
+                    .where(sr.status == "pending", sr.ready_at <= now)
+                    .order_by(sr.ready_at)
+                    .limit(limit)
+                )
+            ).all()
+        )
+        found = await rows.load_executions(self.conn, {row.execution_id for row in runnable})
+        active = {eid: x for eid, x in found.items() if x.status in rows.ACTIVE_EXECUTION}
+        return [row.id for row in runnable], active, await rows.load_steps(self.conn, active)
 
     async def write(
         self,

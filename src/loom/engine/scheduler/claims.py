@@ -16,12 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from loom.engine.db import postgres
-from loom.engine.db.rows import EVENTS, EXECUTIONS, STEP_RUNS, ExecutionRow, NewEvent, StepRow
+from loom.engine.db.rows import STEP_RUNS, ExecutionRow, NewEvent, StepRow
 from loom.engine.db.store import Tx
 from loom.engine.scheduler.dag import new_event, template_context
-
-ACTIVE_EXECUTION = ("pending", "running")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +41,12 @@ async def claim_runnable(
 ) -> list[Claim]:
     """Claim up to ``limit`` runnable steps for ``owner`` (inside the transaction ``tx``).
 
-    On PostgreSQL in three statements sent to asyncpg directly: the runnable steps and then
-    their active executions (with all their steps) locked with ``SKIP LOCKED``, the claim
-    decided in memory by :func:`claim_in_transaction` (the rule of the claims made when a step
-    becomes runnable), and one version-checked write of the claimed rows and their events.
-    On SQLite, :func:`claim_steps`.
+    The runnable steps and then their active executions (with all their steps), locked
+    (:meth:`Tx.lock_runnable`; on PostgreSQL three statements sent to asyncpg directly), the
+    claim decided in memory by :func:`claim_in_transaction` (the rule of the claims made when
+    a step becomes runnable), and one version-checked write of the claimed rows and events.
     """
-    if tx.raw is None:
-        return await claim_steps(
-            tx.conn, owner=owner, limit=limit, lease_seconds=lease_seconds, now=now
-        )
-    runnable, executions, runs_of = await postgres.lock_runnable(tx.raw, now=now, limit=limit)
+    runnable, executions, runs_of = await tx.lock_runnable(now=now, limit=limit)
     order = {run_id: index for index, run_id in enumerate(runnable)}
     claims: list[Claim] = []
     events: list[NewEvent] = []
@@ -85,175 +77,6 @@ async def claim_runnable(
             events,
         )
     return claims
-
-
-async def claim_steps(
-    conn: AsyncConnection, *, owner: str, limit: int, lease_seconds: float, now: datetime
-) -> list[Claim]:
-    """Claim up to ``limit`` runnable steps for ``owner`` (inside the caller's transaction),
-    with SQLAlchemy Core statements (the SQLite path of :func:`claim_runnable`)."""
-    sr = STEP_RUNS.c
-    ex = EXECUTIONS.c
-    candidates = (
-        await conn.execute(
-            sa.select(sr.id, sr.execution_id)
-            .where(sr.status == "pending", sr.ready_at <= now)
-            .order_by(sr.ready_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    if not candidates:
-        return []
-    execution_ids = sorted({row.execution_id for row in candidates})
-    executions = {
-        row.id: row
-        for row in (
-            await conn.execute(
-                sa.select(
-                    ex.id,
-                    ex.status,
-                    ex.max_parallel_steps,
-                    ex.params,
-                    ex.initiator,
-                    ex.pipeline_name,
-                    ex.deadline_at,
-                    ex.correlation_id,
-                )
-                .where(ex.id.in_(execution_ids), ex.status.in_(ACTIVE_EXECUTION))
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-    }
-    if not executions:
-        return []
-    running: dict[str, int] = {
-        execution_id: int(count)
-        for execution_id, count in (
-            await conn.execute(
-                sa.select(sr.execution_id, sa.func.count())
-                .where(sr.execution_id.in_(executions), sr.status == "running")
-                .group_by(sr.execution_id)
-            )
-        ).all()
-    }
-    admitted: list[str] = []
-    for row in candidates:
-        execution = executions.get(row.execution_id)
-        if execution is None:
-            continue
-        used = running.get(row.execution_id, 0)
-        if used >= execution.max_parallel_steps:
-            continue
-        running[row.execution_id] = used + 1
-        admitted.append(row.id)
-    if not admitted:
-        return []
-    claimed = (
-        await conn.execute(
-            sa.update(STEP_RUNS)
-            .where(sr.id.in_(admitted))
-            .values(
-                status="running",
-                lease_owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                started_at=now,
-                attempt=sa.case(
-                    (sr.resume_state.is_(None), sr.attempt + 1),
-                    else_=sr.attempt,
-                ),
-                row_version=sr.row_version + 1,
-            )
-            .returning(
-                sr.id,
-                sr.execution_id,
-                sr.step_id,
-                sr.attempt,
-                sr.resume_state,
-                sr.runnable_since,
-            )
-        )
-    ).all()
-    claimed_executions = sorted({row.execution_id for row in claimed})
-    # Every claimed execution gets a new version, not only those that start now: the version
-    # is what an optimistic writer of the execution's steps checks (Database.commit).
-    pending = ex.status == "pending"
-    await conn.execute(
-        sa.update(EXECUTIONS)
-        .where(ex.id.in_(claimed_executions))
-        .values(
-            status=sa.case((pending, "running"), else_=ex.status),
-            started_at=sa.case((pending, now), else_=ex.started_at),
-            row_version=ex.row_version + 1,
-        )
-    )
-    started = [eid for eid in claimed_executions if executions[eid].status == "pending"]
-    step_states: dict[str, dict[str, Any]] = {eid: {} for eid in claimed_executions}
-    for row in (
-        await conn.execute(
-            sa.select(
-                sr.execution_id,
-                sr.step_id,
-                sr.status,
-                sr.outputs,
-                sr.error,
-            ).where(sr.execution_id.in_(claimed_executions))
-        )
-    ).all():
-        step_states[row.execution_id][row.step_id] = {
-            "outputs": row.outputs or {},
-            "status": row.status,
-            "error": row.error,
-        }
-    events: list[dict[str, Any]] = [
-        {
-            "execution_id": eid,
-            "step_id": None,
-            "kind": "execution_started",
-            "message": "execution started",
-            "data": None,
-            "created_at": now,
-        }
-        for eid in started
-    ]
-    events.extend(
-        {
-            "execution_id": row.execution_id,
-            "step_id": row.step_id,
-            "kind": "step_started",
-            "message": f"step started (attempt {row.attempt})"
-            + (" resuming" if row.resume_state is not None else ""),
-            "data": {"attempt": row.attempt, "owner": owner},
-            "created_at": now,
-        }
-        for row in claimed
-    )
-    await conn.execute(sa.insert(EVENTS), events)
-    result: list[Claim] = []
-    for row in claimed:
-        execution = executions[row.execution_id]
-        result.append(
-            Claim(
-                run_id=row.id,
-                execution_id=row.execution_id,
-                step_id=row.step_id,
-                attempt=row.attempt,
-                resume_state=row.resume_state,
-                runnable_since=row.runnable_since,
-                deadline_at=execution.deadline_at,
-                correlation_id=execution.correlation_id,
-                context={
-                    "params": execution.params,
-                    "steps": step_states[row.execution_id],
-                    "execution": {
-                        "id": execution.id,
-                        "pipeline": execution.pipeline_name,
-                        "initiator": execution.initiator,
-                    },
-                },
-            )
-        )
-    return result
 
 
 async def count_runnable(conn: AsyncConnection, *, now: datetime) -> int:

@@ -33,7 +33,14 @@ from loom.engine.actions.base import (
 )
 from loom.engine.db import notify
 from loom.engine.db.models import utcnow
-from loom.engine.db.rows import EXECUTIONS, STEP_RUNS, ExecutionRow, NewEvent, StepRow
+from loom.engine.db.rows import (
+    ACTIVE_EXECUTION,
+    EXECUTIONS,
+    STEP_RUNS,
+    ExecutionRow,
+    NewEvent,
+    StepRow,
+)
 from loom.engine.db.store import TRANSIENT_ERRORS, Database
 from loom.engine.logging import correlation_id
 from loom.engine.scheduler.claims import (
@@ -653,7 +660,7 @@ class Scheduler:
                 (
                     await conn.execute(
                         sa.select(ex.id).where(
-                            ex.status.in_(("pending", "running")), ex.deadline_at < now
+                            ex.status.in_(ACTIVE_EXECUTION), ex.deadline_at < now
                         )
                     )
                 )
