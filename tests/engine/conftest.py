@@ -8,6 +8,7 @@ server is down the PostgreSQL variants are skipped locally, and fail in CI (``CI
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import socket
 import sys
@@ -31,6 +32,9 @@ PG_HOST = os.environ.get("LOOM_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("LOOM_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("LOOM_TEST_PG_USER", "postgres")
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Several checkouts on one machine (worktrees, a CI clone) share the server: each one's database
+# names carry a short hash of its path so that one run never drops another's databases.
+CHECKOUT_TAG = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:6]
 
 
 def _pg_up() -> bool:
@@ -72,7 +76,7 @@ def pg_database(worker_id: str) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT} (required in CI)")
         pytest.skip(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}")
-    name = f"loom_engine_test_{worker_id}".lower()
+    name = f"loom_engine_test_{CHECKOUT_TAG}_{worker_id}".lower()
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     try:
@@ -83,6 +87,7 @@ def pg_database(worker_id: str) -> Iterator[str]:
 
 def fresh_pg_database(name: str) -> str:
     """Create (or re-create) a PostgreSQL database and return its async URL."""
+    name = f"{name}_{CHECKOUT_TAG}"
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     return pg_url(name)
@@ -90,6 +95,7 @@ def fresh_pg_database(name: str) -> str:
 
 def drop_pg_database(name: str) -> None:
     """Drop a PostgreSQL database made by :func:`fresh_pg_database`."""
+    name = f"{name}_{CHECKOUT_TAG}"
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
