@@ -164,3 +164,19 @@ def subprocess_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture
+def live_url(database_url: str, registry: ActionRegistry) -> Iterator[str]:
+    """A started engine served by uvicorn on a loopback port (real HTTP); its base URL."""
+    from .live import serve
+
+    with serve(create_app(engine_settings(database_url), registry=registry)) as url:
+        yield url
+
+
+@pytest.fixture
+async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of :func:`live_url`."""
+    async with httpx.AsyncClient(base_url=live_url, timeout=30.0) as c:
+        yield c

@@ -30,6 +30,7 @@ from loom.engine.db.session import (
 )
 from loom.engine.db.store import Database
 from loom.engine.definitions import PipelineDefinition
+from loom.engine.limits import MAX_BODY_BYTES
 from loom.engine.logging import correlation_id
 from loom.engine.scheduler.engine import Scheduler
 from loom.engine.settings import EngineSettings
@@ -176,6 +177,7 @@ def create_app(
         version=__version__,
         description="A durable DAG pipeline service: pipelines, executions, actions.",
         lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
     )
     app.state.runtime = runtime
     install_problem_handlers(app)

@@ -10,7 +10,6 @@ enforces ``required`` and checks the declared types.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any, Literal, cast
@@ -18,6 +17,8 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from loom.engine.actions.schema import escape_pointer, json_type_name
+from loom.engine.documents import load_yaml
+from loom.engine.limits import BoundError
 
 __all__ = [
     "PARAMETER_TYPES",
@@ -221,6 +222,9 @@ class ParameterError(ValueError):
 def load_definition_data(raw: object) -> object:
     """Decode a definition given as JSON/YAML text or bytes; other values pass through.
 
+    Text is decoded within the bounds of :mod:`loom.engine.limits` (depth, YAML aliases,
+    storable text) by :func:`loom.engine.documents.load_yaml`.
+
     Args:
         raw: ``str`` or ``bytes`` (JSON or YAML), or an already-decoded object.
 
@@ -228,34 +232,18 @@ def load_definition_data(raw: object) -> object:
         The decoded object (normally a dict).
 
     Raises:
-        DefinitionParseError: the text is neither JSON nor YAML.
+        DefinitionParseError: the text is neither JSON nor YAML, or breaks a bound.
     """
-    if isinstance(raw, bytes | bytearray):
-        try:
-            raw = bytes(raw).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DefinitionParseError(f"the definition is not UTF-8 text: {exc}") from exc
-    if not isinstance(raw, str):
+    if not isinstance(raw, str | bytes | bytearray):
         return raw
-    text = raw.strip()
+    text = (bytes(raw) if isinstance(raw, bytearray) else raw).strip()
     if not text:
         raise DefinitionParseError("the definition is empty")
-    if text[0] in "{[":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            pass  # YAML is a superset of JSON's flow style; let it have a go and report.
-    import yaml  # most definitions are JSON: YAML's import cost is paid only when needed
-
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise DefinitionParseError(
-            f"the definition is not valid JSON or YAML{where}: {problem}"
-        ) from None
+        return load_yaml(text)
+    except BoundError as exc:
+        where = f" at {exc.pointer}" if exc.pointer else ""
+        raise DefinitionParseError(f"the definition cannot be read{where}: {exc.message}") from None
 
 
 def parse_definition(raw: object) -> PipelineDefinition:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import AfterValidator
 
 from loom.engine import metrics
-from loom.engine.api.deps import Runtime, reject_nul, reject_nul_params, require_id
+from loom.engine.api.bodies import BoundedRoute
+from loom.engine.api.deps import Runtime, reject_nul_params, require_id
 from loom.engine.api.problems import problem_responses
 from loom.engine.api.schemas import (
     EventPage,
@@ -25,15 +27,31 @@ from loom.engine.api.schemas import (
 )
 from loom.engine.db.models import utcnow
 from loom.engine.db.rows import ExecutionRow, StepRow
+from loom.engine.limits import MAX_DEFINITION_BYTES, MAX_PARAMS_BYTES, json_size
 from loom.engine.logging import correlation_id
 from loom.engine.scheduler.claims import Claim
 from loom.engine.scheduler.dag import TERMINAL_EXECUTION
 from loom.engine.services import executions as service
-from loom.engine.services.errors import Issue, NotFoundError
+from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
 
-router = APIRouter(prefix="/v1/executions", tags=["executions"])
+router = APIRouter(prefix="/v1/executions", tags=["executions"], route_class=BoundedRoute)
 
 ExecutionId = Annotated[str, Path(max_length=64)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The instant in UTC (a time without an offset is read as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            "the instant is outside the years 1 to 9999 once converted to UTC"
+        ) from None
+
+
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
@@ -71,6 +89,23 @@ def _step(run: StepRow, runtime: Runtime) -> StepRead:
     )
 
 
+async def _check_sizes(body: ExecutionCreate, request: Request) -> None:
+    """Refuse params and inline definitions over their bounds (a 422 saying which)."""
+    if len(await request.body()) <= MAX_PARAMS_BYTES:
+        return  # the body is already smaller than any bound (the common case: no work)
+    bounds = (
+        ("/params", body.params, MAX_PARAMS_BYTES),
+        ("/definition", body.definition, MAX_DEFINITION_BYTES),
+    )
+    for pointer, value, bound in bounds:
+        if value is not None and (size := json_size(value)) > bound:
+            message = f"at most {bound} bytes as JSON; this is {size}"
+            raise InvalidInputError(
+                f"{pointer[1:]} is too large: {message}",
+                issues=[Issue(pointer, message, "too_large")],
+            )
+
+
 @router.post(
     "",
     status_code=201,
@@ -93,7 +128,7 @@ async def create_execution(
     ] = 0.0,
 ) -> ExecutionRead:
     """Start an execution of a stored pipeline or of an inline ``definition``."""
-    reject_nul(body.model_dump())
+    await _check_sizes(body, request)
     pipeline_id = body.pipeline_id
     if pipeline_id is not None:
         try:
@@ -144,16 +179,19 @@ async def list_executions(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     pipeline_id: Annotated[str | None, Query(max_length=64)] = None,
-    status: ExecutionStatus | None = None,
+    status: Annotated[
+        list[ExecutionStatus] | None,
+        Query(max_length=5, description="any of these statuses (repeat the parameter)"),
+    ] = None,
     initiator: Annotated[str | None, Query(max_length=200)] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: Instant | None = None,
+    created_before: Instant | None = None,
 ) -> ExecutionPage:
     """A page of executions, newest first, filtered by pipeline, status, initiator, time."""
     reject_nul_params(pipeline_id=pipeline_id, initiator=initiator)
     flt = service.ExecutionFilter(
         pipeline_id=pipeline_id,
-        status=status,
+        statuses=tuple(status or ()),
         initiator=initiator,
         created_after=created_after,
         created_before=created_before,

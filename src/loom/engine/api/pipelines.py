@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from loom.engine.api.deps import Runtime, reject_nul, reject_nul_params, require_id
+from loom.engine.api.bodies import BoundedRoute, decode_json, decode_yaml
+from loom.engine.api.deps import Runtime, reject_nul_params, require_id
 from loom.engine.api.problems import problem, problem_responses
 from loom.engine.api.schemas import (
     PipelinePage,
@@ -17,13 +17,12 @@ from loom.engine.api.schemas import (
     ValidationReport,
 )
 from loom.engine.db.models import Pipeline
-from loom.engine.definitions import DefinitionParseError, load_definition_data
+from loom.engine.limits import MAX_DEFINITION_BYTES
 from loom.engine.services import pipelines as service
 from loom.engine.services.errors import InvalidInputError, Issue, ServiceError
 
-router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
+router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"], route_class=BoundedRoute)
 
-MAX_DEFINITION_BYTES = 1024 * 1024
 DEFINITION_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -44,26 +43,28 @@ class PayloadTooLargeError(ServiceError):
 
 
 async def read_definition(request: Request) -> object:
-    """The decoded definition body (JSON or YAML); a body that is neither is a 422."""
+    """The decoded definition body (JSON, or YAML with a YAML content type), within bounds.
+
+    Raises:
+        PayloadTooLargeError: the body is over :data:`MAX_DEFINITION_BYTES`.
+        BodyRejectedError: the body cannot be decoded within the bounds (a 422).
+        InvalidInputError: the body is empty.
+    """
     body = await request.body()
     if len(body) > MAX_DEFINITION_BYTES:
-        raise PayloadTooLargeError(f"a definition is at most {MAX_DEFINITION_BYTES} bytes")
-    content_type = request.headers.get("content-type", "application/json").lower()
-    try:
-        if "yaml" in content_type:
-            data = load_definition_data(body)
-        else:
-            data = json.loads(body) if body.strip() else None
-    except (DefinitionParseError, ValueError) as exc:
+        raise PayloadTooLargeError(
+            f"a definition is at most {MAX_DEFINITION_BYTES} bytes; this one is {len(body)}"
+        )
+    if not body.strip():
         raise InvalidInputError(
-            "the body is not a valid JSON or YAML document",
-            issues=[Issue("", str(exc), "parse")],
-        ) from None
+            "the body must be a pipeline definition", issues=[Issue("", "empty body", "parse")]
+        )
+    content_type = request.headers.get("content-type", "application/json").lower()
+    data = await (decode_yaml(body) if "yaml" in content_type else decode_json(body))
     if data is None:
         raise InvalidInputError(
             "the body must be a pipeline definition", issues=[Issue("", "empty body", "parse")]
         )
-    reject_nul(data)
     return data
 
 

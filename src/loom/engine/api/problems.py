@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from loom.engine.api.bodies import BodyRejectedError
 from loom.engine.api.schemas import Problem, ProblemError
 from loom.engine.db.store import DISCONNECT_ERRORS, is_unavailable
 from loom.engine.pointers import join_pointer
@@ -113,7 +114,19 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> ProblemResponse:
         assert isinstance(exc, StarletteHTTPException)
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        if isinstance(exc, BodyRejectedError):
+            return problem(
+                exc.status_code,
+                exc.title,
+                exc.detail,
+                errors=exc.issues,
+                instance=request.url.path,
+            )
+        title = {
+            404: "Not found",
+            405: "Method not allowed",
+            413: "Request body too large",
+        }.get(exc.status_code, "Error")
         detail: str | None = exc.detail
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no resource at {request.url.path}"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+
+from loom.engine.limits import MAX_CALLBACK_TOPIC_CHARS, MAX_CALLBACK_TOPICS
 
 ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 StepStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped"]
@@ -65,16 +67,44 @@ class ValidationReport(BaseModel):
     errors: list[ProblemError]
 
 
+CallbackTopic = Annotated[str, Field(min_length=1, max_length=MAX_CALLBACK_TOPIC_CHARS)]
+
+
 class ExecutionCreate(BaseModel):
-    """Start an execution of a stored pipeline (``pipeline_id``) or of an inline definition."""
+    """Start an execution of a stored pipeline (``pipeline_id``) or of an inline definition.
 
-    model_config = ConfigDict(extra="forbid")
+    Exactly one of ``pipeline_id`` and ``definition`` is given (the schema says so with
+    ``oneOf``); neither may be ``null``.
+    """
 
-    pipeline_id: str | None = Field(default=None, max_length=64)
-    definition: dict[str, Any] | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["pipeline_id"], "not": {"required": ["definition"]}},
+                {"required": ["definition"], "not": {"required": ["pipeline_id"]}},
+            ]
+        },
+    )
+
+    pipeline_id: Annotated[str | None, WithJsonSchema({"type": "string", "maxLength": 64})] = Field(
+        default=None, max_length=64
+    )
+    definition: Annotated[
+        dict[str, Any] | None,
+        WithJsonSchema({"$ref": "#/components/schemas/PipelineDefinition"}),
+    ] = None
     params: dict[str, Any] = Field(default_factory=dict[str, Any])
     initiator: str | None = Field(default=None, max_length=200)
-    callback_topics: list[str] = Field(default_factory=list[str], max_length=50)
+    callback_topics: list[CallbackTopic] = Field(
+        default_factory=list[CallbackTopic], max_length=MAX_CALLBACK_TOPICS
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> ExecutionCreate:
+        if (self.pipeline_id is None) == (self.definition is None):
+            raise ValueError("give exactly one of pipeline_id and definition (neither null)")
+        return self
 
 
 class ExecutionRead(BaseModel):

@@ -8,13 +8,14 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response
 
 from loom.engine import metrics
+from loom.engine.api.bodies import BoundedRoute
 from loom.engine.api.deps import Runtime
 from loom.engine.api.problems import problem, problem_responses
 from loom.engine.api.schemas import ActionList, ActionRead, Health
 from loom.engine.db.models import utcnow
 from loom.engine.scheduler.claims import count_runnable
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedRoute)
 
 
 @router.get(

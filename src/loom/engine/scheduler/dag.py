@@ -11,10 +11,11 @@ import logging
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
 from loom.engine.definitions import PipelineDefinition, StepDefinition
+from loom.engine.limits import MAX_OUTPUTS_BYTES, json_size, storable
 from loom.engine.templates import TemplateError, evaluate_condition, render
 
 logger = logging.getLogger(__name__)
@@ -293,5 +294,10 @@ def _conclude(
 
 def resolve_outputs(outputs: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
     """Render the pipeline's ``outputs`` templates."""
-    rendered = render(dict(outputs), context)
-    return dict(rendered) if isinstance(rendered, Mapping) else {"value": rendered}  # pyright: ignore[reportUnknownArgumentType]
+    rendered: object = storable(render(dict(outputs), context))
+    resolved: dict[str, Any] = (
+        cast("dict[str, Any]", rendered) if isinstance(rendered, dict) else {"value": rendered}
+    )
+    if (size := json_size(resolved)) > MAX_OUTPUTS_BYTES:
+        raise TemplateError(f"they are {size} bytes as JSON; at most {MAX_OUTPUTS_BYTES}")
+    return resolved

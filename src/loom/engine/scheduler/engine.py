@@ -54,7 +54,13 @@ from loom.engine.scheduler.dag import (
     TERMINAL_EXECUTION,
     advance,
 )
-from loom.engine.scheduler.outcomes import Completed, Failed, LeaseExpired, Outcome, Suspended
+from loom.engine.scheduler.outcomes import (
+    Failed,
+    LeaseExpired,
+    Outcome,
+    Suspended,
+    completed_outcome,
+)
 from loom.engine.scheduler.transitions import apply_outcome, time_out_execution
 from loom.engine.services.executions import cached_definition, execution_definition
 from loom.engine.settings import EngineSettings
@@ -316,7 +322,7 @@ class Scheduler:
         if isinstance(result, Suspend):
             return Suspended(result.resume_at, dict(result.state))
         if isinstance(result, ActionResult):
-            return Completed(dict(result.outputs), frozenset(result.skip_steps))
+            return completed_outcome(action.name, result.outputs, result.skip_steps)
         return Failed(f"action {action.name!r} returned {type(result).__name__}", retryable=False)
 
     async def _commit_outcome(

@@ -141,7 +141,7 @@ class ExecutionFilter:
     """Filters of the execution list."""
 
     pipeline_id: str | None = None
-    status: str | None = None
+    statuses: tuple[str, ...] = ()
     initiator: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
@@ -283,8 +283,8 @@ async def list_executions(
     conditions: list[sa.ColumnElement[bool]] = []
     if flt.pipeline_id:
         conditions.append(ex.pipeline_id == flt.pipeline_id)
-    if flt.status:
-        conditions.append(ex.status == flt.status)
+    if flt.statuses:
+        conditions.append(ex.status.in_(flt.statuses))
     if flt.initiator:
         conditions.append(ex.initiator == flt.initiator)
     if flt.created_after:
