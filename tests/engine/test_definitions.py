@@ -108,7 +108,7 @@ def test_definition_parses_when_given_json_bytes() -> None:
     ("raw", "fragment"),
     [
         ("", "empty"),
-        ("name: [unclosed", "not valid JSON or YAML at line 1"),
+        ("name: [unclosed", "not valid JSON or YAML at line [12], column"),  # libyaml marks the end
         (b"\xff\xfe", "not UTF-8"),
     ],
 )
