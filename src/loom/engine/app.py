@@ -16,8 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from loom import __version__
 from loom.engine.actions.base import ActionRegistry
 from loom.engine.api import executions, pipelines, system
+from loom.engine.api.bodies import BodyRejectedError
 from loom.engine.api.deps import EngineRuntime
-from loom.engine.api.problems import install_problem_handlers
+from loom.engine.api.problems import install_problem_handlers, problem
 from loom.engine.api.schemas import Problem
 from loom.engine.db.notify import Listener
 from loom.engine.db.session import (
@@ -33,6 +34,7 @@ from loom.engine.definitions import PipelineDefinition
 from loom.engine.limits import MAX_BODY_BYTES
 from loom.engine.logging import correlation_id
 from loom.engine.scheduler.engine import Scheduler
+from loom.engine.services.errors import Issue
 from loom.engine.settings import EngineSettings
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,44 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send_with_header)
         finally:
             correlation_id.reset(token)
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over :data:`~loom.engine.limits.MAX_BODY_BYTES` with a 413 problem.
+
+    A declared ``Content-Length`` over the bound is answered before the body is read; a body
+    that grows past it while streaming stops being read there.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            response = problem(413, "Request body too large", _TOO_LARGE, instance=scope["path"])
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:
+                    raise BodyRejectedError(
+                        _TOO_LARGE, Issue("", _TOO_LARGE, "too_large"), status=413
+                    )
+            return message
+
+        await self.app(scope, bounded_receive, send)
+
+
+_TOO_LARGE = f"a request body is at most {MAX_BODY_BYTES} bytes"
 
 
 async def start_runtime(runtime: EngineRuntime) -> None:
@@ -177,13 +217,13 @@ def create_app(
         version=__version__,
         description="A durable DAG pipeline service: pipelines, executions, actions.",
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.include_router(pipelines.router)
     app.include_router(executions.router)
     app.include_router(system.router)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorrelationMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     return app

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AfterValidator
 
 from loom.engine import metrics
@@ -111,11 +111,12 @@ async def _check_sizes(body: ExecutionCreate, request: Request) -> None:
     status_code=201,
     operation_id="createExecution",
     summary="Start an execution",
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(400, 404, 413, 422),
 )
 async def create_execution(
     body: ExecutionCreate,
     request: Request,
+    response: Response,
     runtime: Runtime,
     wait_seconds: Annotated[
         float,
@@ -160,6 +161,7 @@ async def create_execution(
             claim_ready=claim_ready,
         )
     metrics.EXECUTIONS_STARTED.inc()
+    response.headers["Location"] = f"{router.prefix}/{execution.id}"
     # Read now: from here on the scheduler owns the rows and changes them as steps finish.
     answer = _read(execution, runtime)
     if scheduler is not None:

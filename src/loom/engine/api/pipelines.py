@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from loom.engine.api.bodies import BoundedRoute, decode_json, decode_yaml
 from loom.engine.api.deps import Runtime, reject_nul_params, require_id
@@ -80,11 +81,34 @@ def _summary(p: Pipeline) -> PipelineSummary:
     )
 
 
-def _read(stored: service.StoredPipeline, runtime: Runtime) -> PipelineRead:
+def _read(
+    stored: service.StoredPipeline, runtime: Runtime, *, version: int | None = None
+) -> PipelineRead:
+    """The pipeline as of ``version`` (the current one by default): that version's name,
+    description and draft state, not the current version's."""
     p = stored.pipeline
+    summary = _summary(p)
+    if version is not None and version != p.current_version:
+        definition = stored.definition
+        summary.version = version
+        summary.name = str(definition.get("name", p.name))
+        description = definition.get("description")
+        summary.description = description if isinstance(description, str) else None
+        summary.is_draft = not definition.get("steps")
     return PipelineRead(
-        **_summary(p).model_dump(), definition=runtime.mask_definition(stored.definition)
+        **summary.model_dump(), definition=runtime.mask_definition(stored.definition)
     )
+
+
+def etag(version: int) -> str:
+    """The entity tag of a pipeline version (RFC 9110 section 8.8.3, a strong validator)."""
+    return f'"v{version}"'
+
+
+def _matches(if_match: str) -> Callable[[int], bool]:
+    """Whether a version is one of an ``If-Match`` header's tags (RFC 9110 section 13.1.1)."""
+    tags = {tag.strip() for tag in if_match.split(",")}
+    return lambda version: "*" in tags or etag(version) in tags
 
 
 @router.post(
@@ -95,11 +119,13 @@ def _read(stored: service.StoredPipeline, runtime: Runtime) -> PipelineRead:
     responses=problem_responses(413, 422),
     openapi_extra=DEFINITION_BODY,
 )
-async def create_pipeline(request: Request, runtime: Runtime) -> PipelineRead:
+async def create_pipeline(request: Request, response: Response, runtime: Runtime) -> PipelineRead:
     """Validate and store a pipeline; drafts (no steps) are allowed but cannot run."""
     raw = await read_definition(request)
     async with runtime.transaction() as session:
         stored = await service.create_pipeline(session, raw, runtime.registry)
+    response.headers["Location"] = f"{router.prefix}/{stored.pipeline.id}"
+    response.headers["ETag"] = etag(stored.pipeline.current_version)
     return _read(stored, runtime)
 
 
@@ -163,31 +189,50 @@ PipelineId = Annotated[str, Path(max_length=64)]
 )
 async def get_pipeline(
     pipeline_id: PipelineId,
+    response: Response,
     runtime: Runtime,
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> PipelineRead:
-    """A pipeline with its current definition (or the given ``version``)."""
+    """A pipeline with its current definition (or the given ``version``).
+
+    The ``ETag`` names the version shown; send it back in ``If-Match`` when updating.
+    """
     pid = require_id(pipeline_id, "pipeline")
     async with runtime.reading() as session:
         stored = await service.get_pipeline(session, pid, version=version)
-    return _read(stored, runtime)
+    response.headers["ETag"] = etag(version or stored.pipeline.current_version)
+    return _read(stored, runtime, version=version)
 
 
 @router.put(
     "/{pipeline_id}",
     operation_id="updatePipeline",
     summary="Update a pipeline (a new version)",
-    responses=problem_responses(404, 413, 422),
+    responses=problem_responses(404, 412, 413, 422),
     openapi_extra=DEFINITION_BODY,
 )
 async def update_pipeline(
-    pipeline_id: PipelineId, request: Request, runtime: Runtime
+    pipeline_id: PipelineId,
+    request: Request,
+    response: Response,
+    runtime: Runtime,
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=1024,
+            description="the ETag of the version the change was made to (412 if stale)",
+        ),
+    ] = None,
 ) -> PipelineRead:
     """Store a new version; running executions keep the version they started with."""
     pid = require_id(pipeline_id, "pipeline")
     raw = await read_definition(request)
+    check = _matches(if_match) if if_match is not None else None
     async with runtime.transaction() as session:
-        stored = await service.update_pipeline(session, pid, raw, runtime.registry)
+        stored = await service.update_pipeline(
+            session, pid, raw, runtime.registry, if_version=check
+        )
+    response.headers["ETag"] = etag(stored.pipeline.current_version)
     return _read(stored, runtime)
 
 

@@ -57,6 +57,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Bad request",
         404: "Not found",
         409: "Conflict",
+        412: "Precondition failed",
         413: "Request body too large",
         415: "Unsupported media type",
         422: "Invalid input",

@@ -52,3 +52,10 @@ class InvalidInputError(ServiceError):
 
     status = 422
     title = "Invalid input"
+
+
+class PreconditionFailedError(ServiceError):
+    """The resource changed since the client read it (``If-Match`` names an older version)."""
+
+    status = 412
+    title = "Precondition failed"

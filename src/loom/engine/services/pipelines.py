@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,12 @@ from loom.engine.actions.base import ActionRegistry
 from loom.engine.db.models import Pipeline, PipelineVersion, utcnow
 from loom.engine.definitions import DefinitionParseError, PipelineDefinition
 from loom.engine.pointers import escape_pointer
-from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
+from loom.engine.services.errors import (
+    InvalidInputError,
+    Issue,
+    NotFoundError,
+    PreconditionFailedError,
+)
 from loom.engine.validation import ValidationResult, validate_definition
 
 logger = logging.getLogger(__name__)
@@ -142,18 +148,32 @@ async def get_pipeline(
 
 
 async def update_pipeline(
-    session: AsyncSession, pipeline_id: str, raw: object, registry: ActionRegistry
+    session: AsyncSession,
+    pipeline_id: str,
+    raw: object,
+    registry: ActionRegistry,
+    *,
+    if_version: Callable[[int], bool] | None = None,
 ) -> StoredPipeline:
     """Store a new version; executions already started keep theirs.
+
+    ``if_version`` is asked, with the pipeline row locked, whether the current version is the
+    one the client edited (``If-Match``); a no is a :class:`PreconditionFailedError`.
 
     Raises:
         NotFoundError: no such pipeline.
         InvalidInputError: the definition is invalid.
+        PreconditionFailedError: ``if_version`` refused the current version.
     """
     defn = require_valid(raw, registry)
     pipeline = await session.get(Pipeline, pipeline_id, with_for_update=True)
     if pipeline is None:
         raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
+    if if_version is not None and not if_version(pipeline.current_version):
+        raise PreconditionFailedError(
+            f"pipeline {pipeline_id!r} is at version {pipeline.current_version} now; "
+            "GET it again, re-apply the change and send its ETag in If-Match"
+        )
     now = utcnow()
     pipeline.current_version += 1
     pipeline.name = defn.name
