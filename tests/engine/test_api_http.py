@@ -3,9 +3,19 @@ Location, repeated filters, and the bound of every input (413/422 saying which).
 
 from __future__ import annotations
 
-import httpx
+import asyncio
+import logging
 
+import httpx
+import pytest
+
+from loom.engine.actions.base import ActionRegistry
+from loom.engine.app import create_app
+from loom.engine.db.session import create_engine, migrate
+
+from .conftest import engine_settings
 from .helpers import diamond, wait_for
+from .live import serve
 from .test_hostile_input import assert_problem, assert_reads_work
 
 
@@ -129,3 +139,33 @@ async def test_step_outputs_over_the_bound_fail_the_step_instead_of_being_stored
     assert "at most 262144" in failed[0]["error"]
     assert all(s["outputs"] in (None, {}) for s in listed)
     await assert_reads_work(http)
+
+
+async def test_unmigrated_database_is_503_saying_to_upgrade_and_not_ready(
+    database_url: str, registry: ActionRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(engine_settings(database_url, auto_migrate=False), registry=registry)
+    caplog.set_level(logging.INFO, logger="loom.engine")
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            created = await http.post("/v1/pipelines", json=diamond())
+            assert_problem(created, 503)
+            assert "loom db upgrade" in created.json()["detail"]
+            assert created.headers["retry-after"]
+            ready = await http.get("/readyz")
+            assert ready.status_code == 503
+            assert "loom db upgrade" in ready.json()["detail"]
+            assert (await http.get("/healthz")).status_code == 200
+            messages = [r.getMessage() for r in caplog.records]
+            assert not any(" ready in " in m for m in messages), messages
+            assert any("not ready" in m for m in messages), messages
+            engine = create_engine(database_url)
+            try:
+                await migrate(engine)
+            finally:
+                await engine.dispose()
+            await asyncio.sleep(1.1)  # the gate looks again at most once a second
+            assert (await http.get("/readyz")).status_code == 200
+            execution = await http.post("/v1/executions", json={"definition": diamond()})
+            assert execution.status_code == 201, execution.text
+            assert (await wait_for(http, execution.json()["id"]))["status"] == "completed"

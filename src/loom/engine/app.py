@@ -18,7 +18,7 @@ from loom.engine.actions.base import ActionRegistry
 from loom.engine.api import executions, pipelines, system
 from loom.engine.api.bodies import BodyRejectedError
 from loom.engine.api.deps import EngineRuntime
-from loom.engine.api.problems import install_problem_handlers, problem
+from loom.engine.api.problems import NOT_MIGRATED, install_problem_handlers, problem
 from loom.engine.api.schemas import Problem
 from loom.engine.db.notify import Listener
 from loom.engine.db.session import (
@@ -111,7 +111,11 @@ _TOO_LARGE = f"a request body is at most {MAX_BODY_BYTES} bytes"
 
 
 async def start_runtime(runtime: EngineRuntime) -> None:
-    """Open the database, migrate it if configured, start the scheduler."""
+    """Open the database, migrate it if configured, start the scheduler.
+
+    An unmigrated database (without ``auto_migrate``) leaves the engine up but not ready: the
+    API answers 503 until ``loom db upgrade`` has run (see :class:`SchemaGate`).
+    """
     started = time.perf_counter()
     settings = runtime.settings
     runtime.db = create_engine(settings.database_url)
@@ -128,25 +132,90 @@ async def start_runtime(runtime: EngineRuntime) -> None:
         runtime.migrated = True
     else:
         runtime.migrated = await current_revision(runtime.db) == HEAD_REVISION
-        if not runtime.migrated:
-            logger.warning("the database is not at the current migration; run `loom db upgrade`")
-    if settings.run_scheduler:
-        runtime.scheduler = Scheduler(
-            runtime.database,
-            runtime.registry,
-            settings,
-            on_execution_finished=lambda row: runtime.execution_finished(row.id, row),
-        )
-        runtime.scheduler.start()
+    if runtime.migrated:
+        start_scheduler(runtime)
     if runtime.listener is not None:
         await runtime.listener.start()
     runtime.startup_seconds = time.perf_counter() - started
-    logger.info(
-        "engine %s ready in %.3f s",
-        settings.engine_id,
-        runtime.startup_seconds,
-        extra={"database": settings.database_url.split("://", 1)[0]},
-    )
+    if runtime.migrated:
+        logger.info(
+            "engine %s ready in %.3f s",
+            settings.engine_id,
+            runtime.startup_seconds,
+            extra={"database": settings.database_url.split("://", 1)[0]},
+        )
+    else:
+        logger.warning(
+            "engine %s is not ready: the database is not at the current migration; "
+            "run `loom db upgrade`",
+            settings.engine_id,
+        )
+
+
+def start_scheduler(runtime: EngineRuntime) -> None:
+    """Start the scheduler loop (when this process runs one)."""
+    if runtime.settings.run_scheduler and runtime.scheduler is None:
+        runtime.scheduler = Scheduler(
+            runtime.require_database(),
+            runtime.registry,
+            runtime.settings,
+            on_execution_finished=lambda row: runtime.execution_finished(row.id, row),
+        )
+        runtime.scheduler.start()
+
+
+class SchemaGate:
+    """Whether the database schema is current, looked at again (at most once a second) while
+    it is not, so that a ``loom db upgrade`` run while the engine is up makes it ready."""
+
+    def __init__(self, runtime: EngineRuntime, *, interval_seconds: float = 1.0) -> None:
+        self.runtime = runtime
+        self.interval_seconds = interval_seconds
+        self._checked_at = 0.0
+
+    async def is_current(self) -> bool:
+        """True when the schema is at the shipped head (the scheduler is started then)."""
+        runtime = self.runtime
+        if runtime.migrated:
+            return True
+        if runtime.db is None or time.monotonic() - self._checked_at < self.interval_seconds:
+            return False
+        self._checked_at = time.monotonic()
+        try:
+            runtime.migrated = await current_revision(runtime.db) == HEAD_REVISION
+        except Exception as exc:  # unreachable database: not ready, said by /readyz
+            logger.warning("the migration state cannot be read: %s", type(exc).__name__)
+            return False
+        if runtime.migrated:
+            start_scheduler(runtime)
+            logger.info("engine %s ready: the database is migrated", runtime.settings.engine_id)
+        return runtime.migrated
+
+
+class SchemaGateMiddleware:
+    """Answer ``/v1`` requests with a 503 problem while the schema is not current."""
+
+    def __init__(self, app: ASGIApp, gate: SchemaGate) -> None:
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and not self.gate.runtime.migrated
+            and str(scope["path"]).startswith("/v1/")
+            and not await self.gate.is_current()
+        ):
+            response = problem(
+                503,
+                "Unavailable",
+                NOT_MIGRATED,
+                instance=scope["path"],
+                headers={"Retry-After": "5"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 async def stop_runtime(runtime: EngineRuntime) -> None:
@@ -223,6 +292,8 @@ def create_app(
     app.include_router(pipelines.router)
     app.include_router(executions.router)
     app.include_router(system.router)
+    app.state.schema_gate = gate = SchemaGate(runtime)
+    app.add_middleware(SchemaGateMiddleware, gate=gate)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorrelationMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override

@@ -21,6 +21,10 @@ from loom.engine.services.errors import Issue, ServiceError
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+NOT_MIGRATED = (
+    "the database schema is not at the current migration; run `loom db upgrade` "
+    "(or start the engine with LOOM_AUTO_MIGRATE=1)"
+)
 
 
 class ProblemResponse(JSONResponse):
@@ -82,6 +86,17 @@ def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
     return prefix + join_pointer(parts)
 
 
+def _is_unmigrated(exc: BaseException) -> bool:
+    """A statement failed because a table or column of the schema is missing."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    text = f"{type(exc.orig).__name__} {exc.orig}"
+    return any(
+        marker in text
+        for marker in ("UndefinedTable", "UndefinedColumn", "no such table", "no such column")
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Register handlers so that no error leaves the API as anything but problem+json."""
 
@@ -140,6 +155,15 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
+        if _is_unmigrated(exc):
+            logger.warning("%s %s: %s", request.method, request.url.path, NOT_MIGRATED)
+            return problem(
+                503,
+                "Unavailable",
+                NOT_MIGRATED,
+                instance=request.url.path,
+                headers={"Retry-After": "5"},
+            )
         if is_unavailable(exc):
             logger.warning(
                 "%s %s: the database is unavailable (%s: %s)",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from loom.engine import metrics
 from loom.engine.api.bodies import BoundedRoute
 from loom.engine.api.deps import Runtime
-from loom.engine.api.problems import problem, problem_responses
+from loom.engine.api.problems import NOT_MIGRATED, problem, problem_responses
 from loom.engine.api.schemas import ActionList, ActionRead, Health
 from loom.engine.db.models import utcnow
 from loom.engine.scheduler.claims import count_runnable
@@ -55,19 +55,15 @@ async def healthz() -> Health:
     response_model=Health,
     responses=problem_responses(503),
 )
-async def readyz(runtime: Runtime) -> Health | Response:
+async def readyz(request: Request, runtime: Runtime) -> Health | Response:
     """The database answers and its schema is at the shipped migration head."""
     try:
         async with runtime.read() as conn:
             await conn.execute(sa.text("SELECT 1"))
     except Exception as exc:
         return problem(503, "Unavailable", f"the database does not answer: {type(exc).__name__}")
-    if not runtime.migrated:
-        return problem(
-            503,
-            "Unavailable",
-            "the database schema is not at the current migration; run `loom db upgrade`",
-        )
+    if not await request.app.state.schema_gate.is_current():
+        return problem(503, "Unavailable", NOT_MIGRATED)
     return Health(status="ok")
 
 
