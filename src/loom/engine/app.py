@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loom import __version__
@@ -43,7 +45,13 @@ CORRELATION_HEADER = b"x-correlation-id"
 
 
 class CorrelationMiddleware:
-    """Give every request a correlation id (``X-Correlation-ID`` or a new one) and echo it."""
+    """Give every request a correlation id (``X-Correlation-ID`` or a new one), echo it, and
+    write one access log line per request (``loom.engine.access``) carrying it.
+
+    A given id is kept only when it is 1-64 characters of ``[A-Za-z0-9._:-]`` (it is stored
+    with executions and written to logs); anything else gets a new id. The id stays set when
+    the application raises, so the error handler's log line carries it too.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -56,20 +64,67 @@ class CorrelationMiddleware:
             (v.decode("latin-1") for k, v in scope.get("headers", []) if k == CORRELATION_HEADER),
             None,
         )
-        cid = given[:64] if given else uuid.uuid4().hex
+        cid = given if given and _CORRELATION_ID.fullmatch(given) else uuid.uuid4().hex
         token = correlation_id.set(cid)
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_header(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = int(message["status"])
                 headers = list(message.get("headers", []))
-                headers.append((CORRELATION_HEADER, cid.encode("latin-1", "replace")))
+                headers.append((CORRELATION_HEADER, cid.encode("ascii")))
                 message["headers"] = headers
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_header)
-        finally:
-            correlation_id.reset(token)
+        await self.app(scope, receive, send_with_header)
+        access_logger.info(
+            "%s %s %d %.1f ms",
+            scope["method"],
+            scope["path"],
+            status,
+            (time.perf_counter() - started) * 1000,
+            extra={"method": scope["method"], "path": scope["path"], "status": status},
+        )
+        correlation_id.reset(token)
+
+
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+access_logger = logging.getLogger("loom.engine.access")
+
+
+class OptionsMiddleware:
+    """Answer ``OPTIONS`` with ``204`` and the ``Allow`` header of the path (RFC 9110 9.3.7).
+
+    The methods come from the OpenAPI document, so what ``Allow`` says is what is documented.
+    """
+
+    def __init__(self, app: ASGIApp, openapi: Callable[[], dict[str, Any]]) -> None:
+        self.app = app
+        self.openapi = openapi
+        self._paths: list[tuple[re.Pattern[str], str]] | None = None
+
+    def _allowed(self, path: str) -> str | None:
+        if self._paths is None:
+            self._paths = [
+                (
+                    re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"),
+                    ", ".join(sorted({m.upper() for m in item} | {"OPTIONS"})),
+                )
+                for template, item in self.openapi().get("paths", {}).items()
+            ]
+        return next((allow for pattern, allow in self._paths if pattern.match(path)), None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        allow = self._allowed(scope["path"])
+        if allow is None:
+            await self.app(scope, receive, send)  # 404 or 405 problem, with Allow
+            return
+        await Response(status_code=204, headers={"Allow": allow})(scope, receive, send)
 
 
 class BodyLimitMiddleware:
@@ -248,6 +303,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for name, sub in definition.pop("$defs", {}).items():
         components.setdefault(name, sub)
     components["PipelineDefinition"] = definition
+    inline = components["ExecutionCreate"]["properties"]["definition"]
+    inline["$ref"] = "#/components/schemas/PipelineDefinition"
+    inline.pop("type", None)
     components.setdefault(
         "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     )
@@ -281,7 +339,8 @@ def create_app(
         finally:
             await stop_runtime(runtime)
 
-    app = FastAPI(
+    # /docs and /redoc serve Swagger UI and ReDoc from files shipped in fastapi-offline (no CDN).
+    app = FastAPIOffline(
         title="loom engine",
         version=__version__,
         description="A durable DAG pipeline service: pipelines, executions, actions.",
@@ -295,6 +354,7 @@ def create_app(
     app.state.schema_gate = gate = SchemaGate(runtime)
     app.add_middleware(SchemaGateMiddleware, gate=gate)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(OptionsMiddleware, openapi=app.openapi)
     app.add_middleware(CorrelationMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     return app

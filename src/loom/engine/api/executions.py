@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from loom.engine.db.models import utcnow
 from loom.engine.db.rows import ExecutionRow, StepRow
 from loom.engine.limits import MAX_DEFINITION_BYTES, MAX_PARAMS_BYTES, json_size
 from loom.engine.logging import correlation_id
+from loom.engine.masking import mask_secrets, secret_values
 from loom.engine.scheduler.claims import Claim
 from loom.engine.scheduler.dag import TERMINAL_EXECUTION
 from loom.engine.services import executions as service
@@ -54,18 +56,30 @@ def _in_utc(value: datetime) -> datetime:
 Instant = Annotated[datetime, AfterValidator(_in_utc)]
 
 
+Mask = Callable[[Any], Any]
+
+
+def _masker(runtime: Runtime, params: object) -> Mask:
+    """Masking for one execution: secret keys, secret text, and its secret params' values
+    wherever they were copied (outputs, errors, events)."""
+    patterns = runtime.settings.secret_patterns
+    secrets = secret_values(params, patterns)
+    return lambda value: mask_secrets(value, patterns=patterns, secrets=secrets)
+
+
 def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
+    mask = _masker(runtime, e.params)
     return ExecutionRead(
         id=e.id,
         pipeline_id=e.pipeline_id,
         pipeline_version=e.pipeline_version,
         pipeline_name=e.pipeline_name,
         status=e.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
-        params=runtime.mask(e.params),
+        params=mask(e.params),
         initiator=e.initiator,
         callback_topics=e.callback_topics,
-        outputs=runtime.mask(e.outputs),
-        error=e.error,
+        outputs=mask(e.outputs),
+        error=mask(e.error),
         progress_percent=e.progress_percent,
         created_at=e.created_at,
         started_at=e.started_at,
@@ -73,14 +87,14 @@ def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
     )
 
 
-def _step(run: StepRow, runtime: Runtime) -> StepRead:
+def _step(run: StepRow, mask: Mask) -> StepRead:
     return StepRead(
         step_id=run.step_id,
         action=run.action,
         status=run.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
         attempt=run.attempt,
-        outputs=runtime.mask(run.outputs),
-        error=run.error,
+        outputs=mask(run.outputs),
+        error=mask(run.error),
         skip_reason=run.skip_reason,
         weight=run.weight,
         ready_at=run.ready_at,
@@ -290,10 +304,12 @@ async def list_steps(
     """Status, attempts, outputs, errors and timing of the steps, in definition order."""
     eid = require_id(execution_id, "execution")
     async with runtime.read() as conn:
+        execution = await service.get_execution(conn, eid)
         runs = await service.list_steps(conn, eid)
     start = (page - 1) * page_size
+    mask = _masker(runtime, execution.params)
     return StepList(
-        items=[_step(r, runtime) for r in runs[start : start + page_size]],
+        items=[_step(r, mask) for r in runs[start : start + page_size]],
         page=page,
         page_size=page_size,
         total=len(runs),
@@ -315,15 +331,17 @@ async def list_events(
     """A page of the execution's events, oldest first."""
     eid = require_id(execution_id, "execution")
     async with runtime.read() as conn:
+        execution = await service.get_execution(conn, eid)
         events, total = await service.list_events(conn, eid, page=page, page_size=page_size)
+    mask = _masker(runtime, execution.params)
     return EventPage(
         items=[
             EventRead(
                 id=ev.id,
                 step_id=ev.step_id,
                 kind=ev.kind,
-                message=ev.message,
-                data=runtime.mask(ev.data),
+                message=mask(ev.message),
+                data=mask(ev.data),
                 created_at=ev.created_at,
             )
             for ev in events

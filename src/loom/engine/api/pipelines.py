@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
@@ -19,6 +19,7 @@ from loom.engine.api.schemas import (
 )
 from loom.engine.db.models import Pipeline
 from loom.engine.limits import MAX_DEFINITION_BYTES
+from loom.engine.masking import restore_masked
 from loom.engine.services import pipelines as service
 from loom.engine.services.errors import InvalidInputError, Issue, ServiceError
 
@@ -98,6 +99,21 @@ def _read(
     return PipelineRead(
         **summary.model_dump(), definition=runtime.mask_definition(stored.definition)
     )
+
+
+def _shown(runtime: Runtime) -> Callable[[Any], Any]:
+    """What a GET shows of any part of a definition (parameters mask their secret defaults)."""
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, dict):
+            part = cast("dict[str, Any]", value)
+            if "parameters" in part:
+                return runtime.mask_definition(part)
+            if isinstance(part.get("name"), str) and "default" in part:  # one parameter
+                return runtime.mask_definition({"parameters": [part]})["parameters"][0]
+        return runtime.mask(value)
+
+    return mask
 
 
 def etag(version: int) -> str:
@@ -229,6 +245,9 @@ async def update_pipeline(
     raw = await read_definition(request)
     check = _matches(if_match) if if_match is not None else None
     async with runtime.transaction() as session:
+        current = await service.get_pipeline(session, pid)
+        # Secrets are write-only: what the client left as it was shown keeps the stored value.
+        raw = restore_masked(raw, current.definition, _shown(runtime))
         stored = await service.update_pipeline(
             session, pid, raw, runtime.registry, if_version=check
         )

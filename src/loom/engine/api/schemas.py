@@ -92,7 +92,8 @@ class ExecutionCreate(BaseModel):
     )
     definition: Annotated[
         dict[str, Any] | None,
-        WithJsonSchema({"$ref": "#/components/schemas/PipelineDefinition"}),
+        # create_app's document points this at PipelineDefinition
+        WithJsonSchema({"type": "object", "description": "an inline pipeline definition"}),
     ] = None
     params: dict[str, Any] = Field(default_factory=dict[str, Any])
     initiator: str | None = Field(default=None, max_length=200)

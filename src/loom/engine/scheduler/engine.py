@@ -43,6 +43,7 @@ from loom.engine.db.rows import (
 )
 from loom.engine.db.store import TRANSIENT_ERRORS, Database
 from loom.engine.logging import correlation_id
+from loom.engine.masking import known_secrets, secret_values
 from loom.engine.scheduler.claims import (
     Claim,
     claim_in_transaction,
@@ -260,6 +261,10 @@ class Scheduler:
 
     async def _run_step(self, claim: Claim) -> None:
         token = correlation_id.set(claim.correlation_id or claim.execution_id)
+        # The execution's secret params are masked wherever the step's text goes (logs, errors).
+        known = known_secrets.set(
+            secret_values(claim.context.get("params"), self._settings.secret_patterns)
+        )
         started = time.perf_counter()
         action_name = "unknown"
         try:
@@ -275,6 +280,7 @@ class Scheduler:
         except asyncio.CancelledError:
             logger.info("step %s of %s cancelled", claim.step_id, claim.execution_id)
             correlation_id.reset(token)
+            known_secrets.reset(known)
             return
         except Exception as exc:  # an engine bug must not leave the step running forever
             logger.exception("step %s could not be prepared", claim.step_id)
@@ -285,6 +291,7 @@ class Scheduler:
             await self._commit_outcome(claim.execution_id, claim.run_id, claim.attempt, outcome)
         finally:
             correlation_id.reset(token)
+            known_secrets.reset(known)
 
     async def _attempt(
         self, claim: Claim, raw_params: Any, action: Any, timeout_seconds: float | None
