@@ -312,8 +312,44 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     problem_defs = components["Problem"].pop("$defs", {})
     for name, sub in problem_defs.items():
         components.setdefault(name, sub)
+    _add_links(schema)
     app.openapi_schema = schema
     return schema
+
+
+# OpenAPI links (3.1 section 4.8.20): how a created resource's id feeds the operations on it,
+# so clients and stateful testers (schemathesis) can follow them.
+_LINKS: dict[tuple[str, str, str], tuple[str, str, tuple[str, ...]]] = {
+    ("/v1/pipelines", "post", "201"): (
+        "pipeline_id",
+        "$response.body#/id",
+        ("getPipeline", "updatePipeline", "deletePipeline"),
+    ),
+    ("/v1/executions", "post", "201"): (
+        "execution_id",
+        "$response.body#/id",
+        (
+            "getExecution",
+            "getExecutionProgress",
+            "listExecutionSteps",
+            "listExecutionEvents",
+            "cancelExecution",
+            "retryExecution",
+        ),
+    ),
+}
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    for (path, method, status), (parameter, expression, targets) in _LINKS.items():
+        response = schema["paths"][path][method]["responses"][status]
+        response["links"] = {
+            target[0].upper() + target[1:]: {
+                "operationId": target,
+                "parameters": {parameter: expression},
+            }
+            for target in targets
+        }
 
 
 def create_app(

@@ -44,9 +44,10 @@ PARAMETER_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,127}$"
 
 
 class _Model(BaseModel):
-    """Base of the definition models: unknown fields are mistakes, not extensions."""
+    """Base of the definition models: unknown fields are mistakes, not extensions, and values
+    are not coerced (`0` is not `false`), as the JSON Schema in the OpenAPI document says."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=False, strict=True)
 
 
 class ParameterDefinition(_Model):

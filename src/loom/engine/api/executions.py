@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from loom.engine import metrics
 from loom.engine.api.bodies import BoundedRoute
@@ -53,7 +54,17 @@ def _in_utc(value: datetime) -> datetime:
         ) from None
 
 
-Instant = Annotated[datetime, AfterValidator(_in_utc)]
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _rfc3339(value: object) -> object:
+    """Only RFC 3339 date-times, as the document says (pydantic alone also takes ``0.5``)."""
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time such as 2026-01-31T12:00:00Z")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)]
 
 
 Mask = Callable[[Any], Any]

@@ -116,6 +116,10 @@ def _shown(runtime: Runtime) -> Callable[[Any], Any]:
     return mask
 
 
+# RFC 9110 section 13.1.1: "*" or a list of entity tags.
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$'
+
+
 def etag(version: int) -> str:
     """The entity tag of a pipeline version (RFC 9110 section 8.8.3, a strong validator)."""
     return f'"v{version}"'
@@ -236,6 +240,7 @@ async def update_pipeline(
         str | None,
         Header(
             max_length=1024,
+            pattern=IF_MATCH_PATTERN,
             description="the ETag of the version the change was made to (412 if stale)",
         ),
     ] = None,

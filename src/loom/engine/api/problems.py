@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from loom.engine.api.bodies import BodyRejectedError
 from loom.engine.api.schemas import Problem, ProblemError
 from loom.engine.db.store import DISCONNECT_ERRORS, is_unavailable
+from loom.engine.limits import storable
 from loom.engine.pointers import join_pointer
 from loom.engine.services.errors import Issue, ServiceError
 
@@ -52,7 +53,10 @@ def problem(
         if errors is not None
         else None,
     )
-    return ProblemResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+    # A pointer or message may quote what the client sent (a key holding a lone surrogate):
+    # made encodable so that the answer to bad input is never a 500 itself.
+    content = storable(body.model_dump(exclude_none=True))
+    return ProblemResponse(content, status_code=status, headers=headers)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

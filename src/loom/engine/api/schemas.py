@@ -79,6 +79,7 @@ class ExecutionCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "oneOf": [
                 {"required": ["pipeline_id"], "not": {"required": ["definition"]}},
