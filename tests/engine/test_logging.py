@@ -43,3 +43,25 @@ def test_custom_patterns_mask_other_keys_when_configured() -> None:
     entry = json.loads(JsonFormatter(secret_patterns=[r"pin"]).format(record))
     assert entry["data"]["pin_code"] == "***"
     assert entry["data"]["token"] == "t"
+
+
+def test_log_line_is_cut_and_plain_when_message_is_huge_or_coloured() -> None:
+    huge = json.loads(JsonFormatter().format(_record("x" * 3_000_000)))
+    assert len(huge["message"]) < 9_000
+    assert huge["message"].endswith("more characters dropped]")
+    record = _record("\x1b[32mINFO\x1b[0m started", color_message="\x1b[32mINFO\x1b[0m")
+    line = JsonFormatter().format(record)
+    assert "\x1b" not in line
+    assert "\\u001b" not in line
+    assert json.loads(line)["message"] == "INFO started"
+
+
+def test_secret_pairs_inside_a_message_are_masked_when_logged() -> None:
+    message = (
+        'step say: {"token": "abc123", "note": "hi"} password=hunter2 Authorization: Bearer xyz'
+    )
+    entry = json.loads(JsonFormatter().format(_record(message)))
+    assert "abc123" not in entry["message"]
+    assert "hunter2" not in entry["message"]
+    assert "xyz" not in entry["message"]
+    assert '"note": "hi"' in entry["message"]
