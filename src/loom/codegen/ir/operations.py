@@ -330,7 +330,7 @@ class OperationBuilder:
                 status = int(code) if code.isdigit() else 200  # "2XX" and "default"
                 success.append((status, t, kind))
             elif (code[:1] in {"4", "5"} or code == "default") and t.kind != "none":
-                errors.append((code.upper() if not code.isdigit() else code, t))
+                errors.append((_error_key(code), t))
         if not success:
             return NONE, "none", (200, 201, 202, 204), errors
         kinds = {k for _, _, k in success if k != "none"}
@@ -478,6 +478,12 @@ class OperationBuilder:
         if t.kind != "model" or t.name not in self.conv.models:
             return {}
         return {f.wire: f.type for f in self.conv.all_fields(self.conv.models[t.name])}
+
+
+def _error_key(code: str) -> str:
+    """The key the runtime looks errors up by: ``"404"``, ``"4XX"`` (ranges upper case, as
+    OpenAPI 3 §4.8.16.2 writes them) and ``"default"`` (lower case, as the runtime reads it)."""
+    return "default" if code.lower() == "default" else code.upper()
 
 
 def _list_item(t: TypeRef | None) -> TypeRef | None:
