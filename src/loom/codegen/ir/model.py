@@ -196,6 +196,14 @@ class Parameter:
     content_type: str | None = None
     description: str | None = None
     deprecated: bool = False
+    arg: str | None = None
+    """The key in the call's argument mapping when not ``wire`` (``"header:id"``): the wire name
+    is used by parameters in several locations; mirrors ``loom.runtime.operation.Param.arg``."""
+
+    @property
+    def key(self) -> str:
+        """The key of this parameter's value in the call's argument mapping."""
+        return self.arg or self.wire
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,7 @@ class OperationBuilder:
                 )
         out: list[Parameter] = []
         taken: set[str] = set(RESERVED_PARAMS)
+        firsts = _first_locations(list(merged))
         ordered = sorted(
             merged.items(),
             key=lambda kv: (
@@ -187,8 +188,10 @@ class OperationBuilder:
                     severity=Severity.INFO,
                 )
                 continue
-            out.append(self._parameter(pd, ptr, cast(Any, loc), name, prefix, taken))
-        # required keyword-only parameters first among keyword-only ones keeps signatures tidy
+            # A name used in several locations: the first keeps it, the others say where they go.
+            suffix = "" if firsts[name] == loc else loc
+            param = self._parameter(pd, ptr, cast(Any, loc), name, prefix, taken, suffix)
+            out.append(param)
         return out
 
     def _parameter(
@@ -199,8 +202,10 @@ class OperationBuilder:
         name: str,
         prefix: str,
         taken: set[str],
+        suffix: str = "",
     ) -> Parameter:
-        py = N.safe_attribute(N.snake(name), taken=taken)
+        base = N.snake(name) + (f"_{suffix}" if suffix else "")
+        py = N.safe_attribute(base, taken=taken)
         taken.add(py)
         content_type: str | None = None
         schema: object = pd.get("schema")
@@ -246,6 +251,7 @@ class OperationBuilder:
             content_type=content_type,
             description=_text(pd.get("description")),
             deprecated=pd.get("deprecated") is True,
+            arg=f"{loc}:{name}" if suffix else None,
         )
 
     # -- bodies -------------------------------------------------------------------------------
@@ -478,6 +484,18 @@ class OperationBuilder:
         if t.kind != "model" or t.name not in self.conv.models:
             return {}
         return {f.wire: f.type for f in self.conv.all_fields(self.conv.models[t.name])}
+
+
+_LOCATION_ORDER = ("path", "query", "header", "cookie")
+
+
+def _first_locations(keys: list[tuple[str, str]]) -> dict[str, str]:
+    """For each wire name, the location that keeps the plain Python name (path, query, header,
+    cookie, in that order); parameters of that name elsewhere get the location as a suffix."""
+    out: dict[str, str] = {}
+    for loc, name in sorted(keys, key=lambda k: _LOCATION_ORDER.index(k[0])):
+        out.setdefault(name, loc)
+    return out
 
 
 def _error_key(code: str) -> str:

@@ -137,6 +137,8 @@ def _param_ctor(p: Parameter) -> str:
         args.append("required=True")
     if p.content_type:
         args.append(f"content_type={p.content_type!r}")
+    if p.arg:
+        args.append(f"arg={p.arg!r}")
     return f"Param({', '.join(args)})"
 
 
@@ -195,7 +197,7 @@ def method_text(op: Operation, imports: Imports) -> MethodText:
     parts.extend(required_kw)
     parts.extend(optional_kw)
     params = ",\n        ".join(parts)
-    wire = ", ".join(f"{p.wire!r}: {p.name}" for p in op.params)
+    wire = ", ".join(f"{p.key!r}: {p.name}" for p in op.params)
     call = [const_name(op), "{" + wire + "}", body_arg]
     call.extend(
         [

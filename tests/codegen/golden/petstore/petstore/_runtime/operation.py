@@ -38,6 +38,10 @@ class Param:
         required: whether the operation requires it (path parameters always are).
         content_type: set when the parameter uses ``content`` instead of ``schema``; the value is
             then serialised as that media type (JSON) and sent as one string.
+        arg: the key of the value in a call's argument mapping when it is not ``name``: the
+            operation has parameters of that name in several locations (OpenAPI 3 §4.8.12.1: a
+            parameter is identified by name *and* location), so ``"header:id"`` keeps the header
+            ``id`` apart from the path ``id``.
     """
 
     name: str
@@ -47,6 +51,12 @@ class Param:
     allow_reserved: bool = False
     required: bool = False
     content_type: str | None = None
+    arg: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The key of this parameter's value in a call's argument mapping."""
+        return self.arg or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +128,8 @@ class Operation(Generic[T]):
         operation_id: the schema's ``operationId`` (or the id loom derived), for logs and errors.
         method: upper-case HTTP method.
         path: the path template relative to the base URL (``/process-instances/{key}``).
-        params: every parameter, keyed by wire name in call arguments.
+        params: every parameter, keyed by wire name in call arguments (``Param.key``: a name
+            used in several locations is keyed ``"<location>:<name>"`` for all but the first).
         body: the request body, if the operation takes one.
         response: the annotation of the success body (a model class, ``list[Model]``,
             a union, ``bytes``, ``str``, ``None``); the runtime builds and caches a pydantic
