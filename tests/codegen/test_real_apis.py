@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from loom.codegen.pipeline import Result
+from tests.codegen.bracket_form import parse_bracket_form
 from tests.codegen.support import RecordingServer, Reply, generate_sdk, recording_server
 
 REAL = Path(__file__).parent.parent / "fixtures" / "real_apis"
@@ -86,3 +87,38 @@ def test_github_error_keeps_its_message_when_credentials_are_bad(
     with pytest.raises(sdk.AuthenticationError) as caught:
         _client(sdk, server).repos.get("octo", "hello")
     assert "(Bad credentials)" in str(caught.value)
+
+
+# -- form bodies (item 1) ---------------------------------------------------------------------
+
+
+def test_stripe_form_body_nests_metadata_and_address_when_creating_a_customer(
+    stripe: tuple[Result, ModuleType], server: RecordingServer
+) -> None:
+    _, sdk = stripe
+    server.routes[("POST", "/v1/customers")] = Reply(200, _STRIPE_CUSTOMER)
+    body = sdk.models.PostCustomersRequest(
+        email="jenny@example.com",
+        metadata={"order_id": "6735"},
+        address={"city": "Paris", "line1": "1 rue de Rivoli"},
+        preferred_locales=["fr", "en"],
+        expand=["tax"],
+    )
+    customer = _client(sdk, server).v1.post_customers(body=body)
+    assert customer.id == "cus_1"
+    assert parse_bracket_form(server.last.body) == {
+        "email": "jenny@example.com",
+        "metadata": {"order_id": "6735"},
+        "address": {"city": "Paris", "line1": "1 rue de Rivoli"},
+        "preferred_locales": ["fr", "en"],
+        "expand": ["tax"],
+    }
+
+
+_STRIPE_CUSTOMER = {
+    "id": "cus_1",
+    "object": "customer",
+    "created": 1700000000,
+    "livemode": False,
+    "email": "jenny@example.com",
+}

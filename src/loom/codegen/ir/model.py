@@ -207,6 +207,17 @@ class Parameter:
 
 
 @dataclass(frozen=True, slots=True)
+class PropertyEncoding:
+    """One entry of a form or multipart media type's ``encoding`` map (OpenAPI 3 §4.8.15);
+    mirrors ``loom.runtime.operation.Encoding``."""
+
+    content_type: str | None = None
+    style: str | None = None
+    explode: bool | None = None
+    allow_reserved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RequestBody:
     """The request body of an operation."""
 
@@ -216,6 +227,8 @@ class RequestBody:
     file_fields: tuple[str, ...] = ()
     json_fields: tuple[str, ...] = ()
     description: str | None = None
+    encoding: tuple[tuple[str, PropertyEncoding], ...] = ()
+    """By wire name, in document order."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from loom.codegen.ir.model import (
     NONE,
     PaginationInfo,
     Parameter,
+    PropertyEncoding,
     RequestBody,
     TypeRef,
 )
@@ -279,15 +280,21 @@ class OperationBuilder:
         required = rb.get("required") is True
         desc = _text(rb.get("description"))
         base = ct.split(";", 1)[0].strip().lower()
-        if is_json(ct) or base == "application/x-www-form-urlencoded":
+        if is_json(ct):
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
             return RequestBody(
                 base if base != "*/*" else "application/json", t, required, description=desc
             )
-        if base.startswith("multipart/"):
+        if base == "application/x-www-form-urlencoded" or base.startswith("multipart/"):
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
-            files, jsons = self._multipart_fields(t)
-            return RequestBody(base, t, required, tuple(files), tuple(jsons), desc)
+            files, jsons = (
+                self._multipart_fields(t)
+                if base != "application/x-www-form-urlencoded"
+                else ([], [])
+            )
+            eptr = f"{ptr}/content/{escape_pointer_token(ct)}/encoding"
+            encoding = _encoding(media.get("encoding"), eptr, self.sink)
+            return RequestBody(base, t, required, tuple(files), tuple(jsons), desc, encoding)
         if _is_text(ct) and base != "application/xml":
             return RequestBody(base, TypeRef("str"), required, description=desc)
         return RequestBody(base, TypeRef("file"), required, description=desc)
@@ -484,6 +491,45 @@ class OperationBuilder:
         if t.kind != "model" or t.name not in self.conv.models:
             return {}
         return {f.wire: f.type for f in self.conv.all_fields(self.conv.models[t.name])}
+
+
+_FORM_STYLES = frozenset({"form", "spaceDelimited", "pipeDelimited", "deepObject"})
+
+
+def _encoding(
+    value: object, ptr: str, sink: DiagnosticSink
+) -> tuple[tuple[str, PropertyEncoding], ...]:
+    """A media type's ``encoding`` map (OpenAPI 3 §4.8.15); bad entries are named and skipped."""
+    out: list[tuple[str, PropertyEncoding]] = []
+    for name, raw in (_d(value) or {}).items():
+        entry = _d(raw)
+        here = f"{ptr}/{escape_pointer_token(name)}"
+        if entry is None:
+            sink.add(here, "encoding entry is not an object; ignored", code="invalid-encoding")
+            continue
+        style = entry.get("style")
+        if style is not None and style not in _FORM_STYLES:
+            sink.add(
+                here + "/style",
+                f"style {style!r} is not a form style (form, spaceDelimited, pipeDelimited, "
+                "deepObject); the property is sent with the default encoding",
+                code="invalid-encoding",
+            )
+            style = None
+        ct = entry.get("contentType")
+        explode = entry.get("explode")
+        out.append(
+            (
+                str(name),
+                PropertyEncoding(
+                    content_type=ct.split(",", 1)[0].strip() if isinstance(ct, str) else None,
+                    style=cast(str | None, style),
+                    explode=explode if isinstance(explode, bool) else None,
+                    allow_reserved=entry.get("allowReserved") is True,
+                ),
+            )
+        )
+    return tuple(out)
 
 
 _LOCATION_ORDER = ("path", "query", "header", "cookie")

@@ -60,6 +60,27 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
+class Encoding:
+    """How one property of a form or multipart body is sent (OpenAPI 3 §4.8.15, Encoding Object).
+
+    Attributes:
+        content_type: the property's media type (a multipart part's ``Content-Type``; a JSON
+            type JSON-encodes the value in a form body too).
+        style: a query style (``form``, ``deepObject``, ``spaceDelimited``, ``pipeDelimited``):
+            the property is serialised like a query parameter of that style, ``deepObject``
+            nesting brackets (``metadata[k]=v``, ``items[0][price]=p``); ``None`` keeps the
+            defaults (objects as JSON, arrays repeated).
+        explode: the ``explode`` flag for ``style`` (defaults to ``style == "form"``).
+        allow_reserved: RFC 3986 reserved characters are sent unescaped.
+    """
+
+    content_type: str | None = None
+    style: ParamStyle | None = None
+    explode: bool | None = None
+    allow_reserved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Body:
     """The request body of an operation.
 
@@ -72,12 +93,14 @@ class Body:
             carries several files under one name).
         json_fields: for multipart and form bodies, fields whose values are objects or arrays
             and are sent JSON-encoded (OpenAPI 3 §4.8.14.4 default for objects in multipart).
+        encoding: the media type's ``encoding`` map, by wire name (form and multipart bodies).
     """
 
     content_type: str
     required: bool = False
     file_fields: frozenset[str] = frozenset()
     json_fields: frozenset[str] = frozenset()
+    encoding: Mapping[str, Encoding] = field(default_factory=dict[str, "Encoding"])
 
 
 @dataclass(frozen=True, slots=True)
