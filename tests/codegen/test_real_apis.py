@@ -8,6 +8,7 @@ recording server that answers like the real API (Prism takes too long on Stripe'
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -122,3 +123,17 @@ _STRIPE_CUSTOMER = {
     "livemode": False,
     "email": "jenny@example.com",
 }
+
+
+# -- nothing dropped (item 3) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "expected"), [("stripe", 452), ("github", 845), ("twilio", 195)])
+def test_every_operation_of_the_real_document_is_accounted_for_when_generated(
+    name: str, expected: int, request: pytest.FixtureRequest
+) -> None:
+    result, _ = request.getfixturevalue(name)
+    manifest = json.loads(result.files["loom-manifest.json"])
+    assert manifest["operations_in_schema"] == expected
+    assert len(manifest["operations"]) + len(manifest["skipped"]) == expected
+    assert not [d for d in result.diagnostics if d.code == "operations-unaccounted"]

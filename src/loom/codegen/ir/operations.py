@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from loom.codegen.ir.model import (
     TypeRef,
 )
 from loom.codegen.ir.schemas import SchemaConverter
+from loom.codegen.sources.pointer import parse_fragment, resolve
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PATH_VAR = re.compile(r"{([^{}]+)}")
@@ -92,9 +94,8 @@ class OperationBuilder:
         paths = _d(self.doc.get("paths")) or {}
         for path, item in paths.items():
             ptr_path = "#/paths/" + escape_pointer_token(path)
-            item_d = _d(item)
+            item_d = self._path_item(item, ptr_path)
             if item_d is None:
-                self.sink.add(ptr_path, "path item is not an object; skipped", code="invalid-path")
                 continue
             for method in METHODS:
                 op = _d(item_d.get(method))
@@ -117,6 +118,36 @@ class OperationBuilder:
         return out
 
     # -- resolution -------------------------------------------------------------------------
+
+    def _path_item(self, item: object, ptr: str) -> Schema | None:
+        """A path item with its ``$ref`` followed (OpenAPI 3.1 ``#/components/pathItems/…`` or
+        any local pointer; the bundler made every reference local). Fields beside ``$ref``
+        override the referenced ones (3.1 §4.8.9.1 leaves that case undefined)."""
+        d = _d(item)
+        seen: set[str] = set()
+        while d is not None and isinstance(d.get("$ref"), str):
+            ref = cast(str, d["$ref"])
+            target: object = None
+            if ref.startswith("#") and ref not in seen:
+                seen.add(ref)
+                with contextlib.suppress(ValueError):
+                    target = resolve(self.doc, parse_fragment(ref[1:]))
+            target_d = _d(target)
+            if target_d is None:
+                if self.sink.has(ptr, "dangling-ref"):
+                    return None  # the loader named it
+                self.sink.add(
+                    ptr,
+                    f"path item $ref {ref!r} does not resolve to a path item; its operations "
+                    "are skipped",
+                    code="unresolved-path-item",
+                    severity=Severity.ERROR,
+                )
+                return None
+            d = {**target_d, **{k: v for k, v in d.items() if k != "$ref"}}
+        if d is None:
+            self.sink.add(ptr, "path item is not an object; skipped", code="invalid-path")
+        return d
 
     def _resolve(self, obj: object, table: Schema, kind: str, ptr: str) -> Schema | None:
         d = _d(obj)

@@ -211,6 +211,8 @@ class SchemaConverter:
             key = _unescape(ref[len(_COMPONENT_PREFIX) :])
             if key in self.components:
                 return self.component_type(key)
+        if self.sink.has(ptr, "dangling-ref"):
+            return ANY  # the loader named it, with how much it matters
         self.sink.add(
             ptr,
             f"$ref {ref!r} does not point to a component schema; using Any",
