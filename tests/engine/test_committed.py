@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from loom.engine.db.rows import ExecutionRow, StepRow
+from loom.engine.domain import ExecutionStatus
 from loom.engine.scheduler.committed import CommittedRows
 
 
@@ -17,7 +18,7 @@ def _execution(execution_id: str, steps: int) -> tuple[ExecutionRow, list[StepRo
         params={},
         initiator=None,
         callback_topics=[],
-        status="running",
+        status=ExecutionStatus.RUNNING,
         outputs=None,
         error=None,
         progress_percent=0.0,

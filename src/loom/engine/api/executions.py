@@ -18,16 +18,15 @@ from loom.engine.api.schemas import (
     ExecutionCreate,
     ExecutionPage,
     ExecutionRead,
-    ExecutionStatus,
     ProgressRead,
     StepList,
     StepRead,
 )
 from loom.engine.db.models import utcnow
 from loom.engine.db.rows import ExecutionRow, StepRow
+from loom.engine.domain import TERMINAL_EXECUTION, ExecutionStatus, StepState
 from loom.engine.logging import correlation_id
 from loom.engine.scheduler.claims import Claim
-from loom.engine.scheduler.dag import TERMINAL_EXECUTION
 from loom.engine.services import executions as service
 from loom.engine.services.errors import Issue, NotFoundError
 
@@ -42,7 +41,7 @@ def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
         pipeline_id=e.pipeline_id,
         pipeline_version=e.pipeline_version,
         pipeline_name=e.pipeline_name,
-        status=e.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        status=e.status,
         params=runtime.mask(e.params),
         initiator=e.initiator,
         callback_topics=e.callback_topics,
@@ -59,7 +58,7 @@ def _step(run: StepRow, runtime: Runtime) -> StepRead:
     return StepRead(
         step_id=run.step_id,
         action=run.action,
-        status=run.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        status=StepState(run.status),
         attempt=run.attempt,
         outputs=runtime.mask(run.outputs),
         error=run.error,
@@ -226,7 +225,7 @@ async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressR
     progress = service.compute_progress(execution, runs, now=utcnow())
     return ProgressRead(
         execution_id=execution.id,
-        status=execution.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        status=execution.status,
         percent=progress.percent,
         completed_steps=progress.completed_steps,
         total_steps=progress.total_steps,
@@ -309,7 +308,7 @@ async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> Execu
         runtime.scheduler.forget(eid)
         runtime.scheduler.cancel_local(eid)
     runtime.execution_finished(eid, execution)
-    metrics.EXECUTIONS_FINISHED.labels("cancelled").inc()
+    metrics.EXECUTIONS_FINISHED.labels(ExecutionStatus.CANCELLED).inc()
     return _read(execution, runtime)
 
 

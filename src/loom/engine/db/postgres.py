@@ -36,7 +36,6 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from loom.engine.db import notify
 from loom.engine.db.rows import (
-    ACTIVE_EXECUTION,
     EVENTS,
     EXECUTION_MUTABLE,
     EXECUTIONS,
@@ -46,6 +45,7 @@ from loom.engine.db.rows import (
     NewEvent,
     StepRow,
 )
+from loom.engine.domain import ACTIVE_EXECUTION, StepStatus
 
 # The type each column's values are sent as (cast to ``kind[]`` for ``unnest``), by the
 # column's SQLAlchemy type; lengths are left out on purpose: a cast to ``varchar(n)`` would
@@ -143,16 +143,17 @@ _SELECT_WITH_STEPS = (
 )
 READ = _SELECT_WITH_STEPS + " ORDER BY x.id, s.position"
 LOCK = READ + " FOR UPDATE"
+_ACTIVE = ", ".join(f"'{status}'" for status in sorted(ACTIVE_EXECUTION))
 # The claim loop: runnable steps, then their active executions (with all their steps), each
 # locked with SKIP LOCKED, so that engines claiming at the same time never wait for each other
 # and never take the same step; the per-execution parallelism is counted under the lock.
 RUNNABLE = (
-    "SELECT id, execution_id FROM step_runs WHERE status = 'pending' AND ready_at <= $1"
+    f"SELECT id, execution_id FROM step_runs WHERE status = '{StepStatus.PENDING}'"
+    " AND ready_at <= $1"
     " ORDER BY ready_at LIMIT $2 FOR UPDATE SKIP LOCKED"
 )
 LOCK_ACTIVE = (
-    _SELECT_WITH_STEPS
-    + f" AND x.status IN ({', '.join(repr(status) for status in ACTIVE_EXECUTION)})"
+    _SELECT_WITH_STEPS + f" AND x.status IN ({_ACTIVE})"
     " ORDER BY x.id, s.position FOR UPDATE OF x SKIP LOCKED"
 )
 

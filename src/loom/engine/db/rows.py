@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine.db.models import Event, Execution, Pipeline, PipelineVersion, StepRun
+from loom.engine.domain import EventKind, ExecutionStatus, SkipReason, StepStatus
 
 PIPELINES = cast("sa.Table", Pipeline.__table__)
 PIPELINE_VERSIONS = cast("sa.Table", PipelineVersion.__table__)
@@ -33,8 +34,6 @@ EXECUTIONS = cast("sa.Table", Execution.__table__)
 STEP_RUNS = cast("sa.Table", StepRun.__table__)
 EVENTS = cast("sa.Table", Event.__table__)
 
-# The statuses of an execution that can still run steps.
-ACTIVE_EXECUTION = ("pending", "running")
 EXECUTION_MUTABLE = (
     "status",
     "outputs",
@@ -101,7 +100,7 @@ class ExecutionRow(_Versioned):
     params: dict[str, Any]
     initiator: str | None
     callback_topics: list[str]
-    status: str
+    status: ExecutionStatus
     outputs: dict[str, Any] | None
     error: str | None
     progress_percent: float
@@ -126,11 +125,11 @@ class StepRow(_Versioned):
     position: int
     action: str
     weight: float
-    status: str = "pending"
+    status: StepStatus = StepStatus.PENDING
     attempt: int = 0
     outputs: dict[str, Any] | None = None
     error: str | None = None
-    skip_reason: str | None = None
+    skip_reason: SkipReason | None = None
     ready_at: datetime | None = None
     runnable_since: datetime | None = None
     started_at: datetime | None = None
@@ -148,7 +147,7 @@ class NewEvent:
     """A timeline entry to insert."""
 
     execution_id: str
-    kind: str
+    kind: EventKind
     message: str
     created_at: datetime
     step_id: str | None = None

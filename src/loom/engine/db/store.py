@@ -31,6 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine.db import postgres, rows
 from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
+from loom.engine.domain import ACTIVE_EXECUTION, StepStatus
 
 
 def _asyncpg_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
@@ -136,14 +137,14 @@ class Tx:
             (
                 await self.conn.execute(
                     sa.select(sr.id, sr.execution_id)
-                    .where(sr.status == "pending", sr.ready_at <= now)
+                    .where(sr.status == StepStatus.PENDING, sr.ready_at <= now)
                     .order_by(sr.ready_at)
                     .limit(limit)
                 )
             ).all()
         )
         found = await rows.load_executions(self.conn, {row.execution_id for row in runnable})
-        active = {eid: x for eid, x in found.items() if x.status in rows.ACTIVE_EXECUTION}
+        active = {eid: x for eid, x in found.items() if x.status in ACTIVE_EXECUTION}
         return [row.id for row in runnable], active, await rows.load_steps(self.conn, active)
 
     async def write(

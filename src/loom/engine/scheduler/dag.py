@@ -15,20 +15,23 @@ from typing import Any
 
 from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
 from loom.engine.definitions import PipelineDefinition, StepDefinition
+from loom.engine.domain import (
+    FINISHED_EVENT,
+    TERMINAL_EXECUTION,
+    TERMINAL_STEP,
+    EventKind,
+    ExecutionStatus,
+    SkipReason,
+    StepStatus,
+)
 from loom.engine.templates import TemplateError, evaluate_condition, render
 
 logger = logging.getLogger(__name__)
 
-TERMINAL_STEP = frozenset({"completed", "failed", "skipped", "cancelled"})
-TERMINAL_EXECUTION = frozenset({"completed", "failed", "cancelled"})
-# Skips that a retry undoes: they were caused by a failure, a cancel or a timeout, not by the
-# pipeline's own logic (a false condition, a branch not taken).
-RETRYABLE_SKIPS = frozenset({"dependency", "cancelled", "fail_fast", "timeout"})
-
 
 def new_event(
     execution_id: str,
-    kind: str,
+    kind: EventKind,
     message: str,
     now: datetime,
     *,
@@ -59,48 +62,52 @@ def template_context(
 
 def is_hard_failure(run: StepRow, step: StepDefinition | None) -> bool:
     """A failed step that fails its execution (``on_failure`` is not ``continue``)."""
-    return run.status == "failed" and (step is None or step.on_failure != "continue")
+    return run.status == StepStatus.FAILED and (step is None or step.on_failure != "continue")
 
 
 def skip_step(
-    run: StepRow, reason: str, message: str, now: datetime, events: list[NewEvent]
+    run: StepRow, reason: SkipReason, message: str, now: datetime, events: list[NewEvent]
 ) -> None:
     """Mark a not-yet-finished step skipped."""
-    run.status = "skipped"
+    run.status = StepStatus.SKIPPED
     run.skip_reason = reason
     run.error = message
     run.ready_at = None
     run.finished_at = now
     run.lease_owner = None
     run.lease_expires_at = None
-    events.append(new_event(run.execution_id, "step_skipped", message, now, step_id=run.step_id))
+    events.append(
+        new_event(run.execution_id, EventKind.STEP_SKIPPED, message, now, step_id=run.step_id)
+    )
 
 
 def cancel_running(run: StepRow, message: str, now: datetime, events: list[NewEvent]) -> None:
     """Mark a running step cancelled (its runner notices at its next heartbeat)."""
-    run.status = "cancelled"
+    run.status = StepStatus.CANCELLED
     run.error = message
     run.finished_at = now
     run.lease_owner = None
     run.lease_expires_at = None
-    events.append(new_event(run.execution_id, "step_cancelled", message, now, step_id=run.step_id))
+    events.append(
+        new_event(run.execution_id, EventKind.STEP_CANCELLED, message, now, step_id=run.step_id)
+    )
 
 
 def stop_execution(
     execution: ExecutionRow,
     runs: Iterable[StepRow],
     *,
-    status: str,
-    reason: str,
+    status: ExecutionStatus,
+    reason: SkipReason,
     message: str,
     now: datetime,
     events: list[NewEvent],
 ) -> None:
     """End an execution early: running steps are cancelled, waiting ones skipped."""
     for run in runs:
-        if run.status == "running":
+        if run.status == StepStatus.RUNNING:
             cancel_running(run, message, now, events)
-        elif run.status == "pending":
+        elif run.status == StepStatus.PENDING:
             skip_step(run, reason, message, now, events)
     finish_execution(execution, status=status, error=message, now=now, events=events)
 
@@ -108,7 +115,7 @@ def stop_execution(
 def finish_execution(
     execution: ExecutionRow,
     *,
-    status: str,
+    status: ExecutionStatus,
     error: str | None,
     now: datetime,
     events: list[NewEvent],
@@ -119,12 +126,12 @@ def finish_execution(
     execution.error = error
     execution.outputs = outputs
     execution.finished_at = now
-    if status == "completed":
+    if status == ExecutionStatus.COMPLETED:
         execution.progress_percent = 100.0
     events.append(
         new_event(
             execution.id,
-            f"execution_{status}",
+            FINISHED_EVENT[status],
             f"execution {status}" + (f": {error}" if error else ""),
             now,
         )
@@ -185,8 +192,8 @@ def advance(
         stop_execution(
             execution,
             runs,
-            status="failed",
-            reason="fail_fast",
+            status=ExecutionStatus.FAILED,
+            reason=SkipReason.FAIL_FAST,
             message=f"step {first.step_id!r} failed: {first.error}",
             now=now,
             events=events,
@@ -200,7 +207,7 @@ def advance(
         changed = False
         for step in defn.steps:
             run = by_id.get(step.id)
-            if run is None or run.status != "pending" or run.ready_at is not None:
+            if run is None or run.status != StepStatus.PENDING or run.ready_at is not None:
                 continue
             deps = [by_id[d] for d in step.depends_on if d in by_id]
             if any(dep.status not in TERMINAL_STEP for dep in deps):
@@ -208,14 +215,14 @@ def advance(
             blocked = [
                 dep
                 for dep in deps
-                if dep.status in {"skipped", "cancelled"}
+                if dep.status in {StepStatus.SKIPPED, StepStatus.CANCELLED}
                 or is_hard_failure(dep, steps.get(dep.step_id))
             ]
             changed = True
             if blocked:
                 skip_step(
                     run,
-                    "dependency",
+                    SkipReason.DEPENDENCY,
                     f"skipped: dependency {blocked[0].step_id!r} is {blocked[0].status}",
                     now,
                     events,
@@ -227,17 +234,19 @@ def advance(
                 try:
                     holds = evaluate_condition(step.condition, context)
                 except TemplateError as exc:
-                    run.status = "failed"
+                    run.status = StepStatus.FAILED
                     message = f"condition could not be evaluated: {exc}"
                     run.error = message
                     run.finished_at = now
                     events.append(
-                        new_event(execution.id, "step_failed", message, now, step_id=run.step_id)
+                        new_event(
+                            execution.id, EventKind.STEP_FAILED, message, now, step_id=run.step_id
+                        )
                     )
                     context = None
                     continue
                 if not holds:
-                    skip_step(run, "condition", "skipped: condition is false", now, events)
+                    skip_step(run, SkipReason.CONDITION, "skipped: condition is false", now, events)
                     context = None
                     continue
             run.ready_at = now
@@ -264,12 +273,12 @@ def _conclude(
 ) -> None:
     steps = {step.id: step for step in defn.steps}
     failed = [run for run in runs if is_hard_failure(run, steps.get(run.step_id))]
-    cancelled = [run for run in runs if run.status == "cancelled"]
+    cancelled = [run for run in runs if run.status == StepStatus.CANCELLED]
     if failed or cancelled:
         culprit = (failed or cancelled)[0]
         finish_execution(
             execution,
-            status="failed",
+            status=ExecutionStatus.FAILED,
             error=f"step {culprit.step_id!r} {culprit.status}: {culprit.error}",
             now=now,
             events=events,
@@ -280,14 +289,19 @@ def _conclude(
     except TemplateError as exc:
         finish_execution(
             execution,
-            status="failed",
+            status=ExecutionStatus.FAILED,
             error=f"the pipeline outputs could not be resolved: {exc}",
             now=now,
             events=events,
         )
         return
     finish_execution(
-        execution, status="completed", error=None, now=now, events=events, outputs=outputs
+        execution,
+        status=ExecutionStatus.COMPLETED,
+        error=None,
+        now=now,
+        events=events,
+        outputs=outputs,
     )
 
 

@@ -34,7 +34,6 @@ from loom.engine.actions.base import (
 from loom.engine.db import notify
 from loom.engine.db.models import utcnow
 from loom.engine.db.rows import (
-    ACTIVE_EXECUTION,
     EXECUTIONS,
     STEP_RUNS,
     ExecutionRow,
@@ -42,6 +41,7 @@ from loom.engine.db.rows import (
     StepRow,
 )
 from loom.engine.db.store import TRANSIENT_ERRORS, Database
+from loom.engine.domain import ACTIVE_EXECUTION, TERMINAL_EXECUTION, ExecutionStatus, StepStatus
 from loom.engine.logging import correlation_id
 from loom.engine.scheduler.claims import (
     Claim,
@@ -50,10 +50,7 @@ from loom.engine.scheduler.claims import (
     count_runnable,
 )
 from loom.engine.scheduler.committed import CommittedRows
-from loom.engine.scheduler.dag import (
-    TERMINAL_EXECUTION,
-    advance,
-)
+from loom.engine.scheduler.dag import advance
 from loom.engine.scheduler.outcomes import Completed, Failed, LeaseExpired, Outcome, Suspended
 from loom.engine.scheduler.transitions import apply_outcome, time_out_execution
 from loom.engine.services.executions import cached_definition, execution_definition
@@ -430,7 +427,7 @@ class Scheduler:
         for execution in executions.values():
             runs = runs_of[execution.id]
             if execution.status not in TERMINAL_EXECUTION and any(
-                run.status == "running" and run.lease_owner == self._owner for run in runs
+                run.status == StepStatus.RUNNING and run.lease_owner == self._owner for run in runs
             ):
                 kept.keep(execution, runs)
             else:  # ended, waiting (a delay) or running elsewhere: its next writer reads it
@@ -463,7 +460,7 @@ class Scheduler:
                     continue
                 runs = runs_of[execution.id]
                 run = next((r for r in runs if r.id == item.run_id), None)
-                if run is None or run.status != "running":
+                if run is None or run.status != StepStatus.RUNNING:
                     continue
                 if isinstance(item.outcome, LeaseExpired):
                     if run.lease_expires_at is None or run.lease_expires_at > now:
@@ -588,7 +585,7 @@ class Scheduler:
                     await conn.execute(
                         sa.select(sr.id).where(
                             sr.id.in_(mine),
-                            sa.or_(sr.status != "running", sr.lease_owner != self._owner),
+                            sa.or_(sr.status != StepStatus.RUNNING, sr.lease_owner != self._owner),
                         )
                     )
                 ).scalars()
@@ -615,7 +612,7 @@ class Scheduler:
                         sa.select(sr.id)
                         .where(
                             sr.id.in_(run_ids),
-                            sr.status == "running",
+                            sr.status == StepStatus.RUNNING,
                             sr.lease_owner == self._owner,
                         )
                         .order_by(sr.id)
@@ -636,7 +633,7 @@ class Scheduler:
             expired = (
                 await conn.execute(
                     sa.select(sr.id, sr.execution_id, sr.lease_owner)
-                    .where(sr.status == "running", sr.lease_expires_at < now)
+                    .where(sr.status == StepStatus.RUNNING, sr.lease_expires_at < now)
                     .limit(100)
                 )
             ).all()
@@ -680,7 +677,7 @@ class Scheduler:
         finally:
             self.forget(execution_id)
         if execution is not None:
-            metrics.EXECUTIONS_FINISHED.labels("failed").inc()
+            metrics.EXECUTIONS_FINISHED.labels(ExecutionStatus.FAILED).inc()
             self.cancel_local(execution_id)
             if self._on_finished is not None:
                 self._on_finished(execution)

@@ -26,10 +26,17 @@ from loom.engine.db.rows import (
 )
 from loom.engine.db.store import Database, Tx
 from loom.engine.definitions import ParameterError, PipelineDefinition, bind_parameters
-from loom.engine.scheduler.dag import (
+from loom.engine.domain import (
+    RETRYABLE_EXECUTION,
     RETRYABLE_SKIPS,
     TERMINAL_EXECUTION,
     TERMINAL_STEP,
+    EventKind,
+    ExecutionStatus,
+    SkipReason,
+    StepStatus,
+)
+from loom.engine.scheduler.dag import (
     advance,
     new_event,
     stop_execution,
@@ -38,7 +45,6 @@ from loom.engine.services.errors import ConflictError, InvalidInputError, Issue,
 from loom.engine.services.pipelines import require_valid
 
 ClaimHook = Callable[[ExecutionRow, list[StepRow], list[StepRow], datetime, list[NewEvent]], int]
-EXECUTION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 _DEFINITION_CACHE: OrderedDict[str, PipelineDefinition] = OrderedDict()
 _DEFINITION_CACHE_SIZE = 2048
 _VERSION_CACHE: OrderedDict[tuple[str, int], tuple[PipelineDefinition, dict[str, Any]]] = (
@@ -141,7 +147,7 @@ class ExecutionFilter:
     """Filters of the execution list."""
 
     pipeline_id: str | None = None
-    status: str | None = None
+    status: ExecutionStatus | None = None
     initiator: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
@@ -231,7 +237,7 @@ async def start_execution(
             params=bound,
             initiator=initiator,
             callback_topics=list(callback_topics),
-            status="pending",
+            status=ExecutionStatus.PENDING,
             outputs=None,
             error=None,
             progress_percent=0.0,
@@ -252,7 +258,12 @@ async def start_execution(
             for index, step in enumerate(defn.steps)
         ]
         events = [
-            new_event(execution.id, "execution_created", f"execution of {defn.name!r} created", now)
+            new_event(
+                execution.id,
+                EventKind.EXECUTION_CREATED,
+                f"execution of {defn.name!r} created",
+                now,
+            )
         ]
         ready = advance(execution, defn, runs, now=now, events=events)
         claimed = claim_ready(execution, runs, ready, now, events) if ready and claim_ready else 0
@@ -378,7 +389,7 @@ def compute_progress(
     durations = [
         (run.finished_at - run.started_at).total_seconds()
         for run in runs
-        if run.status == "completed" and run.finished_at and run.started_at
+        if run.status == StepStatus.COMPLETED and run.finished_at and run.started_at
     ]
     remaining = len(runs) - len(done)
     eta: float | None = None
@@ -391,7 +402,7 @@ def compute_progress(
         percent=execution.progress_percent,
         completed_steps=len(done),
         total_steps=len(runs),
-        current_steps=[run.step_id for run in runs if run.status == "running"],
+        current_steps=[run.step_id for run in runs if run.status == StepStatus.RUNNING],
         eta_seconds=eta,
     )
 
@@ -423,8 +434,8 @@ async def cancel_execution(tx: Tx, execution_id: str) -> ExecutionRow:
     stop_execution(
         execution,
         runs,
-        status="cancelled",
-        reason="cancelled",
+        status=ExecutionStatus.CANCELLED,
+        reason=SkipReason.CANCELLED,
         message="cancelled by request",
         now=utcnow(),
         events=events,
@@ -442,7 +453,7 @@ async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
         ConflictError: the execution is not failed or cancelled.
     """
     execution, runs = await _locked(tx, execution_id)
-    if execution.status not in {"failed", "cancelled"}:
+    if execution.status not in RETRYABLE_EXECUTION:
         raise ConflictError(
             f"execution {execution_id!r} is {execution.status}; only failed or cancelled "
             "executions can be retried"
@@ -451,10 +462,10 @@ async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
     now = utcnow()
     reset = 0
     for run in runs:
-        if run.status in {"failed", "cancelled"} or (
-            run.status == "skipped" and run.skip_reason in RETRYABLE_SKIPS
+        if run.status in {StepStatus.FAILED, StepStatus.CANCELLED} or (
+            run.status == StepStatus.SKIPPED and run.skip_reason in RETRYABLE_SKIPS
         ):
-            run.status = "pending"
+            run.status = StepStatus.PENDING
             run.attempt = 0
             run.outputs = None
             run.error = None
@@ -467,12 +478,14 @@ async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
             run.lease_expires_at = None
             run.resume_state = None
             reset += 1
-    execution.status = "running"
+    execution.status = ExecutionStatus.RUNNING
     execution.error = None
     execution.outputs = None
     execution.finished_at = None
     execution.deadline_at = deadline_after(now, defn.settings.timeout_seconds)
-    events = [new_event(execution.id, "execution_retried", f"retrying {reset} step(s)", now)]
+    events = [
+        new_event(execution.id, EventKind.EXECUTION_RETRIED, f"retrying {reset} step(s)", now)
+    ]
     ready = advance(execution, defn, runs, now=now, events=events)
     await tx.write([execution], runs, events, [notify.RUNNABLE] if ready else [])
     return execution
