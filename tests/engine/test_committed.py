@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from loom.engine.db.committed import CommittedRows
 from loom.engine.db.rows import ExecutionRow, StepRow
 from loom.engine.domain import ExecutionStatus
-from loom.engine.scheduler.committed import CommittedRows
 
 
 def _execution(execution_id: str, steps: int) -> tuple[ExecutionRow, list[StepRow]]:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from loom.engine import metrics
 from loom.engine.actions.base import ActionRegistry
 from loom.engine.db import notify
 from loom.engine.db.rows import ExecutionRow
@@ -21,6 +22,8 @@ from loom.engine.masking import MASK, is_secret_key, mask_secrets
 from loom.engine.pointers import escape_pointer
 from loom.engine.scheduler.engine import Scheduler
 from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
+from loom.engine.services.executions import Committed
+from loom.engine.services.pipelines import DEFINITIONS
 from loom.engine.settings import EngineSettings
 
 
@@ -49,6 +52,8 @@ class EngineRuntime:
         if self.sessions is None:
             raise RuntimeError("the engine is not started")
         async with self.sessions() as session, session.begin():
+            # The pipeline write path tells the process's definition cache what it changed.
+            session.info[DEFINITIONS] = self.require_database().definitions
             yield session
 
     def require_database(self) -> Database:
@@ -82,6 +87,16 @@ class EngineRuntime:
             raise RuntimeError("the engine is not started")
         async with self.readers() as session:
             yield session
+
+    def after_commit(self, committed: Committed) -> None:
+        """What a unit of work of the API did, once committed: the scheduler starts what it
+        claimed and stops what ended; requests waiting for an ended execution are answered."""
+        if self.scheduler is not None:
+            self.scheduler.after_commit(committed)
+        if committed.ended:
+            execution = committed.execution
+            self.execution_finished(execution.id, execution)
+            metrics.EXECUTIONS_FINISHED.labels(execution.status).inc()
 
     def execution_finished(self, execution_id: str, row: ExecutionRow | None = None) -> None:
         """Wake the requests waiting for this execution to end.

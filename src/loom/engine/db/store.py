@@ -16,6 +16,7 @@ Wake-up notifications exist only on PostgreSQL (SQLite is one process).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -30,7 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine.db import postgres, rows
+from loom.engine.db.cache import DefinitionCache
+from loom.engine.db.committed import CommittedRows
 from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
+from loom.engine.definitions import PipelineDefinition
 from loom.engine.domain import ACTIVE_EXECUTION, StepStatus
 
 
@@ -83,6 +87,28 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# SQLSTATE classes of a value the database refuses: 22 data exception (NUL or a character
+# the encoding lacks, a string too long), 54 program limit exceeded (a row too large).
+_UNSTORABLE_CLASSES = frozenset({"22", "54"})
+
+
+def is_unstorable(exc: BaseException) -> bool:
+    """Whether an error means a value cannot be stored as it is (doing it again cannot help):
+    the database refused the data, or it could not be encoded (an action's output that is no
+    JSON, text the driver cannot send: a ``TypeError`` or ``ValueError`` on the way)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TypeError | ValueError | sqlite3.DataError):
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state[:2] in _UNSTORABLE_CLASSES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 # What a caller retries: a lost optimistic lock, a lost connection, a deadlock or serialization
 # failure, from SQLAlchemy or (on the PostgreSQL fast path) from the driver itself.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -96,11 +122,26 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 @dataclass(slots=True)
 class Tx:
-    """One transaction (or, from :meth:`Database.autocommit` on PostgreSQL, none)."""
+    """One transaction (or, from :meth:`Database.autocommit` on PostgreSQL, none).
+
+    It carries the process's caches (:class:`Database`): what it writes is dropped from the
+    committer's kept rows, and definitions it reads are parsed once.
+    """
 
     conn: AsyncConnection
+    kept: CommittedRows
+    definitions: DefinitionCache
     raw: Any = None  # the asyncpg connection on PostgreSQL
     locking: bool = True  # False: an optimistic unit of work (see Database.commit)
+
+    async def definition(self, execution_id: str) -> PipelineDefinition:
+        """The parsed definition of an execution (read and parsed once per process)."""
+        cached = self.definitions.execution(execution_id)
+        if cached is not None:
+            return cached
+        return self.definitions.parse(
+            execution_id, await rows.load_definition(self.conn, execution_id)
+        )
 
     async def pipeline_version(self, pipeline_id: str) -> int | None:
         """The current version of a stored pipeline (``None`` when it does not exist)."""
@@ -156,9 +197,15 @@ class Tx:
     ) -> None:
         """Write changed rows back (optimistic lock on each), append events, send wake-ups.
 
+        The executions written are dropped from the committer's kept rows first (whoever
+        wrote them last, the rows kept are not what the database holds now); the committer
+        keeps its own again once its write succeeded.
+
         Raises:
             StaleDataError: a row changed since it was read.
         """
+        executions = list(executions)
+        self.kept.forget(execution.id for execution in executions)
         if self.raw is not None:
             await postgres.write(self.raw, executions, runs, events, notifications)
             return
@@ -268,19 +315,25 @@ class Database:
         self.write_engine = write
         self.read_engine = read
         self.is_postgres = write.dialect.name == "postgresql"
+        # The process's caches; every unit of work carries them (see Tx).
+        self.kept = CommittedRows()  # what the committer wrote last (committed.py)
+        self.definitions = DefinitionCache()
+
+    def _tx(self, conn: AsyncConnection, raw: Any = None, *, locking: bool = True) -> Tx:
+        return Tx(conn, self.kept, self.definitions, raw, locking)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncGenerator[Tx, None]:
         """A transaction, committed when the block ends without an exception."""
         if not self.is_postgres:
             async with self.write_engine.begin() as conn:
-                yield Tx(conn)
+                yield self._tx(conn)
             return
         async with self.read_engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             try:
                 async with raw.transaction():  # pyright: ignore[reportOptionalMemberAccess]
-                    yield Tx(conn, raw)
+                    yield self._tx(conn, raw)
             except BaseException as exc:
                 await _drop_if_broken(conn, raw, exc)
                 raise
@@ -313,7 +366,7 @@ class Database:
             return
         conn, raw = await held.get()
         try:
-            yield Tx(conn, raw, locking=False)
+            yield self._tx(conn, raw, locking=False)
         except StaleDataError:
             raise  # the statement failed cleanly: the connection is fine
         except BaseException as exc:
@@ -337,10 +390,19 @@ class Database:
         async with self.read_engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             try:
-                yield Tx(conn, raw, locking=locking)
+                yield self._tx(conn, raw, locking=locking)
             except BaseException as exc:
                 await _drop_if_broken(conn, raw, exc)
                 raise
+
+    async def definition(self, execution_id: str) -> PipelineDefinition:
+        """The parsed definition of an execution (read on the read pool, parsed once)."""
+        cached = self.definitions.execution(execution_id)
+        if cached is not None:
+            return cached
+        async with self.read_engine.connect() as conn:
+            data = await rows.load_definition(conn, execution_id)
+        return self.definitions.parse(execution_id, data)
 
     async def execution(self, execution_id: str) -> ExecutionRow | None:
         """One execution as committed now (``None`` when it does not exist)."""

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
+from loom.engine.db.storable import storable_json, storable_text
 from loom.engine.definitions import PipelineDefinition, StepDefinition
 from loom.engine.domain import (
     FINISHED_EVENT,
@@ -235,7 +236,7 @@ def advance(
                     holds = evaluate_condition(step.condition, context)
                 except TemplateError as exc:
                     run.status = StepStatus.FAILED
-                    message = f"condition could not be evaluated: {exc}"
+                    message = storable_text(f"condition could not be evaluated: {exc}")
                     run.error = message
                     run.finished_at = now
                     events.append(
@@ -285,12 +286,12 @@ def _conclude(
         )
         return
     try:
-        outputs = resolve_outputs(defn.outputs, template_context(execution, runs))
+        outputs = storable_json(resolve_outputs(defn.outputs, template_context(execution, runs)))
     except TemplateError as exc:
         finish_execution(
             execution,
             status=ExecutionStatus.FAILED,
-            error=f"the pipeline outputs could not be resolved: {exc}",
+            error=storable_text(f"the pipeline outputs could not be resolved: {exc}"),
             now=now,
             events=events,
         )

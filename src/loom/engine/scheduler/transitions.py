@@ -18,7 +18,6 @@ from loom.engine.domain import (
 )
 from loom.engine.scheduler.dag import new_event, skip_step, stop_execution
 from loom.engine.scheduler.outcomes import Completed, Failed, LeaseExpired, Outcome, Suspended
-from loom.engine.services.executions import execution_definition
 
 MAX_DELAY_SECONDS = 366 * 86400.0
 
@@ -146,7 +145,7 @@ async def time_out_execution(tx: Tx, execution_id: str, now: datetime) -> Execut
     if execution is None or execution.status in TERMINAL_EXECUTION:
         return None
     runs = runs_of[execution_id]
-    defn = await execution_definition(tx.conn, execution_id)
+    defn = await tx.definition(execution_id)
     events: list[NewEvent] = []
     stop_execution(
         execution,

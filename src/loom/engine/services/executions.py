@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,6 +35,7 @@ from loom.engine.domain import (
     SkipReason,
     StepStatus,
 )
+from loom.engine.scheduler.claims import Claim
 from loom.engine.scheduler.dag import (
     advance,
     new_event,
@@ -44,16 +44,33 @@ from loom.engine.scheduler.dag import (
 from loom.engine.services.errors import ConflictError, InvalidInputError, Issue, NotFoundError
 from loom.engine.services.pipelines import require_valid
 
-ClaimHook = Callable[[ExecutionRow, list[StepRow], list[StepRow], datetime, list[NewEvent]], int]
-_DEFINITION_CACHE: OrderedDict[str, PipelineDefinition] = OrderedDict()
-_DEFINITION_CACHE_SIZE = 2048
-_VERSION_CACHE: OrderedDict[tuple[str, int], tuple[PipelineDefinition, dict[str, Any]]] = (
-    OrderedDict()
-)
-_VERSION_CACHE_SIZE = 256
-# The version of each pipeline that was current when this process last looked: a guess, which
-# the statement that creates an execution checks (Tx.create(of_current_version=True)).
-_CURRENT_VERSION: OrderedDict[str, int] = OrderedDict()
+
+class Claimer(Protocol):
+    """Claims the first steps of a new execution in the statement that creates it (the
+    scheduler of the process serving the request, see ``Scheduler.claim_new``)."""
+
+    def claim_new(
+        self,
+        execution: ExecutionRow,
+        runs: list[StepRow],
+        ready: list[StepRow],
+        now: datetime,
+        events: list[NewEvent],
+    ) -> list[Claim]:
+        """Claim some of ``ready`` for this process (changing the rows in memory)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What a unit of work of the API changed, once committed: what the scheduler of this
+    process does next (``EngineRuntime.after_commit``)."""
+
+    execution: ExecutionRow
+    runs: list[StepRow]
+    claims: list[Claim] = field(default_factory=list[Claim])  # to start now
+    runnable: bool = False  # steps became runnable that no one here claimed: wake the poller
+    ended: bool = False  # the execution ended here (a cancel): stop its steps, wake waiters
 
 
 async def _pipeline_definition(
@@ -70,20 +87,15 @@ async def _pipeline_definition(
     Raises:
         NotFoundError: no such pipeline.
     """
-    version = _CURRENT_VERSION.get(pipeline_id) if guess else None
-    if version is not None and (pipeline_id, version) in _VERSION_CACHE:
-        cached = _VERSION_CACHE[(pipeline_id, version)]
+    cache = tx.definitions
+    version = cache.current_version(pipeline_id) if guess else None
+    if version is not None and (cached := cache.version(pipeline_id, version)) is not None:
         return version, cached[0], cached[1], True
     version = await tx.pipeline_version(pipeline_id)
+    cache.pipeline_changed(pipeline_id, version)
     if version is None:
-        _CURRENT_VERSION.pop(pipeline_id, None)
         raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
-    _CURRENT_VERSION[pipeline_id] = version
-    _CURRENT_VERSION.move_to_end(pipeline_id)
-    if len(_CURRENT_VERSION) > _VERSION_CACHE_SIZE:
-        _CURRENT_VERSION.popitem(last=False)
-    key = (pipeline_id, version)
-    cached = _VERSION_CACHE.get(key)
+    cached = cache.version(pipeline_id, version)
     if cached is None:
         versions = PIPELINE_VERSIONS.c
         data = (
@@ -95,41 +107,10 @@ async def _pipeline_definition(
         ).scalar_one_or_none()
         if data is None:
             raise NotFoundError(f"pipeline {pipeline_id!r} has no version {version}")
-        cached = (PipelineDefinition.model_validate(data), dict(data))
-        _VERSION_CACHE[key] = cached
-        if len(_VERSION_CACHE) > _VERSION_CACHE_SIZE:
-            _VERSION_CACHE.popitem(last=False)
-    return key[1], cached[0], cached[1], False
-
-
-def cached_definition(execution_id: str) -> PipelineDefinition | None:
-    """The parsed definition of an execution if this process has it at hand."""
-    return _DEFINITION_CACHE.get(execution_id)
-
-
-def _remember(execution_id: str, defn: PipelineDefinition) -> None:
-    _DEFINITION_CACHE[execution_id] = defn
-    if len(_DEFINITION_CACHE) > _DEFINITION_CACHE_SIZE:
-        _DEFINITION_CACHE.popitem(last=False)
-
-
-def definition_of(execution_id: str, data: Mapping[str, Any]) -> PipelineDefinition:
-    """The parsed definition of an execution (cached: an execution's definition never changes)."""
-    cached = _DEFINITION_CACHE.get(execution_id)
-    if cached is not None:
-        _DEFINITION_CACHE.move_to_end(execution_id)
-        return cached
-    defn = PipelineDefinition.model_validate(data)
-    _remember(execution_id, defn)
-    return defn
-
-
-async def execution_definition(conn: AsyncConnection, execution_id: str) -> PipelineDefinition:
-    """The parsed definition of an execution, read from the database when not cached."""
-    cached = _DEFINITION_CACHE.get(execution_id)
-    if cached is not None:
-        return cached
-    return definition_of(execution_id, await rows.load_definition(conn, execution_id))
+        cache.keep_version(pipeline_id, version, data)
+        cached = cache.version(pipeline_id, version)
+        assert cached is not None
+    return version, cached[0], cached[1], False
 
 
 def deadline_after(now: datetime, timeout_seconds: float | None) -> datetime | None:
@@ -174,15 +155,15 @@ async def start_execution(
     initiator: str | None,
     callback_topics: Sequence[str] = (),
     correlation_id: str | None = None,
-    claim_ready: ClaimHook | None = None,
-) -> ExecutionRow:
+    claimer: Claimer | None = None,
+) -> Committed:
     """Create an execution of a stored pipeline (its current version) or of an inline definition.
 
-    ``claim_ready`` lets the engine process that serves the request claim the first runnable
-    steps in the creating statement (see ``Scheduler.claim_new``); it returns how many it
-    claimed, and the other processes are woken for the rest (it may be called twice: the last
-    call counts). On PostgreSQL the execution is written by one statement, so ``tx`` may be in
-    autocommit mode.
+    ``claimer`` lets the engine process that serves the request claim the first runnable
+    steps in the creating statement; the other processes are woken for the rest. The answer
+    says what was claimed and has to be started once committed (``EngineRuntime.after_commit``).
+    On PostgreSQL the execution is written by one statement, so ``tx`` may be in autocommit
+    mode.
 
     Raises:
         NotFoundError: the pipeline does not exist.
@@ -266,23 +247,23 @@ async def start_execution(
             )
         ]
         ready = advance(execution, defn, runs, now=now, events=events)
-        claimed = claim_ready(execution, runs, ready, now, events) if ready and claim_ready else 0
+        claims = claimer.claim_new(execution, runs, ready, now, events) if ready and claimer else []
         try:
             await tx.create(
                 execution,
                 definition_data or defn.model_dump(mode="json"),
                 runs,
                 events,
-                [notify.RUNNABLE] if claimed < len(ready) else [],
+                [notify.RUNNABLE] if len(claims) < len(ready) else [],
                 of_current_version=guessed,
             )
         except StaleDataError:
             if not guessed:
                 raise
-            _CURRENT_VERSION.pop(pipeline_id or "", None)
+            tx.definitions.pipeline_changed(pipeline_id or "", None)
             continue
-        _remember(execution.id, defn)
-        return execution
+        tx.definitions.remember(execution.id, defn)
+        return Committed(execution, runs, claims, runnable=len(claims) < len(ready))
     raise AssertionError("unreachable: the second try does not guess")
 
 
@@ -420,7 +401,7 @@ async def _locked(tx: Tx, execution_id: str) -> tuple[ExecutionRow, list[StepRow
     return execution, runs[execution_id]
 
 
-async def cancel_execution(tx: Tx, execution_id: str) -> ExecutionRow:
+async def cancel_execution(tx: Tx, execution_id: str) -> Committed:
     """Cancel: running steps are cancelled, waiting ones skipped.
 
     Raises:
@@ -441,10 +422,10 @@ async def cancel_execution(tx: Tx, execution_id: str) -> ExecutionRow:
         events=events,
     )
     await tx.write([execution], runs, events, [notify.finished(execution.id, execution.status)])
-    return execution
+    return Committed(execution, runs, ended=True)
 
 
-async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
+async def retry_execution(tx: Tx, execution_id: str) -> Committed:
     """Re-run the failed and cancelled steps and what depends on them; completed steps keep
     their outputs.
 
@@ -458,7 +439,7 @@ async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
             f"execution {execution_id!r} is {execution.status}; only failed or cancelled "
             "executions can be retried"
         )
-    defn = await execution_definition(tx.conn, execution_id)
+    defn = await tx.definition(execution_id)
     now = utcnow()
     reset = 0
     for run in runs:
@@ -488,4 +469,4 @@ async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
     ]
     ready = advance(execution, defn, runs, now=now, events=events)
     await tx.write([execution], runs, events, [notify.RUNNABLE] if ready else [])
-    return execution
+    return Committed(execution, runs, runnable=bool(ready))

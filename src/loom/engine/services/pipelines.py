@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loom.engine.actions.base import ActionRegistry
+from loom.engine.db.cache import DefinitionCache
 from loom.engine.db.models import Pipeline, PipelineVersion, utcnow
 from loom.engine.definitions import DefinitionParseError, PipelineDefinition
 from loom.engine.pointers import escape_pointer
@@ -19,6 +20,17 @@ from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
 from loom.engine.validation import ValidationResult, validate_definition
 
 logger = logging.getLogger(__name__)
+
+# The key of the session's ``info`` under which the process's DefinitionCache is found.
+DEFINITIONS = "loom.definitions"
+
+
+def _changed(session: AsyncSession, pipeline_id: str, current: int | None) -> None:
+    """Tell the process's definition cache the pipeline's current version (``None``: gone),
+    so that the next execution of it does not start from a stale guess."""
+    cache = session.info.get(DEFINITIONS)
+    if isinstance(cache, DefinitionCache):
+        cache.pipeline_changed(pipeline_id, current)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +115,7 @@ async def create_pipeline(
         )
     )
     await session.flush()
+    _changed(session, pipeline.id, 1)
     return StoredPipeline(pipeline, data)
 
 
@@ -171,6 +184,7 @@ async def update_pipeline(
         )
     )
     await session.flush()
+    _changed(session, pipeline.id, pipeline.current_version)
     return StoredPipeline(pipeline, data)
 
 
@@ -188,3 +202,4 @@ async def delete_pipeline(session: AsyncSession, pipeline_id: str) -> None:
     )
     await session.delete(pipeline)
     await session.flush()
+    _changed(session, pipeline_id, None)
