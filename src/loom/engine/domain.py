@@ -26,7 +26,7 @@ class StepStatus(StrEnum):
 
     A ``pending`` step with ``ready_at`` in the past is runnable; one with ``ready_at`` in the
     future is waiting (a ``delay``, or the back-off before a retry): the API shows it as
-    :attr:`StepState.WAITING`.
+    ``StepState.WAITING``.
     """
 
     PENDING = "pending"
@@ -39,7 +39,7 @@ class StepStatus(StrEnum):
 
 class StepState(StrEnum):
     """A step's status as the API shows it: the stored status, and ``waiting`` for a pending
-    step that has started and waits for its time (see :func:`step_state`)."""
+    step whose time has not come (``services.executions.step_state``)."""
 
     PENDING = "pending"
     WAITING = "waiting"

@@ -24,7 +24,7 @@ from loom.engine.api.schemas import (
 )
 from loom.engine.db.models import utcnow
 from loom.engine.db.rows import ExecutionRow, StepRow
-from loom.engine.domain import TERMINAL_EXECUTION, ExecutionStatus, StepState
+from loom.engine.domain import TERMINAL_EXECUTION, ExecutionStatus
 from loom.engine.logging import correlation_id
 from loom.engine.services import executions as service
 from loom.engine.services.errors import Issue, NotFoundError
@@ -53,11 +53,11 @@ def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
     )
 
 
-def _step(run: StepRow, runtime: Runtime) -> StepRead:
+def _step(run: StepRow, runtime: Runtime, now: datetime) -> StepRead:
     return StepRead(
         step_id=run.step_id,
         action=run.action,
-        status=StepState(run.status),
+        status=service.step_state(run, now),
         attempt=run.attempt,
         outputs=runtime.mask(run.outputs),
         error=run.error,
@@ -236,9 +236,10 @@ async def list_steps(
     eid = require_id(execution_id, "execution")
     async with runtime.read() as conn:
         runs = await service.list_steps(conn, eid)
+    now = utcnow()
     start = (page - 1) * page_size
     return StepList(
-        items=[_step(r, runtime) for r in runs[start : start + page_size]],
+        items=[_step(r, runtime, now) for r in runs[start : start + page_size]],
         page=page,
         page_size=page_size,
         total=len(runs),

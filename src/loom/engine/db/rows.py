@@ -46,6 +46,7 @@ EXECUTION_MUTABLE = (
 STEP_MUTABLE = (
     "status",
     "attempt",
+    "attempts_before_retry",
     "outputs",
     "error",
     "skip_reason",
@@ -90,6 +91,20 @@ class _Versioned:
 
 
 @dataclass(slots=True, eq=False)
+class PipelineRow:
+    """A stored pipeline without its definitions (those are in ``pipeline_versions``)."""
+
+    id: str
+    name: str
+    description: str | None
+    current_version: int
+    is_draft: bool
+    created_at: datetime
+    updated_at: datetime
+    row_version: int = 1
+
+
+@dataclass(slots=True, eq=False)
 class ExecutionRow(_Versioned):
     """An execution without its definition (that is parsed once and cached per process)."""
 
@@ -127,6 +142,7 @@ class StepRow(_Versioned):
     weight: float
     status: StepStatus = StepStatus.PENDING
     attempt: int = 0
+    attempts_before_retry: int = 0
     outputs: dict[str, Any] | None = None
     error: str | None = None
     skip_reason: SkipReason | None = None

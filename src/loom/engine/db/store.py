@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,9 +30,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from loom.engine.db import postgres, rows
 from loom.engine.db.cache import DefinitionCache
 from loom.engine.db.committed import CommittedRows
-from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
+from loom.engine.db.postgres import PostgresTx
+from loom.engine.db.rows import ExecutionRow
+from loom.engine.db.sqlite import SqliteTx
+from loom.engine.db.tx import Tx
 from loom.engine.definitions import PipelineDefinition
-from loom.engine.domain import ACTIVE_EXECUTION, StepStatus
 
 
 def _asyncpg_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
@@ -120,135 +119,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-@dataclass(slots=True)
-class Tx:
-    """One transaction (or, from :meth:`Database.autocommit` on PostgreSQL, none).
-
-    It carries the process's caches (:class:`Database`): what it writes is dropped from the
-    committer's kept rows, and definitions it reads are parsed once.
-    """
-
-    conn: AsyncConnection
-    kept: CommittedRows
-    definitions: DefinitionCache
-    raw: Any = None  # the asyncpg connection on PostgreSQL
-    locking: bool = True  # False: an optimistic unit of work (see Database.commit)
-
-    async def definition(self, execution_id: str) -> PipelineDefinition:
-        """The parsed definition of an execution (read and parsed once per process)."""
-        cached = self.definitions.execution(execution_id)
-        if cached is not None:
-            return cached
-        return self.definitions.parse(
-            execution_id, await rows.load_definition(self.conn, execution_id)
-        )
-
-    async def pipeline_version(self, pipeline_id: str) -> int | None:
-        """The current version of a stored pipeline (``None`` when it does not exist)."""
-        if self.raw is not None:
-            return await postgres.pipeline_version(self.raw, pipeline_id)
-        pipelines = rows.PIPELINES.c
-        version = (
-            await self.conn.execute(
-                sa.select(pipelines.current_version).where(pipelines.id == pipeline_id)
-            )
-        ).scalar_one_or_none()
-        return None if version is None else int(version)
-
-    async def lock(
-        self, execution_ids: Iterable[str]
-    ) -> tuple[dict[str, ExecutionRow], dict[str, list[StepRow]]]:
-        """Executions (locked, in id order) and all their steps as they are after the lock."""
-        if self.raw is not None:
-            return await postgres.lock(self.raw, execution_ids, for_update=self.locking)
-        executions = await rows.load_executions(self.conn, execution_ids, lock=True)
-        return executions, await rows.load_steps(self.conn, executions)
-
-    async def lock_runnable(
-        self, *, now: datetime, limit: int
-    ) -> tuple[list[str], dict[str, ExecutionRow], dict[str, list[StepRow]]]:
-        """The ids of up to ``limit`` runnable steps (oldest first), and their active
-        executions with all their steps. PostgreSQL locks each row with ``SKIP LOCKED`` (a
-        step or an execution another engine holds is left to it); SQLite's transaction
-        already holds the database's write lock."""
-        if self.raw is not None:
-            return await postgres.lock_runnable(self.raw, now=now, limit=limit)
-        sr = rows.STEP_RUNS.c
-        runnable = list(
-            (
-                await self.conn.execute(
-                    sa.select(sr.id, sr.execution_id)
-                    .where(sr.status == StepStatus.PENDING, sr.ready_at <= now)
-                    .order_by(sr.ready_at)
-                    .limit(limit)
-                )
-            ).all()
-        )
-        found = await rows.load_executions(self.conn, {row.execution_id for row in runnable})
-        active = {eid: x for eid, x in found.items() if x.status in ACTIVE_EXECUTION}
-        return [row.id for row in runnable], active, await rows.load_steps(self.conn, active)
-
-    async def write(
-        self,
-        executions: Iterable[ExecutionRow],
-        runs: Iterable[StepRow],
-        events: Sequence[NewEvent],
-        notifications: Iterable[str] = (),
-    ) -> None:
-        """Write changed rows back (optimistic lock on each), append events, send wake-ups.
-
-        The executions written are dropped from the committer's kept rows first (whoever
-        wrote them last, the rows kept are not what the database holds now); the committer
-        keeps its own again once its write succeeded.
-
-        Raises:
-            StaleDataError: a row changed since it was read.
-        """
-        executions = list(executions)
-        self.kept.forget(execution.id for execution in executions)
-        if self.raw is not None:
-            await postgres.write(self.raw, executions, runs, events, notifications)
-            return
-        await rows.save(self.conn, executions, runs)
-        await rows.insert_events(self.conn, events)
-
-    async def create(
-        self,
-        execution: ExecutionRow,
-        definition: Mapping[str, Any],
-        runs: Sequence[StepRow],
-        events: Sequence[NewEvent],
-        notifications: Iterable[str] = (),
-        *,
-        of_current_version: bool = False,
-    ) -> None:
-        """Insert a new execution with its steps and events (one atomic statement on
-        PostgreSQL, so it needs no transaction there).
-
-        ``of_current_version``: write only if the execution's pipeline version is still the
-        current one, else raise ``StaleDataError`` and write nothing (on PostgreSQL the same
-        statement checks it: a caller that knows the version saves a round trip).
-        """
-        if self.raw is not None:
-            await postgres.create(
-                self.raw,
-                execution,
-                definition,
-                runs,
-                events,
-                notifications,
-                of_current_version=of_current_version,
-            )
-            return
-        if of_current_version and (
-            execution.pipeline_id is None
-            or await self.pipeline_version(execution.pipeline_id) != execution.pipeline_version
-        ):
-            raise StaleDataError("the pipeline has a newer version")
-        await rows.insert_execution(self.conn, execution, definition, runs)
-        await rows.insert_events(self.conn, events)
-
-
 async def _drop_if_broken(conn: AsyncConnection, raw: Any, exc: BaseException) -> None:
     """Invalidate a connection that an error left unusable, so that the pool does not hand it
     to the next user (SQLAlchemy does that itself only for the statements it ran)."""
@@ -320,7 +190,9 @@ class Database:
         self.definitions = DefinitionCache()
 
     def _tx(self, conn: AsyncConnection, raw: Any = None, *, locking: bool = True) -> Tx:
-        return Tx(conn, self.kept, self.definitions, raw, locking)
+        if raw is None:
+            return SqliteTx(conn, self.kept, self.definitions)
+        return PostgresTx(conn, self.kept, self.definitions, raw, locking)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncGenerator[Tx, None]:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loom.engine.db.rows import STEP_RUNS, ExecutionRow, NewEvent, StepRow
-from loom.engine.db.store import Tx
+from loom.engine.db.tx import Tx
 from loom.engine.domain import EventKind, ExecutionStatus, StepStatus
 from loom.engine.scheduler.dag import new_event, template_context
 

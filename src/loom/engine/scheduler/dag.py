@@ -17,6 +17,7 @@ from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
 from loom.engine.db.storable import storable_json, storable_text
 from loom.engine.definitions import PipelineDefinition, StepDefinition
 from loom.engine.domain import (
+    CHOSEN_SKIPS,
     FINISHED_EVENT,
     TERMINAL_EXECUTION,
     TERMINAL_STEP,
@@ -83,9 +84,10 @@ def skip_step(
 
 
 def cancel_running(run: StepRow, message: str, now: datetime, events: list[NewEvent]) -> None:
-    """Mark a running step cancelled (its runner notices at its next heartbeat)."""
+    """Mark a started step cancelled (a running one's runner notices at its next heartbeat)."""
     run.status = StepStatus.CANCELLED
     run.error = message
+    run.ready_at = None
     run.finished_at = now
     run.lease_owner = None
     run.lease_expires_at = None
@@ -104,9 +106,12 @@ def stop_execution(
     now: datetime,
     events: list[NewEvent],
 ) -> None:
-    """End an execution early: running steps are cancelled, waiting ones skipped."""
+    """End an execution early: steps that started (running, or waiting in a ``delay`` or a
+    retry's back-off) are cancelled, steps that never started are skipped."""
     for run in runs:
-        if run.status == StepStatus.RUNNING:
+        if run.status == StepStatus.RUNNING or (
+            run.status == StepStatus.PENDING and run.attempt > run.attempts_before_retry
+        ):
             cancel_running(run, message, now, events)
         elif run.status == StepStatus.PENDING:
             skip_step(run, reason, message, now, events)
@@ -139,8 +144,17 @@ def finish_execution(
     )
 
 
+def is_done(run: StepRow) -> bool:
+    """Whether a step counts as done for progress: completed, or skipped by the pipeline's
+    own choice (a false condition, a branch not taken); a failed, cancelled or blocked step
+    is not done, so a failed execution does not read 100 %."""
+    return run.status == StepStatus.COMPLETED or (
+        run.status == StepStatus.SKIPPED and run.skip_reason in CHOSEN_SKIPS
+    )
+
+
 def update_progress(execution: ExecutionRow, runs: Iterable[StepRow]) -> None:
-    """Raise ``progress_percent`` to the weighted share of finished steps (never lower it)."""
+    """Raise ``progress_percent`` to the weighted share of done steps (never lower it)."""
     total = 0.0
     done = 0.0
     count = 0
@@ -148,7 +162,7 @@ def update_progress(execution: ExecutionRow, runs: Iterable[StepRow]) -> None:
     for run in runs:
         count += 1
         total += run.weight
-        if run.status in TERMINAL_STEP:
+        if is_done(run):
             done += run.weight
             done_count += 1
     percent = 100.0 * done / total if total > 0 else 100.0 * done_count / count if count else 100.0

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from loom.engine.actions.base import ActionRegistry
 from loom.engine.db import notify
 from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
-from loom.engine.db.store import Tx
+from loom.engine.db.tx import Tx
 from loom.engine.definitions import PipelineDefinition
 from loom.engine.domain import (
     TERMINAL_EXECUTION,
@@ -105,8 +105,9 @@ def apply_outcome(
         )
         outcome = Failed(message, retryable=False)
     retry = step.effective_retry if step is not None else None
-    if outcome.retryable and retry is not None and run.attempt < retry.max_attempts:
-        delay = min(retry.delay_seconds(run.attempt), MAX_DELAY_SECONDS)
+    tries = run.attempt - run.attempts_before_retry  # the policy counts since the last retry
+    if outcome.retryable and retry is not None and tries < retry.max_attempts:
+        delay = min(retry.delay_seconds(tries), MAX_DELAY_SECONDS)
         run.status = StepStatus.PENDING
         run.error = outcome.message
         run.ready_at = now + timedelta(seconds=delay)

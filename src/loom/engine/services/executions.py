@@ -23,7 +23,8 @@ from loom.engine.db.rows import (
     NewEvent,
     StepRow,
 )
-from loom.engine.db.store import Database, Tx
+from loom.engine.db.store import Database
+from loom.engine.db.tx import Tx
 from loom.engine.definitions import ParameterError, PipelineDefinition, bind_parameters
 from loom.engine.domain import (
     RETRYABLE_EXECUTION,
@@ -33,6 +34,7 @@ from loom.engine.domain import (
     EventKind,
     ExecutionStatus,
     SkipReason,
+    StepState,
     StepStatus,
 )
 from loom.engine.scheduler.claims import Claim
@@ -358,32 +360,50 @@ async def list_events(
     return list(found), total
 
 
+def step_state(run: StepRow, now: datetime) -> StepState:
+    """A step's status as users read it: a pending step whose time has not come (a ``delay``,
+    or the back-off before a retry) is ``waiting``."""
+    if run.status == StepStatus.PENDING and run.ready_at is not None and run.ready_at > now:
+        return StepState.WAITING
+    return StepState(run.status)
+
+
 def compute_progress(
     execution: ExecutionRow, runs: Sequence[StepRow], *, now: datetime
 ) -> Progress:
     """Progress of an execution: weighted percentage, current steps and an ETA.
 
-    The ETA is the mean duration of the finished steps times the steps left, divided by the
-    parallelism the pipeline allows; there is none before a step has finished.
+    Current steps are the running and the waiting ones. The ETA is at least the longest wait
+    left (a ``delay``, a retry's back-off), plus the mean duration of the completed steps for
+    each step not started yet, divided by the parallelism the pipeline allows; there is none
+    before a step has completed or started waiting.
     """
-    done = [run for run in runs if run.status in TERMINAL_STEP]
+    finished = [run for run in runs if run.status in TERMINAL_STEP]
+    states = [(run, step_state(run, now)) for run in runs]
+    current = [run for run, state in states if state in {StepState.RUNNING, StepState.WAITING}]
+    waits = [
+        (run.ready_at - now).total_seconds()
+        for run, state in states
+        if state == StepState.WAITING and run.ready_at is not None
+    ]
     durations = [
         (run.finished_at - run.started_at).total_seconds()
         for run in runs
         if run.status == StepStatus.COMPLETED and run.finished_at and run.started_at
     ]
-    remaining = len(runs) - len(done)
     eta: float | None = None
     if execution.status in TERMINAL_EXECUTION:
         eta = 0.0
-    elif durations:
-        lanes = max(1, min(execution.max_parallel_steps, remaining))
-        eta = round(sum(durations) / len(durations) * remaining / lanes, 3)
+    elif durations or waits:
+        not_started = len(runs) - len(finished) - len(current)
+        lanes = max(1, min(execution.max_parallel_steps, not_started))
+        mean = sum(durations) / len(durations) if durations else 0.0
+        eta = round(max(waits, default=0.0) + mean * not_started / lanes, 3)
     return Progress(
         percent=execution.progress_percent,
-        completed_steps=len(done),
+        completed_steps=len(finished),
         total_steps=len(runs),
-        current_steps=[run.step_id for run in runs if run.status == StepStatus.RUNNING],
+        current_steps=[run.step_id for run in current],
         eta_seconds=eta,
     )
 
@@ -447,7 +467,7 @@ async def retry_execution(tx: Tx, execution_id: str) -> Committed:
             run.status == StepStatus.SKIPPED and run.skip_reason in RETRYABLE_SKIPS
         ):
             run.status = StepStatus.PENDING
-            run.attempt = 0
+            run.attempts_before_retry = run.attempt  # numbers go on; the policy starts over
             run.outputs = None
             run.error = None
             run.skip_reason = None
