@@ -21,7 +21,6 @@ thread (``FakeCamunda``, restartable on the same port with its state kept) or as
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import dataclasses
 import itertools
@@ -38,7 +37,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.runtime.worker.schemas import CAMUNDA_SCHEMAS, problems
-from tests.runtime.worker.servers import ThreadedServer
+from tests.runtime.worker.servers import ThreadedServer, Wakeup, long_poll
 
 DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 FIRST_KEY = 2251799813685249
@@ -115,13 +114,7 @@ class FakeCamundaState:
         self._keys = itertools.count(FIRST_KEY)
         self.faults: list[dict[str, Any]] = []
         self.activations: list[dict[str, Any]] = []
-        self.changed: asyncio.Event | None = None
-
-    def notify(self) -> None:
-        """Wake the long-polls (called on the server's loop)."""
-        if self.changed is not None:
-            self.changed.set()
-            self.changed = asyncio.Event()
+        self.wakeup = Wakeup()
 
     def add(
         self, job_type: str, variables: dict[str, Any], retries: int, headers: dict[str, Any]
@@ -169,8 +162,9 @@ class FakeCamundaState:
         copy.variables = {k: v for k, v in job.variables.items() if k in fetch}
         return copy
 
-    def next_wake_ms(self, job_type: str, now_ms: int) -> int | None:
-        """When a job of this type may become activatable without a command (lease, back-off)."""
+    def next_wake_seconds(self, job_type: str) -> float | None:
+        """Seconds until a job of this type may become activatable by itself (lease, back-off)."""
+        now_ms = _now_ms()
         times = [
             job.deadline_ms if job.state == "activated" else job.not_before_ms
             for job in self.jobs.values()
@@ -180,7 +174,7 @@ class FakeCamundaState:
                 or (job.state == "activatable" and job.not_before_ms > now_ms)
             )
         ]
-        return min(times) if times else None
+        return (min(times) - now_ms) / 1000 if times else None
 
 
 def build_app(state: FakeCamundaState) -> Starlette:
@@ -188,7 +182,7 @@ def build_app(state: FakeCamundaState) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:
-        state.changed = asyncio.Event()  # bound to this server's loop (a restart makes a new one)
+        state.wakeup.reset()  # bound to this server's loop (a restart makes a new one)
         yield
 
     async def read_json(request: Request, schema: str) -> dict[str, Any] | JSONResponse:
@@ -216,30 +210,18 @@ def build_app(state: FakeCamundaState) -> Starlette:
             )
             response.headers.update(headers)
             return response
-        timeout_ms = int(body.get("requestTimeout") or 0) or DEFAULT_REQUEST_TIMEOUT_MS
-        until = time.monotonic() + max(timeout_ms, 0) / 1000
-        hung_up = asyncio.ensure_future(request.receive())
-        try:
-            while True:
-                jobs = state.take(body, _now_ms())
-                if jobs or int(body.get("requestTimeout") or 0) < 0:
-                    return JSONResponse({"jobs": [j.wire() for j in jobs]})
-                remaining = until - time.monotonic()
-                if remaining <= 0:
-                    return JSONResponse({"jobs": []})
-                wake = state.next_wake_ms(str(body["type"]), _now_ms())
-                if wake is not None:
-                    remaining = min(remaining, max(wake - _now_ms(), 1) / 1000)
-                assert state.changed is not None
-                changed = asyncio.ensure_future(state.changed.wait())
-                done, _ = await asyncio.wait(
-                    {changed, hung_up}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-                )
-                changed.cancel()
-                if hung_up in done:  # the worker gave up this poll: activate nothing for it
-                    return Response(status_code=499)
-        finally:
-            hung_up.cancel()
+        asked = int(body.get("requestTimeout") or 0)
+        timeout_ms = -1 if asked < 0 else asked or DEFAULT_REQUEST_TIMEOUT_MS
+        jobs = await long_poll(
+            request,
+            state.wakeup,
+            timeout_seconds=timeout_ms / 1000,
+            take=lambda: state.take(body, _now_ms()),
+            next_wake_seconds=lambda: state.next_wake_seconds(str(body["type"])),
+        )
+        if jobs is None:  # the worker gave up this poll
+            return Response(status_code=499)
+        return JSONResponse({"jobs": [j.wire() for j in jobs]})
 
     def job_or_problem(request: Request, body: dict[str, Any]) -> FakeJob | JSONResponse:
         key = request.path_params["key"]
@@ -263,7 +245,7 @@ def build_app(state: FakeCamundaState) -> Starlette:
             if isinstance(job, JSONResponse):
                 return job
             apply(job, action, body)
-            state.notify()
+            state.wakeup.notify()
             return Response(status_code=204)
 
         return endpoint
@@ -279,7 +261,7 @@ def build_app(state: FakeCamundaState) -> Starlette:
             ).key
             for _ in range(int(body.get("count", 1)))
         ]
-        state.notify()
+        state.wakeup.notify()
         return JSONResponse({"keys": keys})
 
     async def list_jobs(request: Request) -> Response:

@@ -10,9 +10,13 @@ import asyncio
 import socket
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import uvicorn
+from starlette.requests import Request
+
+T = TypeVar("T")
 
 
 class ThreadedServer:
@@ -77,3 +81,67 @@ class ThreadedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Wakeup:
+    """What long-polls wait on: ``notify()`` wakes every waiting poll (call it on the server loop).
+
+    ``reset()`` at the server's start binds a fresh event to that server's loop, so the state
+    that owns it survives a restart.
+    """
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+
+    def reset(self) -> None:
+        """A new event for a new server loop."""
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake the waiting polls."""
+        if self._event is not None:
+            self._event.set()
+            self._event = asyncio.Event()
+
+    async def wait(self) -> None:
+        """Until the next ``notify()``."""
+        if self._event is None:
+            self.reset()
+        assert self._event is not None
+        await self._event.wait()
+
+
+async def long_poll(
+    request: Request,
+    wakeup: Wakeup,
+    *,
+    timeout_seconds: float,
+    take: Callable[[], list[T]],
+    next_wake_seconds: Callable[[], float | None],
+) -> list[T] | None:
+    """``take()`` until it finds something or the time is up; ``None`` if the client hung up.
+
+    Waits for ``wakeup``, for the next time-based change (``next_wake_seconds``: seconds from
+    now when a lease or back-off ends) or for the client to disconnect, whichever comes first,
+    so a poll the client gave up never takes a job for nobody.
+    """
+    until = time.monotonic() + max(timeout_seconds, 0.0)
+    hung_up = asyncio.ensure_future(request.receive())
+    try:
+        while True:
+            found = take()
+            remaining = until - time.monotonic()
+            if found or remaining <= 0:
+                return found
+            wake = next_wake_seconds()
+            if wake is not None:
+                remaining = min(remaining, max(wake, 0.001))
+            changed = asyncio.ensure_future(wakeup.wait())
+            done, _ = await asyncio.wait(
+                {changed, hung_up}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            changed.cancel()
+            if hung_up in done:
+                return None
+    finally:
+        hung_up.cancel()

@@ -40,6 +40,7 @@ class HttpAdapterBase:
         self._client = client
         self._owns_client = client is None
         self._auth = auth
+        # Sent on every request, also through a client given by the caller.
         self._headers = dict(headers or {})
 
     def client(self) -> httpx.AsyncClient:
@@ -49,7 +50,6 @@ class HttpAdapterBase:
 
             self._client = httpx.AsyncClient(
                 auth=self._auth,
-                headers={"accept": "application/json", **self._headers},
                 timeout=httpx.Timeout(30.0, connect=5.0),
                 limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
             )
@@ -65,6 +65,7 @@ class HttpAdapterBase:
         params: Mapping[str, Any] | None = None,
         read_timeout_seconds: float | None = None,
         job_command: bool = False,
+        accept: str = "application/json",
     ) -> httpx.Response:
         """Send one request; map transport errors and error statuses to the core's exceptions.
 
@@ -76,6 +77,7 @@ class HttpAdapterBase:
             params: the query, if any.
             read_timeout_seconds: the read timeout of a long-poll.
             job_command: 404 and 409 mean the job is gone (``JobLost``).
+            accept: the ``Accept`` header (what the operation's success response declares).
 
         Raises:
             Backpressure: 429 or 503.
@@ -92,7 +94,12 @@ class HttpAdapterBase:
         url = f"{self.base_url}{path}"
         try:
             response = await client.request(
-                method, url, json=json_body, params=params, timeout=timeout
+                method,
+                url,
+                json=json_body,
+                params=params,
+                headers={**self._headers, "accept": accept},
+                timeout=timeout,
             )
         except httpx.TransportError as exc:
             raise ServerUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc

@@ -190,7 +190,12 @@ class ConductorAdapter(HttpAdapterBase):
             body["extendLease"] = True
         try:
             await self.request(
-                "POST", "/tasks", what=f"{verb} task {job.key}", json_body=body, job_command=True
+                "POST",
+                "/tasks",
+                what=f"{verb} task {job.key}",
+                json_body=body,
+                job_command=True,
+                accept="text/plain",  # updateTask answers the task id as text
             )
         finally:
             if status != "IN_PROGRESS":
