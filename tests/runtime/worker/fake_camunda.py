@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.runtime.worker.schemas import CAMUNDA_SCHEMAS, problems
-from tests.runtime.worker.servers import ThreadedServer, Wakeup, long_poll
+from tests.runtime.worker.servers import ThreadedServer, Wakeup, long_poll, serve_forever
 
 DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 FIRST_KEY = 2251799813685249
@@ -111,6 +111,7 @@ class FakeCamundaState:
 
     def __init__(self) -> None:
         self.jobs: dict[str, FakeJob] = {}
+        self.open: dict[str, dict[str, FakeJob]] = {}  # by type: activatable or activated
         self._keys = itertools.count(FIRST_KEY)
         self.faults: list[dict[str, Any]] = []
         self.activations: list[dict[str, Any]] = []
@@ -122,28 +123,33 @@ class FakeCamundaState:
         """A new activatable job."""
         job = FakeJob(str(next(self._keys)), job_type, variables, retries, headers)
         self.jobs[job.key] = job
+        self.open.setdefault(job_type, {})[job.key] = job
         return job
 
-    def expire(self, now_ms: int) -> None:
+    def expire(self, now_ms: int, job_type: str | None = None) -> None:
         """Activated jobs whose lease ended become activatable (retries unchanged)."""
-        for job in self.jobs.values():
-            if job.state == "activated" and job.deadline_ms <= now_ms:
-                job.state = "activatable"
-                job.lease_token = None
-                job.history.append({"event": "timed_out", "worker": job.worker, "at": now_ms})
+        groups = [self.open.get(job_type, {})] if job_type is not None else self.open.values()
+        for group in groups:
+            for job in group.values():
+                if job.state == "activated" and job.deadline_ms <= now_ms:
+                    job.state = "activatable"
+                    job.lease_token = None
+                    job.history.append({"event": "timed_out", "worker": job.worker, "at": now_ms})
+
+    def close(self, job: FakeJob) -> None:
+        """A job that is completed, failed for good or errored is no longer open."""
+        if job.state not in ("activated", "activatable"):
+            self.open.get(job.type, {}).pop(job.key, None)
 
     def take(self, body: dict[str, Any], now_ms: int) -> list[FakeJob]:
         """Activate up to ``maxJobsToActivate`` jobs of the type."""
-        self.expire(now_ms)
+        job_type = str(body["type"])
+        self.expire(now_ms, job_type)
         found: list[FakeJob] = []
-        for job in self.jobs.values():
+        for job in self.open.get(job_type, {}).values():
             if len(found) >= int(body["maxJobsToActivate"]):
                 break
-            if (
-                job.type == body["type"]
-                and job.state == "activatable"
-                and (job.not_before_ms <= now_ms)
-            ):
+            if job.state == "activatable" and job.not_before_ms <= now_ms:
                 found.append(job)
         fetch = cast("list[str] | None", body.get("fetchVariable")) or None
         for job in found:
@@ -167,12 +173,8 @@ class FakeCamundaState:
         now_ms = _now_ms()
         times = [
             job.deadline_ms if job.state == "activated" else job.not_before_ms
-            for job in self.jobs.values()
-            if job.type == job_type
-            and (
-                job.state == "activated"
-                or (job.state == "activatable" and job.not_before_ms > now_ms)
-            )
+            for job in self.open.get(job_type, {}).values()
+            if job.state == "activated" or job.not_before_ms > now_ms
         ]
         return (min(times) - now_ms) / 1000 if times else None
 
@@ -185,9 +187,11 @@ def build_app(state: FakeCamundaState) -> Starlette:
         state.wakeup.reset()  # bound to this server's loop (a restart makes a new one)
         yield
 
-    async def read_json(request: Request, schema: str) -> dict[str, Any] | JSONResponse:
+    async def read_json(request: Request, schema: str) -> dict[str, Any] | Response:
         try:
             body = json.loads(await request.body() or b"{}")
+        except ClientDisconnect:
+            return Response(status_code=499)
         except ValueError:
             return _problem(400, "INVALID_ARGUMENT", "the body is not JSON", request.url.path)
         found = problems(CAMUNDA_SCHEMAS, schema, body)
@@ -199,7 +203,7 @@ def build_app(state: FakeCamundaState) -> Starlette:
 
     async def activation(request: Request) -> Response:
         body = await read_json(request, "JobActivationRequest")
-        if isinstance(body, JSONResponse):
+        if isinstance(body, Response):
             return body
         state.activations.append({**body, "at": _now_ms()})
         if state.faults:
@@ -229,7 +233,7 @@ def build_app(state: FakeCamundaState) -> Starlette:
         path = request.url.path
         if job is None:
             return _problem(404, "NOT_FOUND", f"job {key} does not exist", path)
-        state.expire(_now_ms())
+        state.expire(_now_ms(), job.type)
         if job.state != "activated":
             return _problem(409, "INVALID_STATE", f"job {key} is {job.state}, not activated", path)
         if job.lease_token is not None and body.get("leaseToken") != job.lease_token:
@@ -239,12 +243,13 @@ def build_app(state: FakeCamundaState) -> Starlette:
     def command(schema: str, action: str) -> Any:
         async def endpoint(request: Request) -> Response:
             body = await read_json(request, schema)
-            if isinstance(body, JSONResponse):
+            if isinstance(body, Response):
                 return body
             job = job_or_problem(request, body)
             if isinstance(job, JSONResponse):
                 return job
             apply(job, action, body)
+            state.close(job)
             state.wakeup.notify()
             return Response(status_code=204)
 
@@ -343,18 +348,10 @@ class FakeCamunda(ThreadedServer):
 
 def main() -> None:
     """Serve the fake in this process (``--port``), until killed."""
-    import uvicorn
-
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(
-        build_app(FakeCamundaState()),
-        host="127.0.0.1",
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve_forever(build_app(FakeCamundaState()), args.port)
 
 
 if __name__ == "__main__":
