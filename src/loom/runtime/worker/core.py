@@ -444,6 +444,14 @@ class JobWorker:
                 delay = self.backoff.delay(
                     failures, retry_after_seconds=retry_after, rand=self._rand
                 )
+                logger.debug(
+                    "worker %s: job %s not %s yet (%s); retry in %.2f s",
+                    self.name,
+                    job.key,
+                    what,
+                    exc,
+                    delay,
+                )
                 if time.time() + delay > until:
                     logger.error(
                         "worker %s: job %s could not be %s before its lease ended: %s",
