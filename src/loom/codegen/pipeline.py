@@ -156,7 +156,9 @@ def _write_all(root: Path, files: dict[str, bytes]) -> None:
 def _runtime_sources() -> dict[str, str]:
     out: dict[str, str] = {}
     for path in sorted(RUNTIME_DIR.rglob("*.py")):
-        if "__pycache__" in path.parts:
+        # The job worker (runtime/worker) is for SDKs of orchestration engines; the others do
+        # not carry it.
+        if "__pycache__" in path.parts or path.relative_to(RUNTIME_DIR).parts[0] == "worker":
             continue
         out[path.relative_to(RUNTIME_DIR).as_posix()] = path.read_text(encoding="utf-8")
     return out
