@@ -19,75 +19,7 @@ from loom.codegen.diff.report import as_markdown, next_version
 from loom.codegen.diff.suggest import suggest
 from loom.codegen.diff.surface import Surface, from_json, surface_of, to_json
 from loom.codegen.ir.build import build_api
-
-Doc = dict[str, Any]
-
-
-def _ref(name: str) -> Doc:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: Doc) -> Doc:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-BASE: Doc = {
-    "openapi": "3.0.3",
-    "info": {"title": "pets", "version": "1"},
-    "paths": {
-        "/pets": {
-            "get": {
-                "operationId": "listPets",
-                "tags": ["pets"],
-                "parameters": [
-                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "kind", "in": "query", "schema": {"type": "string"}},
-                ],
-                "responses": {"200": _json({"type": "array", "items": _ref("Pet")})},
-            },
-            "post": {
-                "operationId": "createPet",
-                "tags": ["pets"],
-                "requestBody": {"required": True, **_json(_ref("NewPet"))},
-                "responses": {"201": _json(_ref("Pet"))},
-            },
-        },
-        "/pets/{petId}": {
-            "get": {
-                "operationId": "getPet",
-                "tags": ["pets"],
-                "parameters": [
-                    {"name": "petId", "in": "path", "required": True, "schema": {"type": "integer"}}
-                ],
-                "responses": {"200": _json(_ref("Pet"))},
-            }
-        },
-    },
-    "components": {
-        "schemas": {
-            "Pet": {
-                "type": "object",
-                "required": ["id", "name"],
-                "properties": {
-                    "id": {"type": "integer"},
-                    "name": {"type": "string"},
-                    "tag": {"type": "string"},
-                    "status": _ref("Status"),
-                },
-            },
-            "NewPet": {
-                "type": "object",
-                "required": ["name"],
-                "properties": {
-                    "name": {"type": "string"},
-                    "tag": {"type": "string"},
-                    "age": {"type": "integer", "default": 1},
-                },
-            },
-            "Status": {"type": "string", "enum": ["available", "sold"]},
-        }
-    },
-}
+from tests.codegen.diff_cases import BASE, Doc, json_body, op, ref, schema
 
 
 def _surface(doc: Doc, **config: Any) -> Surface:
@@ -107,14 +39,6 @@ def _one(changes: list[Change], kind: str) -> Change:
     return found[0]
 
 
-def _op(doc: Doc, path: str, method: str) -> Doc:
-    return doc["paths"][path][method]
-
-
-def _schema(doc: Doc, name: str) -> Doc:
-    return doc["components"]["schemas"][name]
-
-
 def test_nothing_changes_when_the_schema_is_the_same() -> None:
     assert compare(_surface(BASE), _surface(BASE)) == []
 
@@ -131,7 +55,7 @@ def test_added_operation_does_not_break() -> None:
         d["paths"]["/pets/{petId}"]["delete"] = {
             "operationId": "deletePet",
             "tags": ["pets"],
-            "parameters": _op(d, "/pets/{petId}", "get")["parameters"],
+            "parameters": op(d, "/pets/{petId}", "get")["parameters"],
             "responses": {"204": {"description": "gone"}},
         }
 
@@ -141,7 +65,7 @@ def test_added_operation_does_not_break() -> None:
 
 def test_renamed_operation_breaks_when_the_same_path_gets_another_method_name() -> None:
     change = _one(
-        _changes(lambda d: _op(d, "/pets", "post").update(operationId="addPet")),
+        _changes(lambda d: op(d, "/pets", "post").update(operationId="addPet")),
         "operation-renamed",
     )
     assert change.breaking
@@ -150,7 +74,7 @@ def test_renamed_operation_breaks_when_the_same_path_gets_another_method_name() 
 
 def test_removed_parameter_breaks() -> None:
     change = _one(
-        _changes(lambda d: _op(d, "/pets", "get")["parameters"].pop(1)), "parameter-removed"
+        _changes(lambda d: op(d, "/pets", "get")["parameters"].pop(1)), "parameter-removed"
     )
     assert (change.breaking, change.python) == (True, "client.pets.list(kind)")
 
@@ -158,7 +82,7 @@ def test_removed_parameter_breaks() -> None:
 def test_added_parameter_breaks_only_when_it_is_required() -> None:
     def add(required: bool) -> Callable[[Doc], None]:
         def edit(d: Doc) -> None:
-            _op(d, "/pets", "get")["parameters"].append(
+            op(d, "/pets", "get")["parameters"].append(
                 {"name": "owner", "in": "query", "required": required, "schema": {"type": "string"}}
             )
 
@@ -170,7 +94,7 @@ def test_added_parameter_breaks_only_when_it_is_required() -> None:
 
 def test_parameter_that_became_required_breaks() -> None:
     change = _one(
-        _changes(lambda d: _op(d, "/pets", "get")["parameters"][0].update(required=True)),
+        _changes(lambda d: op(d, "/pets", "get")["parameters"][0].update(required=True)),
         "parameter-required",
     )
     assert (change.breaking, change.python) == (True, "client.pets.list(limit)")
@@ -185,7 +109,7 @@ def test_parameter_type_change_breaks_unless_it_widens(
 ) -> None:
     change = _one(
         _changes(
-            lambda d: _op(d, "/pets", "get")["parameters"][0].update(schema={"type": new_type})
+            lambda d: op(d, "/pets", "get")["parameters"][0].update(schema={"type": new_type})
         ),
         "parameter-type",
     )
@@ -194,10 +118,10 @@ def test_parameter_type_change_breaks_unless_it_widens(
 
 def test_parameter_narrowed_from_number_to_integer_breaks() -> None:
     def edit(d: Doc) -> None:
-        _op(d, "/pets", "get")["parameters"][0]["schema"] = {"type": "integer"}
+        op(d, "/pets", "get")["parameters"][0]["schema"] = {"type": "integer"}
 
     base = copy.deepcopy(BASE)
-    _op(base, "/pets", "get")["parameters"][0]["schema"] = {"type": "number"}
+    op(base, "/pets", "get")["parameters"][0]["schema"] = {"type": "number"}
     new = copy.deepcopy(base)
     edit(new)
     change = _one(compare(_surface(base), _surface(new)), "parameter-type")
@@ -206,8 +130,8 @@ def test_parameter_narrowed_from_number_to_integer_breaks() -> None:
 
 def test_response_type_change_breaks_when_it_widens() -> None:
     def edit(d: Doc) -> None:
-        _op(d, "/pets/{petId}", "get")["responses"]["200"] = _json(
-            {**_ref("Pet"), "nullable": True}
+        op(d, "/pets/{petId}", "get")["responses"]["200"] = json_body(
+            {**ref("Pet"), "nullable": True}
         )
 
     change = _one(_changes(edit), "response-type")
@@ -240,7 +164,7 @@ def test_renamed_model_breaks_when_the_configuration_renames_the_class() -> None
 
 
 def test_removed_field_breaks() -> None:
-    change = _one(_changes(lambda d: _schema(d, "Pet")["properties"].pop("tag")), "field-removed")
+    change = _one(_changes(lambda d: schema(d, "Pet")["properties"].pop("tag")), "field-removed")
     assert (change.breaking, change.python) == (True, "models.Pet.tag")
     assert change.pointer == "#/components/schemas/Pet/properties/tag"
 
@@ -248,8 +172,8 @@ def test_removed_field_breaks() -> None:
 def test_added_required_field_breaks_a_model_the_user_sends_but_not_one_it_reads() -> None:
     def edit(d: Doc) -> None:
         for name in ("Pet", "NewPet"):
-            _schema(d, name)["properties"]["owner"] = {"type": "string"}
-            _schema(d, name)["required"].append("owner")
+            schema(d, name)["properties"]["owner"] = {"type": "string"}
+            schema(d, name)["required"].append("owner")
 
     changes = [c for c in _changes(edit) if c.kind == "field-added-required"]
     assert {c.python: c.breaking for c in changes} == {
@@ -260,9 +184,9 @@ def test_added_required_field_breaks_a_model_the_user_sends_but_not_one_it_reads
 
 def test_field_type_variance_depends_on_whether_the_model_is_sent_or_read() -> None:
     def edit(d: Doc) -> None:
-        _schema(d, "Pet")["properties"]["name"]["nullable"] = True  # read: widened breaks
-        _schema(d, "NewPet")["properties"]["name"]["nullable"] = True  # sent: widened is fine
-        _schema(d, "NewPet")["properties"]["age"]["type"] = "number"  # sent: int → float
+        schema(d, "Pet")["properties"]["name"]["nullable"] = True  # read: widened breaks
+        schema(d, "NewPet")["properties"]["name"]["nullable"] = True  # sent: widened is fine
+        schema(d, "NewPet")["properties"]["age"]["type"] = "number"  # sent: int → float
 
     changes = {c.python: c for c in _changes(edit) if c.kind == "field-type"}
     assert changes["models.Pet.name"].breaking
@@ -273,23 +197,23 @@ def test_field_type_variance_depends_on_whether_the_model_is_sent_or_read() -> N
 
 def test_field_that_became_required_breaks_a_sent_model() -> None:
     change = _one(
-        _changes(lambda d: _schema(d, "NewPet")["required"].append("tag")), "field-required"
+        _changes(lambda d: schema(d, "NewPet")["required"].append("tag")), "field-required"
     )
     assert (change.breaking, change.python) == (True, "models.NewPet.tag")
 
 
 def test_changed_default_is_reported_and_breaks_a_sent_model() -> None:
     change = _one(
-        _changes(lambda d: _schema(d, "NewPet")["properties"]["age"].update(default=2)),
+        _changes(lambda d: schema(d, "NewPet")["properties"]["age"].update(default=2)),
         "field-default",
     )
     assert (change.breaking, change.old, change.new) == (True, "1", "2")
 
 
 def test_removed_enum_value_breaks_and_added_one_does_not() -> None:
-    changes = _changes(lambda d: _schema(d, "Status").update(enum=["available", "pending"]))
+    changes = _changes(lambda d: schema(d, "Status").update(enum=["available", "pending"]))
     removed = _one(changes, "enum-value-removed")
-    assert (removed.breaking, removed.old, removed.python) == (True, "'sold'", "models.Status.sold")
+    assert (removed.breaking, removed.old, removed.python) == (True, "'sold'", "models.Status.SOLD")
     assert removed.pointer == "#/components/schemas/Status/enum"
     assert not _one(changes, "enum-value-added").breaking
 
@@ -300,7 +224,7 @@ def test_breaking_changes_come_first_in_the_report() -> None:
             "type": "object",
             "properties": {"name": {"type": "string"}},
         }
-        _schema(d, "Pet")["properties"].pop("tag")
+        schema(d, "Pet")["properties"].pop("tag")
 
     changes = _changes(edit)
     assert [c.breaking for c in changes] == [True, False]
@@ -321,7 +245,7 @@ def test_next_version_follows_semver() -> None:
 
 
 def test_markdown_report_has_a_table_per_group() -> None:
-    changes = _changes(lambda d: _schema(d, "Pet")["properties"].pop("tag"))
+    changes = _changes(lambda d: schema(d, "Pet")["properties"].pop("tag"))
     text = as_markdown(changes, "old.json", "new.json", "1.0.0")
     assert "## Breaking" in text
     assert (
@@ -341,8 +265,8 @@ def test_suggest_renames_pairs_a_model_that_moved_with_the_same_shape() -> None:
 
 def test_suggest_renames_pairs_operations_and_parameters() -> None:
     def edit(d: Doc) -> None:
-        _op(d, "/pets", "post")["operationId"] = "addPet"
-        _op(d, "/pets", "get")["parameters"][0]["name"] = "maxItems"
+        op(d, "/pets", "post")["operationId"] = "addPet"
+        op(d, "/pets", "get")["parameters"][0]["name"] = "maxItems"
 
     new = copy.deepcopy(BASE)
     edit(new)
@@ -393,11 +317,11 @@ def test_loom_diff_exits_0_when_nothing_breaks(tmp_path: Path) -> None:
 
 def test_loom_diff_of_two_sdk_trees_equals_the_diff_of_their_schemas(tmp_path: Path) -> None:
     new = copy.deepcopy(BASE)
-    _schema(new, "Pet")["properties"].pop("tag")
-    _op(new, "/pets", "get")["parameters"][0]["schema"] = {"type": "string"}
+    schema(new, "Pet")["properties"].pop("tag")
+    op(new, "/pets", "get")["parameters"][0]["schema"] = {"type": "string"}
     old_path, new_path = _write(tmp_path, "a.json", BASE), _write(tmp_path, "b.json", new)
-    for name, schema in (("old", old_path), ("new", new_path)):
-        assert _loom("generate", schema, "-o", tmp_path / name, "-q").returncode == 0
+    for name, path in (("old", old_path), ("new", new_path)):
+        assert _loom("generate", path, "-o", tmp_path / name, "-q").returncode == 0
     from_trees = _loom("diff", tmp_path / "old", tmp_path / "new", "--format", "json")
     from_schemas = _loom("diff", old_path, new_path, "--format", "json")
     assert from_trees.returncode == from_schemas.returncode == 1

@@ -236,25 +236,27 @@ def _named(ctx: _Context, a: Named, b: Named) -> None:
     if b.kind == "model":
         _fields(ctx, a, b, role)
     elif b.kind == "enum":
-        for value in a.values:
-            if value not in b.values:
+        old_members = dict(zip(a.values, a.members, strict=True))
+        new_members = dict(zip(b.values, b.members, strict=True))
+        for value, member in old_members.items():
+            if value not in new_members:
                 ctx.add(
                     Change(
                         "enum-value-removed",
                         True,
-                        f"{where}.{value}",
+                        f"{where}.{member}",
                         b.pointer + "/enum",
                         "value removed",
                         repr(value),
                     )
                 )
-        for value in b.values:
-            if value not in a.values:
+        for value, member in new_members.items():
+            if value not in old_members:
                 ctx.add(
                     Change(
                         "enum-value-added",
                         False,
-                        f"{where}.{value}",
+                        f"{where}.{member}",
                         b.pointer,
                         "value added",
                         None,

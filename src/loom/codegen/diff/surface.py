@@ -75,6 +75,8 @@ class Named:
     pointer: str
     fields: tuple[Field, ...] = ()
     values: tuple[str | int, ...] = ()
+    members: tuple[str, ...] = ()
+    """For an enum: the member names, in the order of ``values``."""
     target: TypeRef | None = None
     base: str | None = None
 
@@ -138,7 +140,13 @@ def surface_of(api: Api, config: GeneratorConfig, aliases: tuple[Alias, ...] = (
         for m in api.models
     ]
     types.extend(
-        Named(e.name, "enum", e.pointer, values=tuple(v.value for v in e.members))
+        Named(
+            e.name,
+            "enum",
+            e.pointer,
+            values=tuple(v.value for v in e.members),
+            members=tuple(v.name for v in e.members),
+        )
         for e in api.enums
     )
     types.extend(Named(a.name, "alias", a.pointer, target=a.target) for a in api.aliases)
@@ -250,7 +258,7 @@ def to_json(surface: Surface) -> str:
             t.kind,
             t.pointer,
             [[f.name, f.wire, type_to_json(f.type), f.required, f.default] for f in t.fields],
-            list(t.values),
+            [[n, v] for n, v in zip(t.members, t.values, strict=True)],
             None if t.target is None else type_to_json(t.target),
             t.base,
         ]
@@ -297,7 +305,8 @@ def from_json(text: str) -> Surface:
             kind=t[1],
             pointer=t[2],
             fields=tuple(Field(f[0], f[1], type_from_json(f[2]), f[3], f[4]) for f in t[3]),
-            values=tuple(t[4]),
+            values=tuple(v for _, v in t[4]),
+            members=tuple(n for n, _ in t[4]),
             target=None if t[5] is None else type_from_json(t[5]),
             base=t[6],
         )
