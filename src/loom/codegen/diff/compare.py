@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 from loom.codegen.diff.surface import Field, Method, Named, Param, Surface
 from loom.codegen.diff.typecheck import Role, breaks, relate, show
@@ -59,10 +59,25 @@ class _Context:
         self.out.append(change)
 
 
+_NO_KEY = "\0"
+
+
+def _aliased(new: Surface, kind: str) -> dict[str, str]:
+    """Old name → new name of the aliases of one kind that ``new`` keeps."""
+    return {a.old: a.new for a in new.aliases if a.kind == kind}
+
+
 def compare(old: Surface, new: Surface) -> list[Change]:
     """Every change from ``old`` to ``new``, breaking ones first, each group in a stable order."""
+    kept = _aliased(new, "model")
     type_pairs, removed_types, added_types = match_items(
-        old.types, new.types, (lambda t: t.pointer, lambda t: t.name)
+        old.types,
+        new.types,
+        (
+            lambda t: t.pointer,
+            lambda t: t.name,
+            (lambda t: kept.get(t.name, _NO_KEY), lambda t: t.name),
+        ),
     )
     ctx = _Context(
         old=old,
@@ -72,8 +87,16 @@ def compare(old: Surface, new: Surface) -> list[Change]:
         new_roles=roles(new),
         aliases={(a.kind, a.old, a.new) for a in new.aliases},
     )
+    moved = _aliased(new, "operation")
     pairs, removed, added = match_items(
-        old.methods, new.methods, (lambda m: m.key, lambda m: m.operation_id, lambda m: m.python)
+        old.methods,
+        new.methods,
+        (
+            lambda m: m.key,
+            lambda m: m.operation_id,
+            lambda m: m.python,
+            (lambda m: moved.get(m.python, _NO_KEY), lambda m: m.python),
+        ),
     )
     for m in removed:
         ctx.add(_gone("operation", m.python, m.pointer, f"client.{m.python}"))
@@ -99,19 +122,28 @@ def _area(t: Named) -> str:
 
 
 def match_items(
-    old: Iterable[T], new: Iterable[T], keys: tuple[Callable[[T], str], ...]
+    old: Iterable[T],
+    new: Iterable[T],
+    keys: tuple[Callable[[T], str] | tuple[Callable[[T], str], Callable[[T], str]], ...],
 ) -> tuple[list[tuple[T, T]], list[T], list[T]]:
-    """Pair items by the first key that matches, then the next one over what is left."""
+    """Pair items by the first key that matches, then the next one over what is left.
+
+    A key is one function, or a pair ``(key of an old item, key of a new item)``.
+    """
     left, right = list(old), list(new)
     pairs: list[tuple[T, T]] = []
     for key in keys:
+        if isinstance(key, tuple):
+            old_key, new_key = cast(tuple[Callable[[T], str], Callable[[T], str]], key)
+        else:
+            old_key = new_key = key
         index: dict[str, list[T]] = {}
         for item in right:
-            index.setdefault(key(item), []).append(item)
+            index.setdefault(new_key(item), []).append(item)
         rest: list[T] = []
         taken: set[int] = set()
         for item in left:
-            candidates = [c for c in index.get(key(item), []) if id(c) not in taken]
+            candidates = [c for c in index.get(old_key(item), []) if id(c) not in taken]
             if len(candidates) >= 1:
                 taken.add(id(candidates[0]))
                 pairs.append((item, candidates[0]))
@@ -144,7 +176,15 @@ def _method(ctx: _Context, a: Method, b: Method) -> None:
         )
     if a.paginated and not b.paginated:
         ctx.add(Change("operation-pager-removed", True, where + "_all", b.pointer, "removed"))
-    pairs, removed, added = match_items(a.params, b.params, (lambda p: f"{p.location}:{p.wire}",))
+    kept = _aliased(ctx.new, "parameter")
+    pairs, removed, added = match_items(
+        a.params,
+        b.params,
+        (
+            lambda p: f"{p.location}:{p.wire}",
+            (lambda p: kept.get(f"{b.python}.{p.name}", _NO_KEY), lambda p: p.name),
+        ),
+    )
     for p in removed:
         ctx.add(Change("parameter-removed", True, f"{where}({p.name})", b.pointer, "removed"))
     for p in added:
@@ -281,7 +321,16 @@ def _named(ctx: _Context, a: Named, b: Named) -> None:
 
 def _fields(ctx: _Context, a: Named, b: Named, role: Role) -> None:
     where = f"models.{b.name}"
-    pairs, removed, added = match_items(a.fields, b.fields, (lambda f: f.wire, lambda f: f.name))
+    kept = _aliased(ctx.new, "field")
+    pairs, removed, added = match_items(
+        a.fields,
+        b.fields,
+        (
+            lambda f: f.wire,
+            lambda f: f.name,
+            (lambda f: kept.get(f"{b.name}.{f.name}", _NO_KEY), lambda f: f.name),
+        ),
+    )
     prop = b.pointer + "/properties/"
     for f in removed:
         ctx.add(Change("field-removed", True, f"{where}.{f.name}", prop + _esc(f.wire), "removed"))
