@@ -36,6 +36,12 @@ def _add_generate(sub: Subparsers) -> None:
             p.add_argument(
                 "--check", action="store_true", help="do not write; exit 1 when OUT is stale"
             )
+        p.add_argument(
+            "--previous",
+            type=Path,
+            help="the SDK (folder or schema) this one replaces: the version follows semver "
+            "from the API changes since it",
+        )
         p.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
         p.add_argument(
             "--diagnostics",

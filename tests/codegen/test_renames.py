@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import re
 import subprocess
@@ -25,6 +26,7 @@ from loom.codegen.config import GeneratorConfig, Renames
 from loom.codegen.diagnostics import Severity
 from loom.codegen.diff.compare import compare
 from loom.codegen.diff.load import load_surface
+from loom.codegen.pipeline import generate
 from tests.codegen.diff_cases import BASE, Doc, op, schema
 from tests.codegen.support import RecordingServer, Reply, generate_sdk, recording_server
 
@@ -248,3 +250,64 @@ def test_sdk_with_aliases_is_clean_under_ruff_pyright_and_mypy_strict(
         check=False,
     )
     assert proc.returncode == 0, proc.stdout
+
+
+# -- the version follows the changes -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("renames", "version"),
+    [(RENAMES, "2.0.0"), (Renames(), "2.0.0")],
+)
+def test_version_bumps_the_major_when_a_break_is_not_covered_by_an_alias(
+    trees: dict[str, Path], tmp_path: Path, renames: Renames, version: str
+) -> None:
+    # the renamed keyword still breaks calls, aliases or not
+    previous = dataclasses.replace(load_surface(trees["old"], GeneratorConfig()), version="1.2.0")
+    config = GeneratorConfig(package="pets", renames=renames)
+    result = generate(trees["new_schema"], tmp_path / "out", config, previous=previous)
+    assert result.version == version
+    init = (tmp_path / "out" / "pets" / "__init__.py").read_text(encoding="utf-8")
+    assert f'__version__ = "{version}"' in init
+
+
+def test_version_bumps_the_minor_when_every_break_is_covered_by_an_alias(
+    trees: dict[str, Path], tmp_path: Path
+) -> None:
+    doc = _renamed_schema()
+    op(doc, "/pets", "get")["parameters"][0]["name"] = "limit"  # no keyword rename this time
+    path = tmp_path / "api.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    renames = Renames(operations=RENAMES.operations, models=RENAMES.models, fields=RENAMES.fields)
+    previous = dataclasses.replace(load_surface(trees["old"], GeneratorConfig()), version="1.2.0")
+    config = GeneratorConfig(package="pets", renames=renames)
+    result = generate(path, tmp_path / "out", config, previous=previous)
+    assert result.changes is not None
+    assert not [c for c in result.changes if c.breaking]
+    assert result.version == "1.3.0"
+
+
+def test_version_stays_when_nothing_changed_and_never_goes_below_the_configured_one(
+    trees: dict[str, Path], tmp_path: Path
+) -> None:
+    previous = load_surface(trees["old"], GeneratorConfig())  # version 0.1.0
+    same = generate(trees["old_schema"], tmp_path / "a", GeneratorConfig(), previous=previous)
+    assert (same.changes, same.version) == ([], "0.1.0")
+    higher = GeneratorConfig(version="3.0.0")
+    assert generate(trees["old_schema"], tmp_path / "b", higher, previous=previous).version == (
+        "3.0.0"
+    )
+
+
+def test_loom_generate_previous_prints_the_version_it_chose(
+    trees: dict[str, Path], tmp_path: Path
+) -> None:
+    args = ["generate", trees["new_schema"], "-o", tmp_path, "--previous", trees["old"]]
+    proc = subprocess.run(
+        [sys.executable, "-m", "loom", *map(str, args), "--package", "pets"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "version 1.0.0 (previous 0.1.0; " in proc.stderr

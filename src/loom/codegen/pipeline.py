@@ -23,7 +23,9 @@ from pathlib import Path
 import loom
 from loom.codegen.config import GeneratorConfig, load_config
 from loom.codegen.diagnostics import Diagnostic, DiagnosticSink, FatalSchemaError, Severity
-from loom.codegen.diff.surface import SURFACE_FILE, surface_of
+from loom.codegen.diff.compare import Change, compare
+from loom.codegen.diff.report import later_version, next_version
+from loom.codegen.diff.surface import SURFACE_FILE, Surface, surface_of
 from loom.codegen.diff.surface import to_json as surface_json
 from loom.codegen.ir.build import build_api
 from loom.codegen.ir.model import Api
@@ -46,6 +48,9 @@ class Result:
     stale: list[str] = field(default_factory=list[str])
     written: int = 0
     seconds: float = 0.0
+    changes: list[Change] | None = None
+    """With ``previous``: the API changes since it (they chose the version)."""
+    version: str = ""
 
 
 def generate(
@@ -55,8 +60,12 @@ def generate(
     *,
     check: bool = False,
     progress: Progress | None = None,
+    previous: Surface | None = None,
 ) -> Result:
     """Generate the SDK for ``schema`` into ``out`` (or, with ``check``, compare against it).
+
+    With ``previous`` (the surface of the SDK this one replaces), the version follows semver from
+    the changes: a break not covered by an alias bumps the major (see ``diff.report``).
 
     Raises:
         FatalSchemaError: the schema cannot be read or has no usable API; the message is one line.
@@ -93,6 +102,13 @@ def generate(
         if config.renames:
             api = dataclasses.replace(api, renames=resolve_renames(api, config, sink))
         result.api = api
+        surface = surface_of(api, config, api.renames.aliases if api.renames else ())
+        if previous is not None:
+            result.changes = compare(previous, surface)
+            version = later_version(config.version, next_version(previous.version, result.changes))
+            config = dataclasses.replace(config, version=version)
+            surface = dataclasses.replace(surface, version=version)
+        result.version = config.version
         t = stage("build IR", t)
 
         header = (
@@ -103,8 +119,7 @@ def generate(
         files["loom-manifest.json"] = _manifest(
             files.pop("loom-manifest.json"), loaded.sha256, sink
         )
-        aliases = api.renames.aliases if api.renames else ()
-        files[SURFACE_FILE] = surface_json(surface_of(api, config, aliases))
+        files[SURFACE_FILE] = surface_json(surface)
         t = stage("render", t)
 
         encoded = {rel: text.encode() for rel, text in files.items()}
@@ -345,9 +360,16 @@ def run_cli(args: argparse.Namespace) -> int:
             config = dataclasses.replace(config, layout=args.layout)
         if not args.schema.exists():
             raise FatalSchemaError(f"{args.schema}: no such file")
+        previous = None
+        if getattr(args, "previous", None) is not None:
+            from loom.codegen.diff.load import load_surface
+
+            previous = load_surface(args.previous, config)
         if not quiet:
             print(f"loom {loom.__version__}: {args.schema} → {args.output}", file=sys.stderr)
-        result = generate(args.schema, args.output, config, check=check, progress=progress)
+        result = generate(
+            args.schema, args.output, config, check=check, progress=progress, previous=previous
+        )
     except FatalSchemaError as exc:
         print(f"loom: error: {exc}", file=sys.stderr)
         return 2
@@ -359,6 +381,14 @@ def run_cli(args: argparse.Namespace) -> int:
             return 2
         raise
     _print_diagnostics(result.diagnostics, args.diagnostics)
+    if result.changes is not None and previous is not None:
+        from loom.codegen.diff.report import summary
+
+        print(
+            f"  version {result.version} (previous {previous.version}; "
+            f"{summary(result.changes)}; loom diff lists them)",
+            file=sys.stderr,
+        )
     api = result.api
     assert api is not None
     errors = sum(1 for d in result.diagnostics if d.severity is Severity.ERROR)

@@ -16,13 +16,24 @@ def next_version(version: str, changes: Sequence[Change]) -> str:
 
     A version that is not ``X.Y.Z`` is returned as it is.
     """
-    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version)
-    if match is None or not changes:
+    parts = _parts(version)
+    if parts is None or not changes:
         return version
-    major, minor, _ = (int(g) for g in match.groups())
+    major, minor, _ = parts
     if any(c.breaking for c in changes):
         return f"{major + 1}.0.0"
     return f"{major}.{minor + 1}.0"
+
+
+def _parts(version: str) -> tuple[int, int, int] | None:
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version)
+    return None if match is None else (int(match[1]), int(match[2]), int(match[3]))
+
+
+def later_version(a: str, b: str) -> str:
+    """The later of two ``X.Y.Z`` versions (``b`` when either is not ``X.Y.Z``)."""
+    pa, pb = _parts(a), _parts(b)
+    return a if pa is not None and pb is not None and pa > pb else b
 
 
 def summary(changes: Sequence[Change]) -> str:
