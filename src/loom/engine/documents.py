@@ -110,6 +110,8 @@ def load_yaml(body: bytes | str) -> object:
         raise BoundError("", f"not valid JSON or YAML{where}: {problem}", "parse") from None
     except RecursionError:
         raise BoundError("", f"nested deeper than {MAX_DEPTH} levels", "depth") from None
+    except BoundError:
+        raise
     except (ValueError, TypeError) as exc:  # an integer of over 4,300 digits, an odd tag
         raise BoundError("", f"not valid JSON or YAML: {exc}", "parse") from None
     check_json(data)

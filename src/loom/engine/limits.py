@@ -18,8 +18,9 @@ a log line's message            8,192 chars  cut, with the same marker
 
 Text is checked for what the databases cannot hold: lone UTF-16 surrogates (not UTF-8) and NUL
 (PostgreSQL's ``text`` and ``jsonb`` refuse it). Client input holding either is refused with a
-pointer; values the engine produces itself (step outputs, errors) are made storable with
-:func:`storable` instead, so that nothing is written that a later read cannot return.
+pointer; values the engine produces itself (step outputs, errors) are made storable by
+:mod:`loom.engine.db.storable` instead, so that nothing is written that a later read cannot
+return.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from loom.engine.pointers import escape_pointer
 
@@ -47,7 +48,6 @@ __all__ = [
     "check_text",
     "clip",
     "json_size",
-    "storable",
 ]
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -61,7 +61,6 @@ MAX_OUTPUTS_BYTES = 256 * 1024
 MAX_TEXT_CHARS = 8192
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(slots=True)
@@ -152,34 +151,3 @@ def clip(text: str, max_chars: int = MAX_TEXT_CHARS) -> str:
         return text
     dropped = len(text) - max_chars
     return f"{text[:max_chars]}… [{dropped} more characters dropped]"
-
-
-def _storable_text(text: str) -> str:
-    if text.isascii() and "\x00" not in text:
-        return text
-    return _UNSTORABLE.sub("\ufffd", text)
-
-
-def storable(value: Any, *, max_depth: int = MAX_DEPTH) -> Any:
-    """A copy of a value the engine produced, made storable in both databases.
-
-    Lone surrogates and NUL characters become U+FFFD, non-finite numbers become ``null``,
-    values that are not JSON become their ``str()``, and what lies deeper than ``max_depth``
-    becomes the string ``"…"``. Plain values are returned as they are.
-    """
-    if isinstance(value, str):
-        return _storable_text(value)
-    if isinstance(value, bool) or value is None or isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict | list | tuple):
-        if max_depth <= 0:
-            return "…"
-        if isinstance(value, dict):
-            return {
-                _storable_text(str(k)): storable(v, max_depth=max_depth - 1)
-                for k, v in cast("dict[object, object]", value).items()
-            }
-        return [storable(v, max_depth=max_depth - 1) for v in cast("list[object]", value)]
-    return _storable_text(str(value))

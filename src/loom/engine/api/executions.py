@@ -22,18 +22,16 @@ from loom.engine.api.schemas import (
     ExecutionCreate,
     ExecutionPage,
     ExecutionRead,
-    ExecutionStatus,
     ProgressRead,
     StepList,
     StepRead,
 )
 from loom.engine.db.models import utcnow
 from loom.engine.db.rows import ExecutionRow, StepRow
+from loom.engine.domain import TERMINAL_EXECUTION, ExecutionStatus
 from loom.engine.limits import MAX_DEFINITION_BYTES, MAX_PARAMS_BYTES, json_size
 from loom.engine.logging import correlation_id
 from loom.engine.masking import mask_secrets, secret_values
-from loom.engine.scheduler.claims import Claim
-from loom.engine.scheduler.dag import TERMINAL_EXECUTION
 from loom.engine.services import executions as service
 from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
 
@@ -85,7 +83,7 @@ def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
         pipeline_id=e.pipeline_id,
         pipeline_version=e.pipeline_version,
         pipeline_name=e.pipeline_name,
-        status=e.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        status=e.status,
         params=mask(e.params),
         initiator=e.initiator,
         callback_topics=e.callback_topics,
@@ -98,11 +96,11 @@ def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
     )
 
 
-def _step(run: StepRow, mask: Mask) -> StepRead:
+def _step(run: StepRow, mask: Mask, now: datetime) -> StepRead:
     return StepRead(
         step_id=run.step_id,
         action=run.action,
-        status=run.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        status=service.step_state(run, now),
         attempt=run.attempt,
         outputs=mask(run.outputs),
         error=mask(run.error),
@@ -162,19 +160,8 @@ async def create_execution(
         except NotFoundError as exc:
             exc.issues.append(Issue("/pipeline_id", exc.detail, "not_found"))
             raise
-    scheduler = runtime.scheduler
-    claims: list[Claim] = []
-    ready: list[StepRow] = []
-    steps: list[StepRow] = []
-
-    def claim_ready(*args: Any) -> int:  # called again should the first create be redone
-        steps[:] = args[1]
-        ready[:] = args[2]
-        claims[:] = scheduler.claim_new(*args) if scheduler is not None else []
-        return len(claims)
-
     async with runtime.autocommit() as tx:
-        execution = await service.start_execution(
+        started = await service.start_execution(
             tx,
             registry=runtime.registry,
             pipeline_id=pipeline_id,
@@ -183,16 +170,14 @@ async def create_execution(
             initiator=body.initiator,
             callback_topics=body.callback_topics,
             correlation_id=correlation_id.get(),
-            claim_ready=claim_ready,
+            claimer=runtime.scheduler,
         )
     metrics.EXECUTIONS_STARTED.inc()
+    execution = started.execution
     response.headers["Location"] = f"{router.prefix}/{execution.id}"
     # Read now: from here on the scheduler owns the rows and changes them as steps finish.
     answer = _read(execution, runtime)
-    if scheduler is not None:
-        scheduler.spawn(claims, (execution, steps))
-        if len(claims) < len(ready):
-            scheduler.wake()  # committed now: the claim loop takes the rest
+    runtime.after_commit(started)
     if wait_seconds > 0 and execution.status not in TERMINAL_EXECUTION:
         return await _until_ended(runtime, execution.id, wait_seconds, known=answer)
     return answer
@@ -291,7 +276,7 @@ async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressR
     progress = service.compute_progress(execution, runs, now=utcnow())
     return ProgressRead(
         execution_id=execution.id,
-        status=execution.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        status=execution.status,
         percent=progress.percent,
         completed_steps=progress.completed_steps,
         total_steps=progress.total_steps,
@@ -317,10 +302,11 @@ async def list_steps(
     async with runtime.read() as conn:
         execution = await service.get_execution(conn, eid)
         runs = await service.list_steps(conn, eid)
+    now = utcnow()
     start = (page - 1) * page_size
     mask = _masker(runtime, execution.params)
     return StepList(
-        items=[_step(r, mask) for r in runs[start : start + page_size]],
+        items=[_step(r, mask, now) for r in runs[start : start + page_size]],
         page=page,
         page_size=page_size,
         total=len(runs),
@@ -373,13 +359,9 @@ async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> Execu
     """Running steps are cancelled, pending ones skipped."""
     eid = require_id(execution_id, "execution")
     async with runtime.begin() as tx:
-        execution = await service.cancel_execution(tx, eid)
-    if runtime.scheduler is not None:
-        runtime.scheduler.forget(eid)
-        runtime.scheduler.cancel_local(eid)
-    runtime.execution_finished(eid, execution)
-    metrics.EXECUTIONS_FINISHED.labels("cancelled").inc()
-    return _read(execution, runtime)
+        cancelled = await service.cancel_execution(tx, eid)
+    runtime.after_commit(cancelled)
+    return _read(cancelled.execution, runtime)
 
 
 @router.post(
@@ -392,8 +374,6 @@ async def retry_execution(execution_id: ExecutionId, runtime: Runtime) -> Execut
     """Re-run failed and cancelled steps and what depends on them; keep completed outputs."""
     eid = require_id(execution_id, "execution")
     async with runtime.begin() as tx:
-        execution = await service.retry_execution(tx, eid)
-    if runtime.scheduler is not None:
-        runtime.scheduler.forget(eid)
-        runtime.scheduler.wake()
-    return _read(execution, runtime)
+        retried = await service.retry_execution(tx, eid)
+    runtime.after_commit(retried)
+    return _read(retried.execution, runtime)

@@ -17,7 +17,7 @@ from loom.engine.api.schemas import (
     ProblemError,
     ValidationReport,
 )
-from loom.engine.db.models import Pipeline
+from loom.engine.db.rows import PipelineRow
 from loom.engine.limits import MAX_DEFINITION_BYTES
 from loom.engine.masking import restore_masked
 from loom.engine.services import pipelines as service
@@ -70,7 +70,7 @@ async def read_definition(request: Request) -> object:
     return data
 
 
-def _summary(p: Pipeline) -> PipelineSummary:
+def _summary(p: PipelineRow) -> PipelineSummary:
     return PipelineSummary(
         id=p.id,
         name=p.name,
@@ -142,8 +142,8 @@ def _matches(if_match: str) -> Callable[[int], bool]:
 async def create_pipeline(request: Request, response: Response, runtime: Runtime) -> PipelineRead:
     """Validate and store a pipeline; drafts (no steps) are allowed but cannot run."""
     raw = await read_definition(request)
-    async with runtime.transaction() as session:
-        stored = await service.create_pipeline(session, raw, runtime.registry)
+    async with runtime.begin() as tx:
+        stored = await service.create_pipeline(tx, raw, runtime.registry)
     response.headers["Location"] = f"{router.prefix}/{stored.pipeline.id}"
     response.headers["ETag"] = etag(stored.pipeline.current_version)
     return _read(stored, runtime)
@@ -160,10 +160,8 @@ async def list_pipelines(
 ) -> PipelinePage:
     """A page of pipelines, newest first."""
     reject_nul_params(name=name)
-    async with runtime.reading() as session:
-        items, total = await service.list_pipelines(
-            session, page=page, page_size=page_size, name=name
-        )
+    async with runtime.read() as conn:
+        items, total = await service.list_pipelines(conn, page=page, page_size=page_size, name=name)
     return PipelinePage(
         items=[_summary(p) for p in items], page=page, page_size=page_size, total=total
     )
@@ -218,8 +216,8 @@ async def get_pipeline(
     The ``ETag`` names the version shown; send it back in ``If-Match`` when updating.
     """
     pid = require_id(pipeline_id, "pipeline")
-    async with runtime.reading() as session:
-        stored = await service.get_pipeline(session, pid, version=version)
+    async with runtime.read() as conn:
+        stored = await service.get_pipeline(conn, pid, version=version)
     response.headers["ETag"] = etag(version or stored.pipeline.current_version)
     return _read(stored, runtime, version=version)
 
@@ -249,13 +247,11 @@ async def update_pipeline(
     pid = require_id(pipeline_id, "pipeline")
     raw = await read_definition(request)
     check = _matches(if_match) if if_match is not None else None
-    async with runtime.transaction() as session:
-        current = await service.get_pipeline(session, pid)
+    async with runtime.begin() as tx:
+        current = await service.get_pipeline(tx.conn, pid)
         # Secrets are write-only: what the client left as it was shown keeps the stored value.
         raw = restore_masked(raw, current.definition, _shown(runtime))
-        stored = await service.update_pipeline(
-            session, pid, raw, runtime.registry, if_version=check
-        )
+        stored = await service.update_pipeline(tx, pid, raw, runtime.registry, if_version=check)
     response.headers["ETag"] = etag(stored.pipeline.current_version)
     return _read(stored, runtime)
 
@@ -271,6 +267,6 @@ async def update_pipeline(
 async def delete_pipeline(pipeline_id: PipelineId, runtime: Runtime) -> Response:
     """Delete a pipeline and its versions; executions keep their own copy."""
     pid = require_id(pipeline_id, "pipeline")
-    async with runtime.transaction() as session:
-        await service.delete_pipeline(session, pid)
+    async with runtime.begin() as tx:
+        await service.delete_pipeline(tx, pid)
     return Response(status_code=204)

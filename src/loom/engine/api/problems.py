@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loom.engine.api.bodies import BodyRejectedError
 from loom.engine.api.schemas import Problem, ProblemError
+from loom.engine.db.storable import storable_json
 from loom.engine.db.store import DISCONNECT_ERRORS, is_unavailable
-from loom.engine.limits import storable
 from loom.engine.pointers import join_pointer
 from loom.engine.services.errors import Issue, ServiceError
 
@@ -55,7 +55,7 @@ def problem(
     )
     # A pointer or message may quote what the client sent (a key holding a lone surrogate):
     # made encodable so that the answer to bad input is never a 500 itself.
-    content = storable(body.model_dump(exclude_none=True))
+    content = storable_json(body.model_dump(exclude_none=True))
     return ProblemResponse(content, status_code=status, headers=headers)
 
 

@@ -7,10 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from loom.engine.domain import EventKind, ExecutionStatus, SkipReason, StepState
 from loom.engine.limits import MAX_CALLBACK_TOPIC_CHARS, MAX_CALLBACK_TOPICS
-
-ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
-StepStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped"]
 
 
 class ProblemError(BaseModel):
@@ -142,11 +140,11 @@ class StepRead(BaseModel):
 
     step_id: str
     action: str
-    status: StepStatus
+    status: StepState
     attempt: int
     outputs: dict[str, Any] | None
     error: str | None
-    skip_reason: str | None
+    skip_reason: SkipReason | None
     weight: float
     ready_at: datetime | None
     started_at: datetime | None
@@ -167,7 +165,7 @@ class EventRead(BaseModel):
 
     id: int
     step_id: str | None
-    kind: str
+    kind: EventKind
     message: str
     data: dict[str, Any] | None
     created_at: datetime
