@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loom import __version__
 from loom.engine.actions.base import ActionRegistry
 from loom.engine.api import executions, pipelines, system
-from loom.engine.api.bodies import BodyRejectedError
 from loom.engine.api.deps import EngineRuntime
-from loom.engine.api.problems import NOT_MIGRATED, install_problem_handlers, problem
+from loom.engine.api.middleware import (
+    BodyLimitMiddleware,
+    CorrelationMiddleware,
+    OptionsMiddleware,
+    SchemaGateMiddleware,
+)
+from loom.engine.api.problems import install_problem_handlers
 from loom.engine.api.schemas import Problem
 from loom.engine.db.notify import Listener
 from loom.engine.db.session import (
@@ -32,136 +34,10 @@ from loom.engine.db.session import (
 )
 from loom.engine.db.store import Database
 from loom.engine.definitions import PipelineDefinition
-from loom.engine.limits import MAX_BODY_BYTES
-from loom.engine.logging import correlation_id
 from loom.engine.scheduler.engine import Scheduler
-from loom.engine.services.errors import Issue
 from loom.engine.settings import EngineSettings
 
 logger = logging.getLogger(__name__)
-
-CORRELATION_HEADER = b"x-correlation-id"
-
-
-class CorrelationMiddleware:
-    """Give every request a correlation id (``X-Correlation-ID`` or a new one), echo it, and
-    write one access log line per request (``loom.engine.access``) carrying it.
-
-    A given id is kept only when it is 1-64 characters of ``[A-Za-z0-9._:-]`` (it is stored
-    with executions and written to logs); anything else gets a new id. The id stays set when
-    the application raises, so the error handler's log line carries it too.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = next(
-            (v.decode("latin-1") for k, v in scope.get("headers", []) if k == CORRELATION_HEADER),
-            None,
-        )
-        cid = given if given and _CORRELATION_ID.fullmatch(given) else uuid.uuid4().hex
-        token = correlation_id.set(cid)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_header(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                headers = list(message.get("headers", []))
-                headers.append((CORRELATION_HEADER, cid.encode("ascii")))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
-        access_logger.info(
-            "%s %s %d %.1f ms",
-            scope["method"],
-            scope["path"],
-            status,
-            (time.perf_counter() - started) * 1000,
-            extra={"method": scope["method"], "path": scope["path"], "status": status},
-        )
-        correlation_id.reset(token)
-
-
-_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
-access_logger = logging.getLogger("loom.engine.access")
-
-
-class OptionsMiddleware:
-    """Answer ``OPTIONS`` with ``204`` and the ``Allow`` header of the path (RFC 9110 9.3.7).
-
-    The methods come from the OpenAPI document, so what ``Allow`` says is what is documented.
-    """
-
-    def __init__(self, app: ASGIApp, openapi: Callable[[], dict[str, Any]]) -> None:
-        self.app = app
-        self.openapi = openapi
-        self._paths: list[tuple[re.Pattern[str], str]] | None = None
-
-    def _allowed(self, path: str) -> str | None:
-        if self._paths is None:
-            self._paths = [
-                (
-                    re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"),
-                    ", ".join(sorted({m.upper() for m in item} | {"OPTIONS"})),
-                )
-                for template, item in self.openapi().get("paths", {}).items()
-            ]
-        return next((allow for pattern, allow in self._paths if pattern.match(path)), None)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "OPTIONS":
-            await self.app(scope, receive, send)
-            return
-        allow = self._allowed(scope["path"])
-        if allow is None:
-            await self.app(scope, receive, send)  # 404 or 405 problem, with Allow
-            return
-        await Response(status_code=204, headers={"Allow": allow})(scope, receive, send)
-
-
-class BodyLimitMiddleware:
-    """Refuse bodies over :data:`~loom.engine.limits.MAX_BODY_BYTES` with a 413 problem.
-
-    A declared ``Content-Length`` over the bound is answered before the body is read; a body
-    that grows past it while streaming stops being read there.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            response = problem(413, "Request body too large", _TOO_LARGE, instance=scope["path"])
-            await response(scope, receive, send)
-            return
-        received = 0
-
-        async def bounded_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > MAX_BODY_BYTES:
-                    raise BodyRejectedError(
-                        _TOO_LARGE, Issue("", _TOO_LARGE, "too_large"), status=413
-                    )
-            return message
-
-        await self.app(scope, bounded_receive, send)
-
-
-_TOO_LARGE = f"a request body is at most {MAX_BODY_BYTES} bytes"
 
 
 async def start_runtime(runtime: EngineRuntime) -> None:
@@ -225,6 +101,11 @@ class SchemaGate:
         self.interval_seconds = interval_seconds
         self._checked_at = 0.0
 
+    @property
+    def ready(self) -> bool:
+        """The schema was found current (nothing to look at again)."""
+        return self.runtime.migrated
+
     async def is_current(self) -> bool:
         """True when the schema is at the shipped head (the scheduler is started then)."""
         runtime = self.runtime
@@ -242,32 +123,6 @@ class SchemaGate:
             start_scheduler(runtime)
             logger.info("engine %s ready: the database is migrated", runtime.settings.engine_id)
         return runtime.migrated
-
-
-class SchemaGateMiddleware:
-    """Answer ``/v1`` requests with a 503 problem while the schema is not current."""
-
-    def __init__(self, app: ASGIApp, gate: SchemaGate) -> None:
-        self.app = app
-        self.gate = gate
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and not self.gate.runtime.migrated
-            and str(scope["path"]).startswith("/v1/")
-            and not await self.gate.is_current()
-        ):
-            response = problem(
-                503,
-                "Unavailable",
-                NOT_MIGRATED,
-                instance=scope["path"],
-                headers={"Retry-After": "5"},
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 async def stop_runtime(runtime: EngineRuntime) -> None:
