@@ -108,23 +108,23 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def engine_env(database_url: str) -> dict[str, str]:
-    """Environment of a ``loom serve`` process."""
+def engine_env(database_url: str, src: Path = ROOT / "src") -> dict[str, str]:
+    """Environment of a ``loom serve`` process (``src``: the checkout whose loom it runs)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH", "")) if p)
     env.update(LOOM_DATABASE_URL=database_url, LOOM_LOG_LEVEL="WARNING", LOOM_AUTO_MIGRATE="0")
     return env
 
 
-def start_engine(database_url: str, port: int, **env: str) -> tuple[subprocess.Popen[bytes], float]:
+def start_engine(
+    database_url: str, port: int, *, src: Path = ROOT / "src", **env: str
+) -> tuple[subprocess.Popen[bytes], float]:
     """Start ``loom serve`` and return it with its start-up time (spawn → ``/readyz`` 200)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "loom", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env={**engine_env(database_url), **env},
+        cwd=src.parent,
+        env={**engine_env(database_url, src), **env},
         stdout=subprocess.DEVNULL,
         stderr=(BUILD / f"engine-{port}.log").open("wb"),
     )
