@@ -258,3 +258,54 @@ async def drive(
         flush=True,
     )
     return run
+
+
+PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+async def reset_postgres(name: str) -> str:
+    """Re-create a bench database on the local PostgreSQL; returns its async URL."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+def git_commit(checkout: Path) -> str:
+    """The short commit a checkout is at (its folder name when git cannot tell)."""
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or checkout.name
+
+
+def peer_runs(
+    done: subprocess.CompletedProcess[str], peer: str, label: Callable[[str], str]
+) -> tuple[list[Run], str | None]:
+    """The sequential and 4-at-a-time runs a peer's script printed as ``RESULT {json}``, or why
+    there are none."""
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        return [], f"{peer} failed (exit {done.returncode}): {tail}"
+    data = json.loads(line.removeprefix("RESULT "))
+    runs: list[Run] = []
+    for key, what in (("sequential", "sequential"), ("concurrent", "4 at a time")):
+        latencies: list[float] = data[key]["latencies_ms"]
+        run = Run(label(what), len(latencies), data[key]["seconds"], latencies)
+        print(
+            f"   {run.label}: {run.per_second:.2f} executions/s, p50 {run.pct(0.5):.1f} ms",
+            flush=True,
+        )
+        runs.append(run)
+    return runs, None

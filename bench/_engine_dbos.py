@@ -5,18 +5,13 @@ not the engine's."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from bench._engine_common import BUILD, ROOT, Run
+from bench._engine_common import BUILD, ROOT, Run, peer_runs, reset_postgres
 
 DBOS_VERSION = "3.4.0"
 DBOS_VENV = BUILD / "peers" / "dbos"
 DBOS_DB = "loom_bench_dbos"
-PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 DBOS_CLIENT = r"""
 import asyncio, json, sys, time
@@ -87,24 +82,13 @@ def ensure_dbos() -> str:
     return str(python)
 
 
-async def _reset_database() -> str:
-    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DBOS_DB}" WITH (FORCE)'))
-            await conn.execute(sa.text(f'CREATE DATABASE "{DBOS_DB}"'))
-    finally:
-        await engine.dispose()
-    return f"postgresql://postgres@127.0.0.1:5432/{DBOS_DB}"
-
-
 async def bench_dbos(sequential: int, concurrent: int) -> tuple[list[Run], str | None]:
     """Measure DBOS; returns the runs or why it could not."""
     try:
         python = ensure_dbos()
     except (subprocess.CalledProcessError, OSError) as exc:
         return [], f"DBOS {DBOS_VERSION} could not be installed: {exc}"
-    url = await _reset_database()
+    url = (await reset_postgres(DBOS_DB)).replace("+asyncpg", "")
     script = BUILD / "dbos_diamond.py"
     script.write_text(DBOS_CLIENT)
     try:
@@ -117,23 +101,8 @@ async def bench_dbos(sequential: int, concurrent: int) -> tuple[list[Run], str |
         )
     except subprocess.TimeoutExpired as exc:
         return [], f"DBOS {DBOS_VERSION} did not finish: {exc}"
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
-    if line is None:
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        return [], f"DBOS {DBOS_VERSION} failed (exit {done.returncode}): {tail}"
-    data = json.loads(line.removeprefix("RESULT "))
-    runs: list[Run] = []
-    for key, label in (("sequential", "sequential"), ("concurrent", "4 at a time")):
-        latencies: list[float] = data[key]["latencies_ms"]
-        run = Run(
-            f"DBOS {DBOS_VERSION} (in-process, PostgreSQL), {label}",
-            len(latencies),
-            data[key]["seconds"],
-            latencies,
-        )
-        print(
-            f"   {run.label}: {run.per_second:.1f} executions/s, p50 {run.pct(0.5):.1f} ms",
-            flush=True,
-        )
-        runs.append(run)
-    return runs, None
+    return peer_runs(
+        done,
+        f"DBOS {DBOS_VERSION}",
+        lambda what: f"DBOS {DBOS_VERSION} (in-process, PostgreSQL), {what}",
+    )

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench._common import command_line, stamp, write_section
-from bench._engine_common import DIAMOND, ROOT
+from bench._engine_common import DIAMOND, ROOT, git_commit, reset_postgres
 
 SECTION = "engine_round_trips"
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 _WRITES = {"n": 0}
 
@@ -46,27 +45,13 @@ def _count_writes() -> None:
     transport.write = write
 
 
-async def _fresh(name: str) -> str:
-    import sqlalchemy as sa
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
 async def _child(executions: int) -> dict[str, float]:
     import httpx
 
     from loom.engine.app import create_app
     from loom.engine.settings import EngineSettings
 
-    url = await _fresh("loom_bench_round_trips")
+    url = await reset_postgres("loom_bench_round_trips")
     _count_writes()
     settings = EngineSettings(database_url=url, auto_migrate=True, poll_interval_seconds=0.2)
     app = create_app(settings)
@@ -124,16 +109,6 @@ def _run(checkout: Path, executions: int) -> dict[str, float]:
     return json.loads(line.removeprefix("RESULT "))
 
 
-def _commit(checkout: Path) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() or checkout.name
-
-
 def main(argv: list[str] | None = None) -> int:
     """Count and write the section of ``docs/benchmarks.md``."""
     parser = argparse.ArgumentParser(prog="python -m bench.engine_round_trips", description=__doc__)
@@ -147,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows: list[str] = []
     for checkout in (ROOT, *args.against):
-        name = "this checkout" if checkout == ROOT else f"loom@{_commit(checkout)}"
+        name = "this checkout" if checkout == ROOT else f"loom@{git_commit(checkout)}"
         print(f"[{name}] {args.executions} executions, sequential and 4 at a time", flush=True)
         counts = _run(checkout, args.executions)
         rows.append(f"| {name} | {counts['sequential']:.2f} | {counts['4 at a time']:.2f} |")

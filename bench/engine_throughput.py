@@ -45,8 +45,10 @@ from bench._engine_common import (
     drive,
     engine_env,
     free_port,
+    git_commit,
     import_floor_seconds,
     percentile,
+    reset_postgres,
     start_engine,
     stop,
 )
@@ -54,7 +56,6 @@ from bench._engine_dbos import DBOS_VERSION, bench_dbos
 from bench._engine_peers import PREFECT_VERSION, baseline_app, bench_baseline, bench_prefect
 from loom.engine.db.models import Execution, StepRun
 
-PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "loom_bench_engine"
 SECTION = "engine_throughput"
 
@@ -118,18 +119,6 @@ async def start_latencies(
         for runnable, started in rows
         if runnable is not None and started is not None
     ]
-
-
-async def reset_postgres(name: str = PG_BENCH_DB) -> str:
-    """Re-create a bench database; returns its URL."""
-    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
 def migrate(database_url: str, src: Path = ROOT / "src") -> None:
@@ -419,16 +408,6 @@ def report(
     return "\n".join(lines) + "\n", "engine_throughput: " + ", ".join(summary_parts)
 
 
-def _commit(checkout: Path) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() or checkout.name
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its section of ``docs/benchmarks.md``."""
     parser = argparse.ArgumentParser(prog="python -m bench.engine_throughput", description=__doc__)
@@ -467,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{backend}] loom", flush=True)
         engines.append(asyncio.run(bench_engine(backend, args.sequential, args.concurrent)))
         if against is not None:
-            name = f"loom@{_commit(against)}"
+            name = f"loom@{git_commit(against)}"
             print(f"[{backend}] {name} ({against})", flush=True)
             engines.append(
                 asyncio.run(
