@@ -208,6 +208,8 @@ class RequestBody:
     file_fields: tuple[str, ...] = ()
     json_fields: tuple[str, ...] = ()
     description: str | None = None
+    delimited_fields: tuple[tuple[str, str], ...] = ()
+    """Form and multipart array fields sent as one delimited value: (wire name, style)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -218,10 +218,13 @@ class OperationBuilder:
         required = loc == "path" or pd.get("required") is True
         default_style = "form" if loc in ("query", "cookie") else "simple"
         style = pd.get("style") if isinstance(pd.get("style"), str) else default_style
+        # The delimited styles in path and header, and tabDelimited, are not OpenAPI 3 styles:
+        # the Swagger 2.0 converter writes them for collectionFormat ssv, tsv and pipes.
+        delimited = {"spaceDelimited", "pipeDelimited", "tabDelimited"}
         allowed = {
-            "path": {"simple", "label", "matrix"},
-            "query": {"form", "spaceDelimited", "pipeDelimited", "deepObject"},
-            "header": {"simple"},
+            "path": {"simple", "label", "matrix", *delimited},
+            "query": {"form", "deepObject", *delimited},
+            "header": {"simple", *delimited},
             "cookie": {"form"},
         }[loc]
         if style not in allowed:
@@ -273,15 +276,20 @@ class OperationBuilder:
         required = rb.get("required") is True
         desc = _text(rb.get("description"))
         base = ct.split(";", 1)[0].strip().lower()
+        delimited = _delimited_fields(media.get("encoding"))
         if is_json(ct) or base == "application/x-www-form-urlencoded":
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
             return RequestBody(
-                base if base != "*/*" else "application/json", t, required, description=desc
+                base if base != "*/*" else "application/json",
+                t,
+                required,
+                description=desc,
+                delimited_fields=delimited,
             )
         if base.startswith("multipart/"):
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
             files, jsons = self._multipart_fields(t)
-            return RequestBody(base, t, required, tuple(files), tuple(jsons), desc)
+            return RequestBody(base, t, required, tuple(files), tuple(jsons), desc, delimited)
         if _is_text(ct) and base != "application/xml":
             return RequestBody(base, TypeRef("str"), required, description=desc)
         return RequestBody(base, TypeRef("file"), required, description=desc)
@@ -478,6 +486,24 @@ class OperationBuilder:
         if t.kind != "model" or t.name not in self.conv.models:
             return {}
         return {f.wire: f.type for f in self.conv.all_fields(self.conv.models[t.name])}
+
+
+_DELIMITED_STYLES = frozenset({"form", "spaceDelimited", "pipeDelimited", "tabDelimited"})
+
+
+def _delimited_fields(encoding: object) -> tuple[tuple[str, str], ...]:
+    """Array fields whose ``encoding`` says one delimited value (``explode: false``).
+
+    OpenAPI 3.0.3 §4.7.15 applies ``style``/``explode`` to url-encoded bodies; loom honours them
+    in multipart too, where Swagger 2.0 ``collectionFormat`` put them (see sources.swagger2).
+    """
+    out: list[tuple[str, str]] = []
+    for name, spec in sorted((_d(encoding) or {}).items()):
+        entry = _d(spec) or {}
+        style = entry.get("style", "form")
+        if entry.get("explode", style != "form") is False and style in _DELIMITED_STYLES:
+            out.append((name, cast(str, style)))
+    return tuple(out)
 
 
 def _list_item(t: TypeRef | None) -> TypeRef | None:

@@ -87,6 +87,8 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
             body_args.append(f"file_fields=frozenset({sorted(op.body.file_fields)!r})")
         if op.body.json_fields:
             body_args.append(f"json_fields=frozenset({sorted(op.body.json_fields)!r})")
+        if op.body.delimited_fields:
+            body_args.append(f"delimited_fields={op.body.delimited_fields!r}")
         args.append(f"body=Body({', '.join(body_args)})")
     if op.response.kind != "none":
         args.append(f"response={response}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -74,6 +75,8 @@ class Bundler:
     entry: SourceFile
     sink: DiagnosticSink
     base_dir: Path | None
+    transform: Callable[[Any], Any] | None = None
+    """Applied to each referenced file once parsed (Swagger 2.0 input converts their schemas)."""
     files: dict[Path, SourceFile] = field(default_factory=dict[Path, SourceFile])
     internal_refs: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
     budget: Budget = field(default_factory=Budget)
@@ -354,6 +357,8 @@ class Bundler:
         root = parse_text(decode_text(data, name=label), name=label)
         if b"*" in data and b"&" in data:  # only YAML anchors and aliases share objects
             check_expansion(root, name=label)
+        if self.transform is not None:
+            root = self.transform(root)
         source = SourceFile(path=path, label=label, data=data, root=root)
         self.files[path] = source
         logger.debug("read %s (%d bytes)", label, len(data))
