@@ -3,8 +3,9 @@
 ``load_document`` is the first stage of the pipeline: it returns one document whose ``$ref``s are
 all local, the OpenAPI version, a sha256 of the input for the generated files' header line, and
 the files that were read. A Swagger 2.0 document (detected by content) is converted to OpenAPI
-3.0.3 first (``sources.swagger2``), and diagnostics point into the 2.0 input. Problems that stop generation raise ``FatalSchemaError`` (one line, no
-traceback); the rest go to the ``DiagnosticSink``.
+3.0.3 first (``sources.swagger2``), and diagnostics point into the 2.0 input. Problems that
+stop generation raise ``FatalSchemaError`` (one line, no traceback); the rest go to the
+``DiagnosticSink``.
 """
 
 from __future__ import annotations
