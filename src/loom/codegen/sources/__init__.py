@@ -24,7 +24,12 @@ from loom.codegen.sources.model import SourceFile
 from loom.codegen.sources.parse import MAX_DEPTH, decode_text, parse_text
 from loom.codegen.sources.pointer import is_missing, parse_fragment, resolve, split_ref
 from loom.codegen.sources.promote import promote_titled_variants
-from loom.codegen.sources.swagger2 import convert_external, convert_swagger, is_swagger
+from loom.codegen.sources.swagger2 import (
+    PointerMap,
+    convert_external,
+    convert_swagger,
+    is_swagger,
+)
 
 __all__ = ["LoadedDocument", "load_document", "load_text"]
 
@@ -110,7 +115,9 @@ def _load(
 ) -> LoadedDocument:
     root = parse_text(decode_text(data, name=name), name=name)
     if isinstance(root, dict) and is_swagger(cast("dict[str, Any]", root)):
-        converted = convert_swagger(cast("dict[str, Any]", root), name=name, sink=sink)
+        converted = convert_swagger(
+            cast("dict[str, Any]", root), name=name, sink=sink, base_dir=base_dir
+        )
         # From here on, pointers of the converted document are reported as the input's.
         sink.translate = converted.pointers.original
         try:
@@ -121,7 +128,7 @@ def _load(
                 entry_path=entry_path,
                 base_dir=base_dir,
                 sink=sink,
-                converted_from="swagger-2.0",
+                converted=converted.pointers,
             )
         except FatalSchemaError as exc:
             if exc.pointer is None:
@@ -129,9 +136,7 @@ def _load(
             raise FatalSchemaError(
                 exc.message, pointer=converted.pointers.original(exc.pointer)
             ) from None
-    return _load_openapi(
-        root, data, name=name, entry_path=entry_path, base_dir=base_dir, sink=sink
-    )
+    return _load_openapi(root, data, name=name, entry_path=entry_path, base_dir=base_dir, sink=sink)
 
 
 def _load_openapi(
@@ -142,14 +147,16 @@ def _load_openapi(
     entry_path: Path,
     base_dir: Path | None,
     sink: DiagnosticSink,
-    converted_from: str | None = None,
+    converted: PointerMap | None = None,
 ) -> LoadedDocument:
     version = _check_version(root, name=name, sink=sink)
     document = cast("dict[str, Any]", root)
     _check_paths(document, version, name=name, sink=sink)
     entry = SourceFile(path=entry_path, label="", data=data, root=document)
-    transform = convert_external if converted_from == "swagger-2.0" else None
-    bundler = Bundler(entry=entry, sink=sink, base_dir=base_dir, transform=transform)
+    bundler = Bundler(entry=entry, sink=sink, base_dir=base_dir)
+    if converted is not None:
+        bundler.transform = convert_external
+        bundler.entry_pointer = converted.converted
     if _needs_bundling(document, name=name):
         try:
             document = bundler.run()
@@ -168,7 +175,7 @@ def _load_openapi(
         sha256=_sha256(files, base_dir=base_dir),
         source_files=tuple(f.path for f in files),
         entry=entry_path,
-        converted_from=converted_from,
+        converted_from=None if converted is None else "swagger-2.0",
     )
 
 

@@ -77,6 +77,8 @@ class Bundler:
     base_dir: Path | None
     transform: Callable[[Any], Any] | None = None
     """Applied to each referenced file once parsed (Swagger 2.0 input converts their schemas)."""
+    entry_pointer: Callable[[str], str] | None = None
+    """Where a pointer into the entry *as written* is in the entry given (a converted one)."""
     files: dict[Path, SourceFile] = field(default_factory=dict[Path, SourceFile])
     internal_refs: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
     budget: Budget = field(default_factory=Budget)
@@ -299,6 +301,8 @@ class Bundler:
             ) from None
         if target_file is self.entry:
             local = format_pointer(tokens)
+            if self.entry_pointer is not None:  # another file refers back into a converted entry
+                local = self.entry_pointer(local)
             self.internal_refs.append((local, where(file.label, loc)))
             return {"$ref": local, **self._siblings(node, file, kind, loc, depth)}
         target = resolve(target_file.root, tokens)

@@ -14,6 +14,7 @@ definitions with ``convert_external``) and hoists the targets, as for OpenAPI in
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, cast
 
 from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError
@@ -46,13 +47,16 @@ def is_swagger(root: dict[str, Any]) -> bool:
     return ("swagger" in root or "swaggerVersion" in root) and "openapi" not in root
 
 
-def convert_swagger(root: dict[str, Any], *, name: str, sink: DiagnosticSink) -> Converted:
+def convert_swagger(
+    root: dict[str, Any], *, name: str, sink: DiagnosticSink, base_dir: Path | None = None
+) -> Converted:
     """Convert a Swagger 2.0 document to OpenAPI 3.0.3.
 
     Args:
         root: the parsed document (not modified).
         name: what error messages call it.
         sink: receives diagnostics, with pointers into ``root``.
+        base_dir: the folder of the document, for parameters referenced in other files.
 
     Returns:
         The converted document and the pointer map back into ``root``.
@@ -84,7 +88,7 @@ def convert_swagger(root: dict[str, Any], *, name: str, sink: DiagnosticSink) ->
             f"{name}: the Swagger 2.0 document has {what}; it needs a mapping from path to "
             "path item (add `paths: {{}}` if the API really has no operations)"
         )
-    result = SwaggerConverter(root, sink).run()
+    result = SwaggerConverter(root, sink, base_dir=base_dir).run()
     _rewrite_refs(root, result)
     logger.debug("converted %s from Swagger 2.0 to OpenAPI 3.0.3", name)
     return result

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
+from urllib.parse import unquote
 
-from loom.codegen.diagnostics import DiagnosticSink, Severity
-from loom.codegen.sources.pointer import is_missing, parse_fragment, resolve, split_ref
+from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError, Severity
+from loom.codegen.sources.parse import decode_text, parse_text
+from loom.codegen.sources.pointer import is_missing, is_remote, parse_fragment, resolve, split_ref
 from loom.codegen.sources.swagger2.body import BodyParameter, request_body
 from loom.codegen.sources.swagger2.parameters import plain_parameter
 from loom.codegen.sources.swagger2.pointers import PointerMap, child
@@ -34,6 +37,13 @@ def _media_types(value: object, fallback: list[str]) -> list[str]:
     return fallback
 
 
+def _tokens(fragment: str) -> tuple[str, ...]:
+    try:
+        return parse_fragment(fragment)
+    except ValueError:
+        return ()
+
+
 def _extensions(node: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in node.items() if k.startswith("x-")}
 
@@ -46,7 +56,9 @@ class SwaggerConverter:
     sink: DiagnosticSink
     pointers: PointerMap = field(default_factory=PointerMap)
     refs: list[tuple[dict[str, Any], str]] = field(default_factory=list[tuple[dict[str, Any], str]])
+    base_dir: Path | None = None
     schemes: dict[str, Any] = field(default_factory=dict[str, Any])
+    files: dict[Path, Any] = field(default_factory=dict[Path, Any])
 
     @dataclass
     class Result:
@@ -96,7 +108,8 @@ class SwaggerConverter:
                 name: convert_schema(schema, child("#/definitions", name), self._ref)
                 for name, schema in definitions.items()
             }
-        self.pointers.add("#/components/schemas", "#/definitions")
+        for name in definitions:  # one by one: components hoisted from other files stay apart
+            self.pointers.add(child("#/components/schemas", name), child("#/definitions", name))
         parameters: dict[str, Any] = {}
         for name, raw in _d(self.root.get("parameters")).items():
             at, target = child("#/parameters", name), child("#/components/parameters", name)
@@ -218,28 +231,24 @@ class SwaggerConverter:
             param = self._checked_parameter(node, pointer)
             return None if param is None else (param, pointer, None)
         file_part, fragment = split_ref(ref)
-        tokens: tuple[str, ...] = ()
-        if not file_part:
-            try:
-                tokens = parse_fragment(fragment)
-            except ValueError:
-                tokens = ()
-        if file_part or len(tokens) != 2 or tokens[0] != "parameters":
+        tokens = _tokens(fragment)
+        if file_part and not is_remote(file_part) and self.base_dir is not None:
+            target, target_at = self._external(file_part, tokens, ref, pointer), ref
+        elif not file_part and len(tokens) == 2 and tokens[0] == "parameters":
+            target, target_at = resolve(self.root, tokens), child("#/parameters", tokens[1])
+        else:
             self.sink.add(
                 pointer,
-                f"parameter $ref {ref!r} is not to #/parameters/<name> of this document; the "
-                "parameter is skipped (references to parameters in other files are not "
-                "supported in Swagger 2.0 input)",
+                f"parameter $ref {ref!r} is neither to #/parameters/<name> nor to a local file; "
+                "the parameter is skipped",
                 code="unsupported-ref",
                 severity=Severity.ERROR,
             )
             return None
-        target = resolve(self.root, tokens)
-        target_at = child("#/parameters", tokens[1])
         if is_missing(target):
             self.sink.add(
                 pointer,
-                f"$ref {ref!r} does not resolve: there is no parameter {tokens[1]!r}; skipped",
+                f"$ref {ref!r} does not resolve; the parameter is skipped",
                 code="dangling-ref",
                 severity=Severity.ERROR,
             )
@@ -247,12 +256,23 @@ class SwaggerConverter:
         param = self._checked_parameter(target, target_at)
         if param is None:
             return None
-        new_ref = (
-            None
-            if param["in"] in ("body", "formData")
-            else child("#/components/parameters", tokens[1])
-        )
-        return param, target_at, new_ref
+        if file_part or param["in"] in ("body", "formData"):
+            return param, target_at, None  # inlined where it is used
+        return param, target_at, child("#/components/parameters", tokens[1])
+
+    def _external(self, file_part: str, tokens: tuple[str, ...], ref: str, pointer: str) -> Any:
+        """A parameter in another file (read once; its own ``$ref``s are not followed)."""
+        assert self.base_dir is not None
+        path = (self.base_dir / unquote(file_part)).resolve()
+        if path not in self.files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise FatalSchemaError(
+                    f"$ref {ref!r}: cannot read {file_part}: {exc.strerror}", pointer=pointer
+                ) from None
+            self.files[path] = parse_text(decode_text(data, name=file_part), name=file_part)
+        return resolve(self.files[path], tokens)
 
     # -- operations --------------------------------------------------------------------------
 
