@@ -2,7 +2,8 @@
 
 A response ``schema`` is offered in every media type the operation ``produces`` (or the
 document; ``application/json`` when neither says); ``examples`` keyed by media type become that
-media type's ``example``. A ``type: file`` response is binary: when ``produces`` lists only JSON
+media type's ``example`` (an example without a schema still gives that media type, untyped).
+A ``type: file`` response is binary: when ``produces`` lists only JSON
 types it is sent as ``application/octet-stream`` instead, since a file is not JSON. Headers get
 their type wrapped in ``schema`` (``collectionFormat`` csv is the ``simple`` style).
 """
@@ -57,19 +58,21 @@ def convert_response(
                 child(pointer, "headers", name),
                 inverse=False,
             )
+    examples = raw.get("examples")
+    examples = cast("dict[str, Any]", examples) if isinstance(examples, dict) else {}
+    content: dict[str, Any] = {}
     if "schema" in raw:
         schema = convert_schema(raw["schema"], child(pointer, "schema"), refs)
         media_types = produces or ["application/json"]
         if _is_file(schema) and all(_is_json(m) for m in media_types):
             media_types = ["application/octet-stream"]
-        examples = raw.get("examples")
-        examples = cast("dict[str, Any]", examples) if isinstance(examples, dict) else {}
-        content: dict[str, Any] = {}
         for media in media_types:
             content[media] = {"schema": schema}
-            if media in examples:
-                content[media]["example"] = examples[media]
             pointers.add(child(target, "content", media, "schema"), child(pointer, "schema"))
+    for media, example in examples.items():
+        # An example without a schema still says that the response has a body of that type.
+        content.setdefault(media, {})["example"] = example
+    if content:
         out["content"] = content
     out.update({k: v for k, v in raw.items() if k.startswith("x-")})
     return out
