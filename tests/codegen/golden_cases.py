@@ -25,4 +25,9 @@ CASES: dict[str, tuple[Path, dict[str, Any]]] = {
         {"package": "shapes_flat", "layout": "flat", "env_prefix": "SHAPES"},
     ),
     "collisions": (FIXTURES / "collisions.yaml", {"package": "collisions"}),
+    # a Swagger 2.0 document (converted by loom): collection formats, formData, file responses
+    "swagger2_store": (
+        ROOT.parent / "fixtures" / "swagger2" / "e2e" / "store.yaml",
+        {"package": "swagger2_store"},
+    ),
 }

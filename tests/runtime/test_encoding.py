@@ -86,6 +86,44 @@ def test_header_simple_style_matches_spec_when_array_or_object() -> None:
     assert serialize_header(Param("X-C", "header", "simple", True), OBJECT) == "R=100,G=200,B=150"
 
 
+@pytest.mark.parametrize(
+    ("style", "query", "text"),
+    [
+        ("spaceDelimited", "color=blue%20black%20brown", "blue black brown"),
+        ("pipeDelimited", "color=blue|black|brown", "blue|black|brown"),
+        ("tabDelimited", "color=blue%09black%09brown", "blue\tblack\tbrown"),
+    ],
+)
+def test_delimited_styles_join_arrays_in_query_path_and_header_when_swagger_formats(
+    style: ParamStyle, query: str, text: str
+) -> None:
+    # Swagger 2.0 collectionFormat ssv, pipes and tsv, wherever a 2.0 parameter may sit.
+    assert serialize_query(Param("color", "query", style, False), ARRAY) == [query]
+    assert serialize_path(Param("color", "path", style, False), ARRAY) == query.split("=", 1)[1]
+    assert serialize_header(Param("color", "header", style, False), ARRAY) == text
+
+
+def test_delimited_form_fields_are_one_value_when_encoding_says_explode_false() -> None:
+    spec = Body(
+        "application/x-www-form-urlencoded",
+        delimited_fields=(("csv", "form"), ("ssv", "spaceDelimited")),
+    )
+    body = {"csv": ["a", "b"], "ssv": ["c", "d"], "multi": ["e", "f"]}
+    encoded = encode_body(spec, body, None)
+    assert encoded.content == b"csv=a%2Cb&ssv=c%20d&multi=e&multi=f"
+    parts = encode_body(
+        Body("multipart/form-data", delimited_fields=(("csv", "form"),)), body, None
+    )
+    assert parts.files is not None
+    assert [(name, part[1]) for name, part in parts.files] == [
+        ("csv", b"a,b"),
+        ("ssv", b"c"),
+        ("ssv", b"d"),
+        ("multi", b"e"),
+        ("multi", b"f"),
+    ]
+
+
 def test_reserved_characters_are_escaped_unless_allow_reserved() -> None:
     plain = Param("q", "query", "form", True)
     reserved = Param("q", "query", "form", True, allow_reserved=True)

@@ -17,7 +17,14 @@ T = TypeVar("T")
 
 ParamLocation: TypeAlias = Literal["path", "query", "header", "cookie"]
 ParamStyle: TypeAlias = Literal[
-    "form", "simple", "label", "matrix", "deepObject", "pipeDelimited", "spaceDelimited"
+    "form",
+    "simple",
+    "label",
+    "matrix",
+    "deepObject",
+    "pipeDelimited",
+    "spaceDelimited",
+    "tabDelimited",
 ]
 ResponseKind: TypeAlias = Literal["json", "bytes", "text", "none"]
 PaginationKind: TypeAlias = Literal["offset", "page", "cursor", "camunda"]
@@ -62,12 +69,16 @@ class Body:
             carries several files under one name).
         json_fields: for multipart and form bodies, fields whose values are objects or arrays
             and are sent JSON-encoded (OpenAPI 3 §4.8.14.4 default for objects in multipart).
+        delimited_fields: for multipart and form bodies, array fields sent as one value joined
+            by their style's delimiter (``form``: commas; ``spaceDelimited``, ``pipeDelimited``,
+            ``tabDelimited``), as ``(wire name, style)`` pairs.
     """
 
     content_type: str
     required: bool = False
     file_fields: frozenset[str] = frozenset()
     json_fields: frozenset[str] = frozenset()
+    delimited_fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
