@@ -68,6 +68,8 @@ class GeneratorConfig:
         default_factory=dict[str, str | int | float | bool | tuple[str, ...]]
     )
     base_url_suffix: str = ""
+    token_exchange: dict[str, str | float] | None = None
+    """``[runtime.token_exchange]``: the API issues its own tokens (``runtime.TokenExchange``)."""
     pagination: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     path: Path | None = None
 
@@ -95,6 +97,27 @@ def _str_map(data: dict[str, Any], where: str) -> dict[str, str]:
         if not isinstance(v, str):
             raise FatalSchemaError(f"{where}: {k} must be a string")
         out[k] = v
+    return out
+
+
+_EXCHANGE_TEXT = ("path", "id_field", "secret_field", "token_field", "header", "prefix")
+
+
+def _token_exchange(runtime: dict[str, Any], where: str) -> dict[str, str | float] | None:
+    if "token_exchange" not in runtime:
+        return None
+    table = _table(runtime, "token_exchange", where + " runtime")
+    out: dict[str, str | float] = {}
+    for key, value in table.items():
+        if key in _EXCHANGE_TEXT and isinstance(value, str):
+            out[key] = value
+        elif key == "lifetime_seconds" and isinstance(value, int | float) and value > 0:
+            out[key] = float(value)
+        else:
+            raise FatalSchemaError(
+                f"{where}: runtime.token_exchange.{key}: expected one of "
+                f"{', '.join(_EXCHANGE_TEXT)} (strings) or lifetime_seconds (a positive number)"
+            )
     return out
 
 
@@ -164,6 +187,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
     suffix = runtime.get("base_url_suffix", "")
     if not isinstance(suffix, str):
         raise FatalSchemaError(f"{where}: runtime.base_url_suffix must be a string")
+    exchange = _token_exchange(runtime, where)
 
     def hook_dir(key: str) -> Path | None:
         value = hooks.get(key)
@@ -197,6 +221,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
         env_aliases=aliases,
         setting_defaults=defaults,
         base_url_suffix=suffix,
+        token_exchange=exchange,
         pagination=pages,
         path=path.resolve(),
     )
