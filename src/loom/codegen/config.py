@@ -70,6 +70,8 @@ class GeneratorConfig:
     base_url_suffix: str = ""
     token_exchange: dict[str, str | float] | None = None
     """``[runtime.token_exchange]``: the API issues its own tokens (``runtime.TokenExchange``)."""
+    base_url_drop_suffix: str = ""
+    """``[runtime] base_url_drop_suffix``: removed from a configured base URL ending with it."""
     pagination: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     path: Path | None = None
 
@@ -188,6 +190,9 @@ def load_config(path: Path | None) -> GeneratorConfig:
     if not isinstance(suffix, str):
         raise FatalSchemaError(f"{where}: runtime.base_url_suffix must be a string")
     exchange = _token_exchange(runtime, where)
+    drop = runtime.get("base_url_drop_suffix", "")
+    if not isinstance(drop, str):
+        raise FatalSchemaError(f"{where}: runtime.base_url_drop_suffix must be a string")
 
     def hook_dir(key: str) -> Path | None:
         value = hooks.get(key)
@@ -222,6 +227,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
         setting_defaults=defaults,
         base_url_suffix=suffix,
         token_exchange=exchange,
+        base_url_drop_suffix=drop,
         pagination=pages,
         path=path.resolve(),
     )

@@ -241,6 +241,9 @@ class SdkInfo:
             unless the ``base_url_exact`` setting is true.
         token_exchange: how the API issues its own tokens (``TOKEN_EXCHANGE`` strategy), or
             ``None``.
+        base_url_drop_suffix: removed from a configured base URL that ends with it, unless
+            ``base_url_exact`` is true: Conductor's paths start with ``/api`` while its users'
+            ``CONDUCTOR_SERVER_URL`` ends with it (``http://host:8080/api``).
     """
 
     name: str
@@ -256,3 +259,4 @@ class SdkInfo:
     env_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict[str, tuple[str, ...]])
     base_url_suffix: str = ""
     token_exchange: TokenExchange | None = None
+    base_url_drop_suffix: str = ""
