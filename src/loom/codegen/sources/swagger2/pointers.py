@@ -14,9 +14,27 @@ from dataclasses import dataclass, field
 from loom.codegen.diagnostics import escape_pointer_token
 
 
+def _escape(token: str | int) -> str:
+    text = str(token)
+    return escape_pointer_token(text) if "~" in text or "/" in text else text
+
+
 def child(base: str, *tokens: str | int) -> str:
     """``base`` extended by escaped tokens (``#/paths`` + ``/pets`` → ``#/paths/~1pets``)."""
-    return base + "".join("/" + escape_pointer_token(str(t)) for t in tokens)
+    return "/".join([base, *map(_escape, tokens)])
+
+
+Loc = str | tuple["Loc", str | int]
+"""A location built without formatting: a pointer, or ``(parent, token)``; see ``render``."""
+
+
+def render(loc: Loc) -> str:
+    """The pointer of a location (formatted only when something needs it, like a ``$ref``)."""
+    tokens: list[str | int] = []
+    while isinstance(loc, tuple):
+        loc, token = loc
+        tokens.append(token)
+    return child(loc, *reversed(tokens))
 
 
 def _lookup(table: dict[str, str], pointer: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from loom.codegen.sources.swagger2.pointers import child
+from loom.codegen.sources.swagger2.pointers import Loc, render
 
 RefSink = Callable[[dict[str, Any], str], None]
 """Called with each converted node that holds a ``$ref`` and the input pointer of that node."""
@@ -35,12 +35,12 @@ def looks_like_schema(node: object) -> bool:
     return isinstance(node, dict) and not _SCHEMA_KEYS.isdisjoint(cast("dict[str, Any]", node))
 
 
-def convert_schema(node: Any, pointer: str, refs: RefSink | None, depth: int = 0) -> Any:
+def convert_schema(node: Any, pointer: Loc, refs: RefSink | None, depth: int = 0) -> Any:
     """Convert one schema (and everything nested in it).
 
     Args:
         node: the Swagger 2.0 schema; anything that is not a mapping is returned as it is.
-        pointer: where ``node`` sits in the input, for the ``$ref`` callback.
+        pointer: where ``node`` sits in the input (a pointer or a ``Loc``), for ``refs``.
         refs: receives every node with a ``$ref``; ``None`` leaves references as written.
         depth: nesting so far (the parser already bounds it; this only guards recursion).
 
@@ -54,22 +54,22 @@ def convert_schema(node: Any, pointer: str, refs: RefSink | None, depth: int = 0
     for key, value in schema.items():
         if key in _MAPS and isinstance(value, dict):
             out[key] = {
-                name: convert_schema(sub, child(pointer, key, name), refs, depth + 1)
+                name: convert_schema(sub, ((pointer, key), name), refs, depth + 1)
                 for name, sub in cast("dict[str, Any]", value).items()
             }
         elif key in _LISTS and isinstance(value, list):
             out[key] = [
-                convert_schema(sub, child(pointer, key, i), refs, depth + 1)
+                convert_schema(sub, ((pointer, key), i), refs, depth + 1)
                 for i, sub in enumerate(cast("list[Any]", value))
             ]
         elif key == "items" and isinstance(value, list):
             # draft 4 tuple items; OpenAPI 3.0 has none: the first item's schema stands for all
             items = cast("list[Any]", value)
             out[key] = (
-                convert_schema(items[0], child(pointer, key, 0), refs, depth + 1) if items else {}
+                convert_schema(items[0], ((pointer, key), 0), refs, depth + 1) if items else {}
             )
         elif key == "items" or key in _SINGLES:
-            out[key] = convert_schema(value, child(pointer, key), refs, depth + 1)
+            out[key] = convert_schema(value, (pointer, key), refs, depth + 1)
         elif key == "x-nullable":
             if value is True:
                 out["nullable"] = True
@@ -84,7 +84,7 @@ def convert_schema(node: Any, pointer: str, refs: RefSink | None, depth: int = 0
         out["format"] = "binary"
     _lift_required(schema, out)
     if isinstance(out.get("$ref"), str) and refs is not None:
-        refs(out, pointer)
+        refs(out, render(pointer))
     return out
 
 
