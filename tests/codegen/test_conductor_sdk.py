@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from loom.codegen.config import load_config
+from loom.codegen.diagnostics import FatalSchemaError
 from loom.codegen.pipeline import Result, generate
 from tests.codegen.support import Recorded, RecordingServer, Reply
 from tests.codegen.test_golden import _check_all  # pyright: ignore[reportPrivateUsage]
@@ -141,3 +142,24 @@ def test_async_client_exchanges_the_key_and_renews_after_401(
 @pytest.mark.slow
 def test_conductor_sdk_passes_ruff_pyright_and_mypy_strict(generated: tuple[Result, Path]) -> None:
     _check_all(generated[1], "conductor_sdk")
+
+
+def test_token_exchange_table_is_read_and_bad_keys_are_refused(tmp_path: Path) -> None:
+    config = load_config(CONDUCTOR / "loom.toml")
+    assert config.token_exchange == {
+        "path": "/api/token",
+        "id_field": "keyId",
+        "secret_field": "keySecret",
+        "token_field": "token",
+        "header": "X-Authorization",
+        "lifetime_seconds": 2700.0,
+    }
+    assert config.base_url_drop_suffix == "/api"
+    bad = tmp_path / "loom.toml"
+    bad.write_text('[runtime.token_exchange]\nheadr = "X-Auth"\n')
+    with pytest.raises(FatalSchemaError) as caught:
+        load_config(bad)
+    assert "runtime.token_exchange.headr: expected one of path, id_field" in str(caught.value)
+    bad.write_text("[runtime.token_exchange]\nlifetime_seconds = -1\n")
+    with pytest.raises(FatalSchemaError):
+        load_config(bad)
