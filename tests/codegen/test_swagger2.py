@@ -328,3 +328,27 @@ def test_cli_generates_from_swagger_2_and_reports_input_pointers(tmp_path: Path)
         result.stderr
     )
     assert "loom: 4 operations" in result.stdout
+
+
+def test_form_field_diagnostics_point_at_their_form_data_parameters() -> None:
+    text = """
+swagger: "2.0"
+info: {title: t, version: "1"}
+paths:
+  /a:
+    post:
+      parameters:
+        - {name: f, in: formData, type: strng}
+        - {name: g, in: formData, type: array, items: {type: nmbr}}
+      responses: {"200": {description: ok}}
+"""
+    sink = DiagnosticSink()
+    loaded = load_text(text, sink=sink)
+    from loom.codegen.config import GeneratorConfig
+    from loom.codegen.ir.build import build_api
+
+    build_api(loaded.document, GeneratorConfig(), sink)
+    assert sorted(d.pointer for d in sink.items) == [
+        "#/paths/~1a/post/parameters/0",
+        "#/paths/~1a/post/parameters/1/items",
+    ]

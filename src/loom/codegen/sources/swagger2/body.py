@@ -129,7 +129,11 @@ def _form_body(
     content: dict[str, Any] = {"schema": schema}
     if encoding:
         content["encoding"] = encoding
-    pointers.add(target, form[0].pointer, inverse=False)
+    # The object schema has no one place in the input: the operation's parameter list stands for
+    # it (its fields map to their parameters above).
+    parameters = form[-1].pointer.rsplit("/", 1)[0]
+    pointers.add(target, parameters, inverse=False)
+    pointers.add(schema_at, parameters, inverse=False)
     out: dict[str, Any] = {"content": {media: content}}
     if required:
         out["required"] = True
