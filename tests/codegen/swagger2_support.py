@@ -104,7 +104,8 @@ def summary(api: Api) -> dict[str, str]:
             b = op.body
             out[f"{key}/body"] = (
                 f"{b.content_type} {type_text(b.type)} required={b.required} "
-                f"files={sorted(b.file_fields)} delimited={list(b.delimited_fields)}"
+                f"files={sorted(b.file_fields)} "
+                f"encoding={[(n, e.style, e.explode) for n, e in b.encoding]}"
             )
         out[f"{key}/response"] = f"{type_text(op.response)} {op.response_kind}"
         for code, t in op.errors:

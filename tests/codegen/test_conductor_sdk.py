@@ -152,6 +152,7 @@ def test_token_exchange_table_is_read_and_bad_keys_are_refused(tmp_path: Path) -
         "secret_field": "keySecret",
         "token_field": "token",
         "header": "X-Authorization",
+        "prefix": "",
         "lifetime_seconds": 2700.0,
     }
     assert config.base_url_drop_suffix == "/api"
@@ -159,7 +160,7 @@ def test_token_exchange_table_is_read_and_bad_keys_are_refused(tmp_path: Path) -
     bad.write_text('[runtime.token_exchange]\nheadr = "X-Auth"\n')
     with pytest.raises(FatalSchemaError) as caught:
         load_config(bad)
-    assert "runtime.token_exchange.headr: expected one of path, id_field" in str(caught.value)
+    assert "runtime.token_exchange.headr: unknown key (did you mean 'header'?)" in str(caught.value)
     bad.write_text("[runtime.token_exchange]\nlifetime_seconds = -1\n")
     with pytest.raises(FatalSchemaError):
         load_config(bad)

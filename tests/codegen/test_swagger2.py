@@ -148,7 +148,10 @@ def test_collection_formats_become_styles_when_converted() -> None:
     }
     body = ops["setTags"].body
     assert body is not None
-    assert body.delimited_fields == (("csv", "form"), ("pipes", "pipeDelimited"))
+    assert [(name, e.style, e.explode) for name, e in body.encoding] == [
+        ("csv", "form", False),
+        ("pipes", "pipeDelimited", False),
+    ]
 
 
 def test_x_nullable_becomes_nullable_on_properties_refs_items_and_parameters() -> None:

@@ -15,7 +15,7 @@ from loom.runtime.encoding import (
     to_jsonable,
 )
 from loom.runtime.models import BaseModel
-from loom.runtime.operation import Body, Operation, Param, ParamLocation, ParamStyle
+from loom.runtime.operation import Body, Encoding, Operation, Param, ParamLocation, ParamStyle
 
 from .helpers import Client
 from .loopback import LoopbackServer, Received, Reply, Script
@@ -104,23 +104,22 @@ def test_delimited_styles_join_arrays_in_query_path_and_header_when_swagger_form
 
 
 def test_delimited_form_fields_are_one_value_when_encoding_says_explode_false() -> None:
-    spec = Body(
-        "application/x-www-form-urlencoded",
-        delimited_fields=(("csv", "form"), ("ssv", "spaceDelimited")),
-    )
-    body = {"csv": ["a", "b"], "ssv": ["c", "d"], "multi": ["e", "f"]}
+    # Swagger 2.0 formData collectionFormat csv (the default), ssv and tsv after conversion.
+    encoding = {
+        "csv": Encoding(style="form", explode=False),
+        "ssv": Encoding(style="spaceDelimited", explode=False),
+        "tsv": Encoding(style="tabDelimited", explode=False),
+    }
+    spec = Body("application/x-www-form-urlencoded", encoding=encoding)
+    body = {"csv": ["a", "b"], "ssv": ["c", "d"], "tsv": ["e", "f"], "multi": ["g", "h"]}
     encoded = encode_body(spec, body, None)
-    assert encoded.content == b"csv=a%2Cb&ssv=c%20d&multi=e&multi=f"
-    parts = encode_body(
-        Body("multipart/form-data", delimited_fields=(("csv", "form"),)), body, None
-    )
+    assert encoded.content == b"csv=a,b&ssv=c%20d&tsv=e%09f&multi=g&multi=h"
+    parts = encode_body(Body("multipart/form-data", encoding=encoding), body, None)
     assert parts.files is not None
-    assert [(name, part[1]) for name, part in parts.files] == [
+    assert [(name, part[1]) for name, part in parts.files][:3] == [
         ("csv", b"a,b"),
-        ("ssv", b"c"),
-        ("ssv", b"d"),
-        ("multi", b"e"),
-        ("multi", b"f"),
+        ("ssv", b"c d"),
+        ("tsv", b"e\tf"),
     ]
 
 
@@ -149,12 +148,14 @@ def test_content_parameter_is_json_encoded_when_declared() -> None:
     assert serialize_query(param, {"a": 1}) == ["filter=%7B%22a%22%3A1%7D"]
 
 
-def test_deep_object_nests_when_object_has_objects() -> None:
+def test_deep_object_nests_and_indexes_arrays_when_object_has_objects_and_arrays() -> None:
+    # ``f[c]=1&f[c]=2`` reads back as ``c="2"`` in Rack-style parsers (Stripe's): arrays are
+    # indexed, as Stripe's own clients send them.
     param = Param("f", "query", "deepObject", True)
-    assert serialize_query(param, {"a": {"b": 1}, "c": [1, 2]}) == [
+    assert serialize_query(param, {"a": {"b": 1}, "c": [1, {"d": 2}]}) == [
         "f[a][b]=1",
-        "f[c]=1",
-        "f[c]=2",
+        "f[c][0]=1",
+        "f[c][1][d]=2",
     ]
 
 

@@ -356,6 +356,9 @@ def _normalise(sdk: SdkInfo, settings: Settings) -> Settings:
     suffix = sdk.base_url_suffix.rstrip("/")
     if base and suffix and not settings.base_url_exact and not base.endswith(suffix):
         base += suffix
+    drop = sdk.base_url_drop_suffix.rstrip("/")
+    if drop and not settings.base_url_exact and base.endswith(drop):
+        base = base[: -len(drop)]
     oauth2 = [s for s in sdk.security_schemes.values() if s.kind == "oauth2"]
     oauth_url = settings.oauth_url
     if oauth_url is None:

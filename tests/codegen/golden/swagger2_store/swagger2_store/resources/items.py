@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 
-from .._runtime.operation import Body, Operation, Param
+from .._runtime.operation import Body, Encoding, Operation, Param
 from .._runtime.resource import AsyncResource, SyncResource
 from .._runtime.response import RawResponse
 from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
@@ -60,7 +60,7 @@ _UPLOAD_PHOTO = Operation[None](
         "multipart/form-data",
         required=True,
         file_fields=frozenset(["photo"]),
-        delimited_fields=(("labels", "form"),),
+        encoding={"labels": Encoding(style="form", explode=False)},
     ),
     response_kind="none",
     success_statuses=(204,),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 
-from .._runtime.operation import Body, Operation
+from .._runtime.operation import Body, Encoding, Operation
 from .._runtime.resource import AsyncResource, SyncResource
 from .._runtime.response import RawResponse
 from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
@@ -20,7 +20,7 @@ _LOGIN = Operation[Session](
     body=Body(
         "application/x-www-form-urlencoded",
         required=True,
-        delimited_fields=(("scopes", "spaceDelimited"),),
+        encoding={"scopes": Encoding(style="spaceDelimited", explode=False)},
     ),
     response=Session,
     security=(),
