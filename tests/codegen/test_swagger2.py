@@ -279,7 +279,7 @@ definitions:
     ]
 
 
-def test_dangling_definition_reference_is_fatal_with_the_input_pointer() -> None:
+def test_dangling_definition_reference_is_an_error_at_the_input_pointer() -> None:
     text = """
 swagger: "2.0"
 info: {title: t, version: "1"}
@@ -287,11 +287,16 @@ paths:
   /a:
     get:
       responses: {"200": {description: ok, schema: {$ref: "#/definitions/Missing"}}}
+definitions:
+  Unused: {type: object, properties: {x: {$ref: "#/definitions/Gone"}}}
 """
-    with pytest.raises(FatalSchemaError) as caught:
-        load_text(text, sink=DiagnosticSink())
-    assert caught.value.pointer == "#/paths/~1a/get/responses/200/schema"
-    assert "'#/definitions/Missing' does not resolve" in caught.value.message
+    sink = DiagnosticSink()
+    load_text(text, sink=sink)
+    found = {d.pointer: (d.severity.value, d.message) for d in sink.items}
+    severity, message = found["#/paths/~1a/get/responses/200/schema"]
+    assert severity == "error"
+    assert message.startswith("$ref '#/definitions/Missing' does not resolve")
+    assert found["#/definitions/Unused/properties/x"][0] == "warning"
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ def convert_swagger(
 
     Raises:
         FatalSchemaError: Swagger 1.x, a version other than 2.0, no ``paths``, or a local
-            ``$ref`` that does not resolve.
+            ``$ref`` to something that has no place in OpenAPI 3 (a body parameter's schema).
     """
     version = root.get("swagger", root.get("swaggerVersion"))
     if isinstance(version, int | float) and not isinstance(version, bool) and version == 2:
@@ -108,11 +108,9 @@ def _rewrite_refs(root: dict[str, Any], result: Converted) -> None:
                 f"$ref {ref!r} has an invalid JSON pointer: {exc}", pointer=pointer
             ) from None
         if is_missing(resolve(root, tokens)):
-            raise FatalSchemaError(
-                f"$ref {ref!r} does not resolve: the document has nothing at "
-                f"{format_pointer(tokens)}; fix the pointer or add the definition",
-                pointer=pointer,
-            )
+            # Left as written: the loader reports it where it is used, as for OpenAPI input
+            # (an error where an operation reaches it, a warning in an unused definition).
+            continue
         moved = result.pointers.converted(format_pointer(tokens))
         if is_missing(resolve(result.document, parse_fragment(moved[1:]))):
             raise FatalSchemaError(
