@@ -205,9 +205,9 @@ def render_models_init(
             f"_RENAMED: dict[str, str] = {{\n{renamed}"
         )
         lookup = (
-            "    if name in _RENAMED:\n"
-            "        from .._runtime.renames import renamed_model\n\n"
-            "        return renamed_model(name, _RENAMED[name], __getattr__(_RENAMED[name]))\n"
+            "        if name in _RENAMED:\n"
+            "            from .._runtime.renames import renamed_model\n\n"
+            "            return renamed_model(name, _RENAMED[name], __getattr__(_RENAMED[name]))\n"
         )
     else:
         lookup = ""
@@ -231,13 +231,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-{lookup}    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
-    value = getattr(importlib.import_module(f".{{module}}", __name__), name)
-    globals()[name] = value
-    return value
+# Type checkers read the imports above, so that a misspelt name is an error (PEP 562: a module
+# ``__getattr__`` would make every name valid, typed by its return type).
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+{lookup}        module = _MODULES.get(name)
+        if module is None:
+            raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+        value = getattr(importlib.import_module(f".{{module}}", __name__), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
