@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 from importlib.metadata import version
@@ -50,6 +51,11 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # any value disables .pyc writing
     return env
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _trees() -> tuple[Path, Path]:
@@ -88,24 +94,28 @@ def main(argv: list[str] | None = None) -> int:
         ],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     env = _env()
     for run in range(args.runs + 1):
         for name, cmd in commands.items():
+            before = _children_cpu()
             result = timed_run(cmd, env=env)
             if result.returncode not in (0, 1):  # loom diff exits 1: Camunda's changes break
                 print(f"{name} failed:\n{fail_tail(result.output)}", file=sys.stderr)
                 return 1
             if run > 0:
                 times[name].append(result.seconds)
+                cpu[name].append(_children_cpu() - before)
         print(f"  run {run}/{args.runs} done", file=sys.stderr, flush=True)
     medians = {name: median(values) for name, values in times.items()}
     peer = next(name for name in commands if name.startswith("griffe"))
+    cpus = {name: median(values) for name, values in cpu.items()}
     rows = [
-        f"| {name} | {medians[name]:.2f} s | {medians[name] / medians[peer]:.2f} | "
-        + ", ".join(f"{t:.2f}" for t in values)
-        + " |"
+        f"| {name} | {medians[name]:.2f} s | {cpus[name]:.2f} s | "
+        f"{medians[name] / medians[peer]:.2f} | " + ", ".join(f"{t:.2f}" for t in values) + " |"
         for name, values in times.items()
     ]
+    load = os.getloadavg()[0]
     schemas = medians["loom diff, two schemas"]
     verdict = "meets it" if schemas < TARGET else "misses it"
     body = "\n".join(
@@ -119,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             "`griffe check` runs, without its git worktrees); loom reads the schemas (or the "
             "trees' `loom-api.json`) and compares the Python API.",
             "",
-            "| command | median wall time | / griffe | runs |",
-            "|---|---:|---:|---|",
+            f"Load average during the run: {load:.1f} on {os.cpu_count()} cores (CPU time is the "
+            "process's user + system time, less sensitive to other load than wall time).",
+            "",
+            "| command | median wall time | median CPU time | wall / griffe | runs (wall) |",
+            "|---|---:|---:|---:|---|",
             *rows,
             "",
             f"`loom diff` of the two schemas: **{schemas:.2f} s** (target < {TARGET:.0f} s: "
