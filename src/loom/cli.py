@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate the Camunda SDK and run the engine's demo job")
     demo.add_argument("--skip-engine", action="store_true", help="only the SDK part")
     demo.set_defaults(func=_run_demo)
+    from loom.worker_cli import add_command as add_worker
+
+    add_worker(sub)
     try:
         from loom.engine.cli import add_commands
     except ImportError:  # the engine is optional for generator-only installs

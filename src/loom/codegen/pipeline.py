@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import loom
 from loom.codegen.config import GeneratorConfig, load_config
@@ -117,7 +118,7 @@ def generate(
         plan = plan_files(api, config, header, runtime_files=_runtime_sources())
         files = plan.files
         files["loom-manifest.json"] = _manifest(
-            files.pop("loom-manifest.json"), loaded.sha256, sink
+            files.pop("loom-manifest.json"), loaded.sha256, sink, count_operations(document)
         )
         files[SURFACE_FILE] = surface_json(surface)
         t = stage("render", t)
@@ -177,16 +178,56 @@ def _write_all(root: Path, files: dict[str, bytes]) -> None:
 def _runtime_sources() -> dict[str, str]:
     out: dict[str, str] = {}
     for path in sorted(RUNTIME_DIR.rglob("*.py")):
-        if "__pycache__" in path.parts:
+        # The job worker (runtime/worker) is for SDKs of orchestration engines; the others do
+        # not carry it.
+        if "__pycache__" in path.parts or path.relative_to(RUNTIME_DIR).parts[0] == "worker":
             continue
         out[path.relative_to(RUNTIME_DIR).as_posix()] = path.read_text(encoding="utf-8")
     return out
 
 
-def _manifest(text: str, sha: str, sink: DiagnosticSink) -> str:
+def count_operations(document: dict[str, object]) -> int:
+    """How many operations ``paths`` holds, counted on the document itself (path-item
+    ``$ref``s followed), independently of the IR that the manifest is checked against."""
+    from loom.codegen.ir.operations import METHODS
+    from loom.codegen.sources.pointer import parse_fragment, resolve
+
+    paths = document.get("paths")
+    count = 0
+    for item in cast("dict[str, object]", paths).values() if isinstance(paths, dict) else ():
+        keys: set[str] = set()
+        node, hops = item, 0
+        while isinstance(node, dict) and hops < 16:
+            mapping = cast("dict[str, object]", node)
+            keys |= {m for m in METHODS if isinstance(mapping.get(m), dict)}
+            ref = mapping.get("$ref")
+            if not isinstance(ref, str) or not ref.startswith("#"):
+                break
+            try:
+                node, hops = resolve(document, parse_fragment(ref[1:])), hops + 1
+            except ValueError:
+                break
+        count += len(keys)
+    return count
+
+
+def _manifest(text: str, sha: str, sink: DiagnosticSink, in_schema: int) -> str:
     data = json.loads(text)
     data["generator"] = f"loom {loom.__version__}"
     data["schema_sha256"] = sha
+    data["operations_in_schema"] = in_schema
+    accounted = len(data["operations"]) + len(data["skipped"])
+    if accounted != in_schema:
+        # Every operation of `paths` is in the SDK or listed as skipped with its reason; a
+        # difference is an operation dropped without a word, which is a loom bug.
+        sink.add(
+            "#/paths",
+            f"the schema has {in_schema} operations but the SDK accounts for {accounted} "
+            f"({len(data['operations'])} generated, {len(data['skipped'])} skipped); "
+            "please report this as a loom bug",
+            code="operations-unaccounted",
+            severity=Severity.ERROR,
+        )
     data["diagnostics"] = [
         {"pointer": d.pointer, "severity": d.severity.value, "code": d.code, "message": d.message}
         for d in sink.sorted()

@@ -199,6 +199,25 @@ class Parameter:
     content_type: str | None = None
     description: str | None = None
     deprecated: bool = False
+    arg: str | None = None
+    """The key in the call's argument mapping when not ``wire`` (``"header:id"``): the wire name
+    is used by parameters in several locations; mirrors ``loom.runtime.operation.Param.arg``."""
+
+    @property
+    def key(self) -> str:
+        """The key of this parameter's value in the call's argument mapping."""
+        return self.arg or self.wire
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyEncoding:
+    """One entry of a form or multipart media type's ``encoding`` map (OpenAPI 3 §4.8.15);
+    mirrors ``loom.runtime.operation.Encoding``."""
+
+    content_type: str | None = None
+    style: str | None = None
+    explode: bool | None = None
+    allow_reserved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +230,8 @@ class RequestBody:
     file_fields: tuple[str, ...] = ()
     json_fields: tuple[str, ...] = ()
     description: str | None = None
+    encoding: tuple[tuple[str, PropertyEncoding], ...] = ()
+    """By wire name, in document order."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from loom.codegen.render.modules import ModelModule
 from loom.codegen.render.order import all_sort_key, blank_lines_after_imports, from_import_lines
 
 _ODD_WHITESPACE = re.compile(r"[^\S\n ]")
+_ENUM_MEMBER = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*")
 
 
 @dataclass
@@ -30,15 +31,27 @@ class _Layout:
         return text
 
 
+def _factory(f: ModelField, imports: Imports) -> str:
+    """The field's ``default_factory``; an empty ``list``/``dict`` of containers is spelled with
+    its type (``list[list[Cell]]``): pyright strict reads a bare ``list`` there as
+    ``list[list[Unknown]]``, and ruff rewrites ``lambda: []`` back to ``list`` (PIE807)."""
+    factory = f.default_factory or ""
+    t = f.type.with_nullable(False)
+    if factory in {"list", "dict"} and t.kind == factory and t.args:
+        if t.args[0].kind in {"list", "dict"}:
+            return annotation(t, imports, runtime=".._runtime")
+    return factory
+
+
 def _field_line(f: ModelField, imports: Imports, request_only: bool, layout: _Layout) -> str:
     ann = annotation(f.type, imports, runtime=".._runtime")
-    if f.default is not None and f.default[:1].isalpha() and "." in f.default:
+    if f.default is not None and _ENUM_MEMBER.fullmatch(f.default):
         imports.names.add(f.default.split(".", 1)[0])  # an enum member
     default = f.default if f.default is not None else "None"
     args: list[str] = []
     if not f.required:
         if f.default_factory is not None:
-            args.append(f"default_factory={f.default_factory}")
+            args.append(f"default_factory={_factory(f, imports)}")
         else:
             args.append(f"default={default}")
     if f.name != f.wire:
@@ -189,6 +202,13 @@ def render_models_init(
     entries: list[tuple[str, str]] = sorted(
         (d.name, m.name) for m in modules for d in m.definitions
     )
+    if not entries:
+        # No lazy table: an empty ``if TYPE_CHECKING:`` and an untyped ``[]`` are what ruff
+        # (TC005) and pyright strict (list[Unknown]) would object to.
+        return (
+            f'{header}\n"""The API declares no models."""\n\nfrom __future__ import annotations'
+            "\n\n__all__: list[str] = []\n"
+        )
     by_module: dict[str, list[str]] = {}
     for name, mod in entries:
         by_module.setdefault("." + mod, []).append(name)
