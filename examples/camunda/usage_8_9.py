@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from camunda_sdk import AsyncClient, Client, NotFoundError
 from camunda_sdk.models import (
+    ClockPinRequest,
     DecisionEvaluationById,
     ElementInstanceFilter,
     ElementInstanceFilterType,
@@ -27,7 +28,6 @@ from camunda_sdk.models import (
     SignalBroadcastRequest,
     UserTaskAssignmentRequest,
     UserTaskCompletionRequest,
-    ClockPinRequest,
 )
 from camunda_sdk.types import (
     DecisionDefinitionId,
@@ -116,7 +116,9 @@ def notify(client: Client, order_id: str) -> None:
     client.message.publish(
         body=MessagePublicationRequest(name="paid", correlation_key=order_id, time_to_live=60_000)
     )
-    client.message.correlate(body=MessageCorrelationRequest(name="shipped", correlation_key=order_id))
+    client.message.correlate(
+        body=MessageCorrelationRequest(name="shipped", correlation_key=order_id)
+    )
     client.signal.broadcast(body=SignalBroadcastRequest(signal_name="stock-updated"))
 
 

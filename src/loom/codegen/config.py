@@ -116,6 +116,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
     if path is None:
         return GeneratorConfig()
     from loom.codegen.config_file import parse_file  # pydantic: only when there is a file
+
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
