@@ -117,10 +117,10 @@ def load_config(path: Path | None) -> GeneratorConfig:
         FatalSchemaError: the file is missing, is not TOML, has an unknown key or a bad value
             (one line per problem, each with the file, the line and the dotted key).
     """
-    from loom.codegen.config_file import parse_file
-
     if path is None:
         return GeneratorConfig()
+    from loom.codegen.config_file import parse_file  # pydantic: only when there is a file
+
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
