@@ -125,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         name = "this checkout" if checkout == ROOT else f"loom@{git_commit(checkout)}"
         print(f"[{name}] {args.executions} executions, sequential and 4 at a time", flush=True)
         counts = _run(checkout, args.executions)
-        rows.append(f"| {name} | {counts['sequential']:.2f} | {counts['4 at a time']:.2f} |")
+        rows.append(
+            f"| {name} | {counts['sequential']:.2f} | {counts['4 at a time']:.2f} | "
+            f"{counts['idle per second']:.1f} |"
+        )
         print(f"   {rows[-1]}", flush=True)
     body = "\n".join(
         [
