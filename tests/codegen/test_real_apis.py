@@ -137,3 +137,16 @@ def test_every_operation_of_the_real_document_is_accounted_for_when_generated(
     assert manifest["operations_in_schema"] == expected
     assert len(manifest["operations"]) + len(manifest["skipped"]) == expected
     assert not [d for d in result.diagnostics if d.code == "operations-unaccounted"]
+
+
+# -- defaults (item 8) ------------------------------------------------------------------------
+
+
+def test_github_wrong_typed_defaults_are_named_when_generated(
+    github: tuple[Result, ModuleType],
+) -> None:
+    result, sdk = github
+    named = {d.pointer.rsplit("/", 2)[1] for d in result.diagnostics if d.code == "invalid-default"}
+    # ``is_alphanumeric: {type: boolean, default: "true"}``: a string where a boolean belongs
+    assert "is_alphanumeric" in named
+    assert sdk.models.ReposCreateAutolinkRequest.model_fields["is_alphanumeric"].default is None
