@@ -19,6 +19,7 @@ from loom.codegen.ir.model import (
     TypeRef,
 )
 from loom.codegen.ir.operations import OperationBuilder, RawOperation
+from loom.codegen.ir.paging import find_override
 from loom.codegen.ir.schemas import SchemaConverter
 
 # Attributes of the generated clients and resources that a resource or method must not shadow.
@@ -189,11 +190,21 @@ def _operation(
     params = builder.parameters(raw, prefix)
     body = builder.body(raw, prefix)
     response, kind, statuses, errors = builder.responses(raw, prefix)
-    pagination = (
-        builder.pagination(params, body, response, config.pagination.get(op_id), raw.pointer)
+    override = find_override(config.pagination, op_id, raw.path)
+    pagination, looks_paged = (
+        builder.pagination(raw, params, body, response, override)
         if kind == "json"
-        else None
+        else (None, False)
     )
+    if looks_paged and pagination is None and override is None:
+        sink.add(
+            raw.pointer,
+            "the response is a list and the request has paging parameters, but no pattern "
+            "(cursor, has_more, Link, next URL, offset/limit, page with a total) fits: no *_all "
+            f"pager; declare one under [pagination.{op_id}] if the API pages here",
+            code="unpaged-list",
+            severity=Severity.INFO,
+        )
     summary = raw.op.get("summary")
     description = raw.op.get("description")
     return Operation(

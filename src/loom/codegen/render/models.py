@@ -35,10 +35,13 @@ def _factory(f: ModelField, imports: Imports) -> str:
     ``list[list[Unknown]]``, and ruff rewrites ``lambda: []`` back to ``list`` (PIE807)."""
     factory = f.default_factory or ""
     t = f.type.with_nullable(False)
-    if factory in {"list", "dict"} and t.kind == factory and t.args:
-        if t.args[0].kind in {"list", "dict"}:
-            return annotation(t, imports, runtime=".._runtime")
+    if factory in {"list", "dict"} and t.kind == factory and t.args and _is_container(t.args[0]):
+        return annotation(t, imports, runtime=".._runtime")
     return factory
+
+
+def _is_container(t: TypeRef) -> bool:
+    return t.kind in {"list", "dict"}
 
 
 def _field_line(f: ModelField, imports: Imports, request_only: bool, layout: _Layout) -> str:
