@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="loom",
         description="loom: typed Python SDKs from API schemas, and a durable pipeline engine.",
     )
+    import loom
+
+    parser.add_argument("--version", action="version", version=f"loom {loom.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_generate(sub)
     demo = sub.add_parser("demo", help="generate the Camunda SDK and run the engine's demo job")

@@ -73,7 +73,7 @@ def test_stripe_error_is_typed_and_keeps_its_message_when_a_customer_is_missing(
     }
     server.routes[("GET", "/v1/customers/cus_missing")] = Reply(404, body)
     with pytest.raises(sdk.NotFoundError) as caught:
-        _client(sdk, server).v1.get_customers_customer("cus_missing")
+        _client(sdk, server).customers.get_customer("cus_missing")
     assert type(caught.value.body).__name__ == "Error"
     assert caught.value.body.error.code == "resource_missing"
     assert "No such customer: 'cus_missing'" in str(caught.value)
@@ -105,7 +105,7 @@ def test_stripe_form_body_nests_metadata_and_address_when_creating_a_customer(
         preferred_locales=["fr", "en"],
         expand=["tax"],
     )
-    customer = _client(sdk, server).v1.post_customers(body=body)
+    customer = _client(sdk, server).customers.create(body=body)
     assert customer.id == "cus_1"
     assert parse_bracket_form(server.last.body) == {
         "email": "jenny@example.com",

@@ -3,7 +3,7 @@
 Example::
 
     [sdk]
-    package = "camunda_sdk"          # Python package name
+    package = "camunda_sdk"          # Python package name (default: from info.title)
     distribution = "camunda-sdk"     # name in the SDK's pyproject.toml
     version = "0.1.0"
     layout = "resources"             # "resources" | "flat"
@@ -22,13 +22,22 @@ Example::
     post = "hooks/post"
 
     [runtime]
-    env_prefix = "CAMUNDA"
+    env_prefix = "CAMUNDA"           # default: from info.title, like the package
     [runtime.env_names]
     base_url = "CAMUNDA_REST_ADDRESS"
 
     [pagination.searchProcessInstances]   # declare or override a pagination pattern
     kind = "camunda"
     items_field = "items"
+
+    [pagination."/v1/*/search"]           # or for every operation whose path or id matches
+    kind = "cursor"
+    items_field = "data"
+    cursor_param = "page"
+    next_cursor_field = "next_page"
+
+    [groups]                              # path or operationId pattern -> resource
+    "/v1/billing_portal/*" = "billing"
 """
 
 from __future__ import annotations
@@ -49,7 +58,8 @@ _ENV_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 class GeneratorConfig:
     """Everything the generator can be told; every field has a sensible default."""
 
-    package: str = "api_client"
+    package: str = ""
+    """The Python package; ``""`` derives it from the schema (``derive_names``)."""
     distribution: str | None = None
     version: str = "0.1.0"
     layout: Literal["resources", "flat"] = "resources"
@@ -70,6 +80,9 @@ class GeneratorConfig:
     base_url_suffix: str = ""
     pagination: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     path: Path | None = None
+    # -- issue 17 (wire): resource grouping and names derived from the schema ---------------
+    groups: dict[str, str] = field(default_factory=dict[str, str])
+    """fnmatch pattern over path or operationId -> resource; wins over tags and the path rule."""
 
     @property
     def dist_name(self) -> str:
@@ -80,6 +93,27 @@ class GeneratorConfig:
     def prefix(self) -> str:
         """The SDK's environment variable prefix."""
         return self.env_prefix or self.package.upper()
+
+
+def derive_names(config: GeneratorConfig, document: dict[str, Any]) -> GeneratorConfig:
+    """``config`` with the package and environment prefix it does not set taken from the
+    schema's ``info.title`` (or its first server's host): ``Stripe API`` → ``stripe_client``
+    and ``STRIPE_*`` settings."""
+    if config.package:  # a package the user named also names the settings (``prefix``)
+        return config
+    from dataclasses import replace
+
+    from loom.codegen.ir.names import api_name
+
+    info = document.get("info")
+    title = cast(dict[str, Any], info).get("title") if isinstance(info, dict) else None
+    servers = document.get("servers")
+    first = cast(list[Any], servers)[0] if isinstance(servers, list) and servers else None
+    url = cast(dict[str, Any], first).get("url") if isinstance(first, dict) else None
+    name = api_name(title if isinstance(title, str) else "", url if isinstance(url, str) else "")
+    package = f"{name}_client" if name else "api_client"
+    env_prefix = config.env_prefix or (name.upper() if name else package.upper())
+    return replace(config, package=package, env_prefix=env_prefix)
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
@@ -120,8 +154,8 @@ def load_config(path: Path | None) -> GeneratorConfig:
     runtime = _table(data, "runtime", where)
     pagination = _table(data, "pagination", where)
 
-    package = sdk.get("package", "api_client")
-    if not isinstance(package, str) or not _PACKAGE_RE.match(package):
+    package = sdk.get("package", "")
+    if not isinstance(package, str) or (package and not _PACKAGE_RE.match(package)):
         raise FatalSchemaError(f"{where}: sdk.package must be a lower-case Python identifier")
     layout = sdk.get("layout", "resources")
     if layout not in ("resources", "flat"):
@@ -178,6 +212,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
         if not isinstance(spec, dict):
             raise FatalSchemaError(f"{where}: [pagination.{op_id}] must be a table")
         pages[op_id] = cast(dict[str, Any], spec)
+    groups = _str_map(_table(data, "groups", where), where)
     version = sdk.get("version", "0.1.0")
     dist = sdk.get("distribution")
     return GeneratorConfig(
@@ -199,4 +234,5 @@ def load_config(path: Path | None) -> GeneratorConfig:
         base_url_suffix=suffix,
         pagination=pages,
         path=path.resolve(),
+        groups=groups,
     )

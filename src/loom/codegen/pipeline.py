@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import cast
 
 import loom
-from loom.codegen.config import GeneratorConfig, load_config
+from loom.codegen.config import GeneratorConfig, derive_names, load_config
 from loom.codegen.diagnostics import Diagnostic, DiagnosticSink, FatalSchemaError, Severity
 from loom.codegen.ir.build import build_api
 from loom.codegen.ir.model import Api
@@ -42,6 +42,8 @@ class Result:
     files: dict[str, bytes] = field(default_factory=dict[str, bytes])
     diagnostics: list[Diagnostic] = field(default_factory=list[Diagnostic])
     stale: list[str] = field(default_factory=list[str])
+    package: str = ""
+    """The SDK's package (given, or derived from the schema)."""
     written: int = 0
     seconds: float = 0.0
 
@@ -84,6 +86,8 @@ def generate(
             document = _run_pre_hooks(config, schema, document, Path(tmp), staging)
             t = stage("pre-hooks", t)
 
+        config = derive_names(config, document)
+        result.package = config.package
         try:
             api = build_api(document, config, sink)
         except RecursionError:

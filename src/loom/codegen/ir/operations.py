@@ -21,6 +21,7 @@ from loom.codegen.ir.model import (
     TypeRef,
 )
 from loom.codegen.ir.schemas import SchemaConverter
+from loom.codegen.ir.text import plain_text
 from loom.codegen.sources.pointer import parse_fragment, resolve
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -51,7 +52,7 @@ def _l(value: object) -> list[Any]:
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+    return plain_text(value) if isinstance(value, str) and value.strip() else None
 
 
 def is_json(ct: str) -> bool:
@@ -109,8 +110,8 @@ class OperationBuilder:
                             severity=Severity.ERROR,
                         )
                     continue
-                tags = [t for t in _l(op.get("tags")) if isinstance(t, str) and t.strip()]
-                tag = tags[0] if tags else _tag_from_path(path)
+                tags = [t for t in _l(op.get("tags")) if isinstance(t, str) and usable_tag(t)]
+                tag = tags[0] if tags else tag_from_path(path)
                 out.append(
                     RawOperation(
                         method, path, f"{ptr_path}/{method}", op, _l(item_d.get("parameters")), tag
@@ -563,8 +564,23 @@ def _pick_content(cts: list[str]) -> str:
     return cts[0]
 
 
-def _tag_from_path(path: str) -> str:
-    for seg in path.strip("/").split("/"):
-        if seg and not seg.startswith("{"):
-            return seg
-    return "default"
+# Path segments that say which API version or prefix a path sits under, not what it is about:
+# ``v1``, ``v2beta``, ``api``, ``rest``, ``2010-04-01`` (Twilio), ``1.0``.
+_VERSION_SEGMENT = re.compile(
+    r"(?i)^(?:v\d+(?:[._]\d+)*(?:alpha|beta)?\d*|api|apis|rest|\d{4}-\d{2}-\d{2}|\d+(?:\.\d+)*)$"
+)
+
+
+def tag_from_path(path: str) -> str:
+    """The group of an untagged operation: its first path segment that is neither a parameter
+    nor a version prefix (``/v1/customers/{id}`` → ``customers``), without a file extension."""
+    segments = [s for s in path.strip("/").split("/") if s and not s.startswith("{")]
+    for seg in segments:
+        if not _VERSION_SEGMENT.match(seg):
+            return seg.rsplit(".", 1)[0] if "." in seg[1:] else seg
+    return segments[0] if segments else "default"
+
+
+def usable_tag(tag: str) -> bool:
+    """A tag that can name a resource: it has a letter (a tag ``1`` would give ``field_1``)."""
+    return any(ch.isalpha() for ch in tag)
