@@ -136,7 +136,8 @@ def next_link(headers: Mapping[str, str] | None) -> str | None:
     value = headers.get("link") if headers is not None else None
     if not value:
         return None
-    for target, params in _LINK.findall(value):
+    for match in _LINK.finditer(value):
+        target, params = match.group(1), match.group(2)
         for param in params.split(";"):
             key, _, rel = param.strip().partition("=")
             if key.strip().lower() == "rel" and "next" in rel.strip().strip('"').lower().split():

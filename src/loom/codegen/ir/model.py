@@ -7,7 +7,10 @@ Frozen dataclasses; names, types and defaults are decided when the IR is built
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from loom.codegen.renames import ResolvedRenames
 
 TypeKind = Literal[
     "any",
@@ -331,6 +334,8 @@ class Api:
     default_security: tuple[tuple[str, ...], ...]
     skipped: tuple[SkippedOperation, ...] = ()
     extensions: dict[str, Any] = field(default_factory=dict[str, Any])
+    renames: ResolvedRenames | None = None
+    """The deprecated old names the SDK keeps (``[renames]``, checked against this API)."""
 
     @property
     def operations(self) -> list[Operation]:

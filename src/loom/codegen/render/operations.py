@@ -276,13 +276,14 @@ def render_methods(
     is_async: bool,
     raw: bool,
     imports: Imports,
+    decorator: str = "",
 ) -> str:
-    """The method (and its ``*_all`` pager twin) for one variant."""
+    """The method (and its ``*_all`` pager twin) for one variant; ``decorator`` goes on both."""
     rt = imports.up + "_runtime"
     out: list[str] = []
     prefix = "async def" if is_async else "def"
     await_ = "await " if is_async else ""
-    deco = f"    {m.deprecated}\n" if m.deprecated else ""
+    deco = "".join(f"    {d}\n" for d in (decorator, m.deprecated) if d)
     no_cons_args = m.call_args.replace(", consistency=consistency", "")
     no_cons_params = m.params.replace(",\n        consistency: Consistency | None = None", "")
     params = m.params

@@ -137,7 +137,8 @@ def next_link(headers: Mapping[str, str] | None) -> str | None:
     value = headers.get("link") if headers is not None else None
     if not value:
         return None
-    for target, params in _LINK.findall(value):
+    for match in _LINK.finditer(value):
+        target, params = match.group(1), match.group(2)
         for param in params.split(";"):
             key, _, rel = param.strip().partition("=")
             if key.strip().lower() == "rel" and "next" in rel.strip().strip('"').lower().split():
@@ -193,28 +194,8 @@ def next_request(
     if count == 0:
         return None
     seen = state.seen + count
-    kind = pagination.kind
-    if kind == "camunda":
-        body = _as_dict(state.body)
-        page = dict(body.get("page") or {})
-        limit = _int(page.get("limit"))
-        if limit is not None and count < limit:
-            return None
-        meta = field_by_wire_name(data, pagination.page_object_field)
-        total = _int(field_by_wire_name(meta, "totalItems"))
-        capped = field_by_wire_name(meta, "hasMoreTotalItems") is True
-        if total is not None and seen >= total and not capped:
-            return None
-        if "from" in page:
-            page["from"] = (_int(page["from"]) or 0) + count
-        else:
-            cursor = field_by_wire_name(meta, "endCursor")
-            if not isinstance(cursor, str) or not cursor or cursor == page.get("after"):
-                return None
-            page.pop("before", None)
-            page["after"] = cursor
-        return PageState(state.params, {**body, "page": page}, seen)
-
+    if pagination.kind == "camunda":
+        return _next_camunda(pagination, state, data, count, seen)
     inputs: dict[str, Any] = (
         dict(state.params) if pagination.request_in == "query" else _as_dict(state.body)
     )
@@ -223,41 +204,76 @@ def next_request(
     )
     if (total is not None and seen >= total) or _last_page(pagination, data, inputs):
         return None
+    advanced = _advance(pagination, inputs, data, count, headers)
+    if advanced is None:
+        return None
+    if pagination.request_in == "query":
+        return PageState(advanced, state.body, seen)
+    return PageState(state.params, advanced, seen)
+
+
+def _advance(
+    pagination: Pagination,
+    inputs: dict[str, Any],
+    data: object,
+    count: int,
+    headers: Mapping[str, str] | None,
+) -> dict[str, Any] | None:
+    """The next page's inputs for the query/body kinds, or ``None`` when there is none."""
+    kind = pagination.kind
     if kind == "link":
         url = (
             field_by_wire_name(data, pagination.next_url_field)
             if pagination.next_url_field
             else next_link(headers)
         )
-        if not isinstance(url, str) or not url:
-            return None
-        followed = _follow(url, inputs)
-        if followed is None:
-            return None
-        inputs = followed
-    elif kind == "offset":
+        return _follow(url, inputs) if isinstance(url, str) and url else None
+    if kind == "offset":
         limit = _int(inputs.get(pagination.limit_param))
         if limit is not None and count < limit:
             return None
         inputs[pagination.offset_param] = (_int(inputs.get(pagination.offset_param)) or 0) + count
-    elif kind == "page":
+        return inputs
+    if kind == "page":
         size = _int(inputs.get(pagination.size_param))
         if size is not None and count < size:
             return None
         current = _int(inputs.get(pagination.page_param))
         inputs[pagination.page_param] = (pagination.page_start if current is None else current) + 1
+        return inputs
+    if pagination.cursor_item_field is not None:
+        items = extract_items(pagination, data)
+        cursor = field_by_wire_name(items[-1], pagination.cursor_item_field) if items else None
     else:
-        if pagination.cursor_item_field is not None:
-            items = extract_items(pagination, data)
-            cursor = field_by_wire_name(items[-1], pagination.cursor_item_field) if items else None
-        else:
-            cursor = field_by_wire_name(data, pagination.next_cursor_field)
-        if cursor is None or cursor == "" or cursor == inputs.get(pagination.cursor_param):
+        cursor = field_by_wire_name(data, pagination.next_cursor_field)
+    if cursor is None or cursor == "" or cursor == inputs.get(pagination.cursor_param):
+        return None
+    inputs[pagination.cursor_param] = cursor
+    return inputs
+
+
+def _next_camunda(
+    pagination: Pagination, state: PageState, data: object, count: int, seen: int
+) -> PageState | None:
+    body = _as_dict(state.body)
+    page = dict(body.get("page") or {})
+    limit = _int(page.get("limit"))
+    if limit is not None and count < limit:
+        return None
+    meta = field_by_wire_name(data, pagination.page_object_field)
+    total = _int(field_by_wire_name(meta, "totalItems"))
+    capped = field_by_wire_name(meta, "hasMoreTotalItems") is True
+    if total is not None and seen >= total and not capped:
+        return None
+    if "from" in page:
+        page["from"] = (_int(page["from"]) or 0) + count
+    else:
+        cursor = field_by_wire_name(meta, "endCursor")
+        if not isinstance(cursor, str) or not cursor or cursor == page.get("after"):
             return None
-        inputs[pagination.cursor_param] = cursor
-    if pagination.request_in == "query":
-        return PageState(inputs, state.body, seen)
-    return PageState(state.params, inputs, seen)
+        page.pop("before", None)
+        page["after"] = cursor
+    return PageState(state.params, {**body, "page": page}, seen)
 
 
 def _pagination(op: Operation[Any]) -> Pagination:
