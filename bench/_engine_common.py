@@ -108,23 +108,23 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def engine_env(database_url: str) -> dict[str, str]:
-    """Environment of a ``loom serve`` process."""
+def engine_env(database_url: str, src: Path = ROOT / "src") -> dict[str, str]:
+    """Environment of a ``loom serve`` process (``src``: the checkout whose loom it runs)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH", "")) if p)
     env.update(LOOM_DATABASE_URL=database_url, LOOM_LOG_LEVEL="WARNING", LOOM_AUTO_MIGRATE="0")
     return env
 
 
-def start_engine(database_url: str, port: int, **env: str) -> tuple[subprocess.Popen[bytes], float]:
+def start_engine(
+    database_url: str, port: int, *, src: Path = ROOT / "src", **env: str
+) -> tuple[subprocess.Popen[bytes], float]:
     """Start ``loom serve`` and return it with its start-up time (spawn → ``/readyz`` 200)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "loom", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env={**engine_env(database_url), **env},
+        cwd=src.parent,
+        env={**engine_env(database_url, src), **env},
         stdout=subprocess.DEVNULL,
         stderr=(BUILD / f"engine-{port}.log").open("wb"),
     )
@@ -258,3 +258,54 @@ async def drive(
         flush=True,
     )
     return run
+
+
+PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+async def reset_postgres(name: str) -> str:
+    """Re-create a bench database on the local PostgreSQL; returns its async URL."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+def git_commit(checkout: Path) -> str:
+    """The short commit a checkout is at (its folder name when git cannot tell)."""
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or checkout.name
+
+
+def peer_runs(
+    done: subprocess.CompletedProcess[str], peer: str, label: Callable[[str], str]
+) -> tuple[list[Run], str | None]:
+    """The sequential and 4-at-a-time runs a peer's script printed as ``RESULT {json}``, or why
+    there are none."""
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        return [], f"{peer} failed (exit {done.returncode}): {tail}"
+    data = json.loads(line.removeprefix("RESULT "))
+    runs: list[Run] = []
+    for key, what in (("sequential", "sequential"), ("concurrent", "4 at a time")):
+        latencies: list[float] = data[key]["latencies_ms"]
+        run = Run(label(what), len(latencies), data[key]["seconds"], latencies)
+        print(
+            f"   {run.label}: {run.per_second:.2f} executions/s, p50 {run.pct(0.5):.1f} ms",
+            flush=True,
+        )
+        runs.append(run)
+    return runs, None

@@ -3,7 +3,6 @@ in-request baseline."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ from bench._engine_common import (
     drive,
     engine_env,
     free_port,
+    peer_runs,
     stop,
     wait_http,
 )
@@ -246,20 +246,6 @@ def bench_prefect(sequential: int, concurrent: int) -> tuple[list[Run], str | No
         return [], f"Prefect {PREFECT_VERSION} did not run: {exc}"
     finally:
         stop(server)
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
-    if line is None:
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        return [], f"Prefect {PREFECT_VERSION} failed (exit {done.returncode}): {tail}"
-    data = json.loads(line.removeprefix("RESULT "))
-    runs: list[Run] = []
-    for key, label in (("sequential", "sequential"), ("concurrent", "4 at a time")):
-        latencies: list[float] = data[key]["latencies_ms"]
-        run = Run(
-            f"Prefect {PREFECT_VERSION}, {label}", len(latencies), data[key]["seconds"], latencies
-        )
-        print(
-            f"   {run.label}: {run.per_second:.2f} executions/s, p50 {run.pct(0.5):.0f} ms",
-            flush=True,
-        )
-        runs.append(run)
-    return runs, None
+    return peer_runs(
+        done, f"Prefect {PREFECT_VERSION}", lambda what: f"Prefect {PREFECT_VERSION}, {what}"
+    )

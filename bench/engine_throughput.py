@@ -1,6 +1,7 @@
 """Engine throughput: the diamond pipeline (a → b, c, d → e, no-op steps) end to end.
 
     python -m bench.engine_throughput [--sequential N] [--concurrent N] [--no-prefect]
+        [--no-dbos] [--against CHECKOUT]
 
 For SQLite and PostgreSQL it starts ``loom serve`` (a real process on loopback), measures its
 start-up time and resident memory, runs the diamond sequentially and 4 at a time over HTTP
@@ -8,9 +9,13 @@ start-up time and resident memory, runs the diamond sequentially and 4 at a time
 ``GET /v1/executions/{id}?wait_seconds=30`` should it not have ended; the load generator is
 a minimal keep-alive HTTP/1.1 client, ``LoadClient``),
 and reads the runnable → started latency of every step from the database. Peers measured in
-the same run: Prefect 3.9.1 against its own local server (a flow of five tasks), and a
+the same run: DBOS Transact 3.4 in-process on the same PostgreSQL (the same diamond as
+durable workflows and steps), Prefect 3.9.1 against its own local server (a flow of five
+tasks), and a
 BudPipeline-style baseline (the same five steps run one at a time inside the HTTP request,
-each step's state committed to SQLite). Results go to ``docs/benchmarks.md``.
+each step's state committed to SQLite). ``--against`` also measures the loom of another
+checkout (a worktree of an older commit) in the same run. Results go to
+``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -40,15 +45,17 @@ from bench._engine_common import (
     drive,
     engine_env,
     free_port,
+    git_commit,
     import_floor_seconds,
     percentile,
+    reset_postgres,
     start_engine,
     stop,
 )
+from bench._engine_dbos import DBOS_VERSION, bench_dbos
 from bench._engine_peers import PREFECT_VERSION, baseline_app, bench_baseline, bench_prefect
 from loom.engine.db.models import Execution, StepRun
 
-PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "loom_bench_engine"
 SECTION = "engine_throughput"
 
@@ -64,6 +71,7 @@ class EngineResult:
     runs: list[Run]
     start_latency_ms: list[float]
     polled_latency_ms: list[float] = field(default_factory=list[float])
+    name: str = "loom"  # "loom", or "loom@<commit>" for the checkout compared against
 
 
 def loom_one(
@@ -113,60 +121,57 @@ async def start_latencies(
     ]
 
 
-async def reset_postgres() -> str:
-    """Re-create the bench database; returns its URL."""
-    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)'))
-            await conn.execute(sa.text(f'CREATE DATABASE "{PG_BENCH_DB}"'))
-    finally:
-        await engine.dispose()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
-
-
-def migrate(database_url: str) -> None:
-    """``loom db upgrade``."""
+def migrate(database_url: str, src: Path = ROOT / "src") -> None:
+    """``loom db upgrade`` (of the checkout ``src``)."""
     subprocess.run(
         [sys.executable, "-m", "loom", "db", "upgrade"],
-        cwd=ROOT,
-        env=engine_env(database_url),
+        cwd=src.parent,
+        env=engine_env(database_url, src),
         check=True,
         capture_output=True,
     )
 
 
-async def bench_engine(backend: str, sequential: int, concurrent: int) -> EngineResult:
-    """Measure loom on one backend."""
+async def bench_engine(
+    backend: str,
+    sequential: int,
+    concurrent: int,
+    *,
+    src: Path = ROOT / "src",
+    name: str = "loom",
+    replicas: bool = True,
+) -> EngineResult:
+    """Measure loom (the checkout ``src``, reported as ``name``) on one backend; ``replicas``:
+    the PostgreSQL scenarios with two processes and with an API-only replica too."""
     if backend == "sqlite":
-        path = BUILD / "engine.db"
+        path = BUILD / f"engine-{name.replace('@', '-')}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         database_url = f"sqlite+aiosqlite:///{path}"
     else:
-        database_url = await reset_postgres()
-    migrate(database_url)
+        database_url = await reset_postgres(PG_BENCH_DB if replicas else f"{PG_BENCH_DB}_old")
+    migrate(database_url, src)
     polled: list[float] = []
     startups: list[float] = []
     floors: list[float] = []
     for _ in range(5):  # interleaved: the speed of this machine drifts by tens of percent
         floors.append(import_floor_seconds(database_url))
-        proc, seconds = start_engine(database_url, free_port())
+        proc, seconds = start_engine(database_url, free_port(), src=src)
         startups.append(seconds)
         stop(proc)
     port = free_port()
-    proc, _ = start_engine(database_url, port)
+    proc, _ = start_engine(database_url, port, src=src)
     base = f"http://127.0.0.1:{port}"
     try:
         created = httpx.post(f"{base}/v1/pipelines", json=DIAMOND, timeout=30).json()
         one = loom_one(created["id"])
         await drive("warm-up", 20, 4, one, base)
         runs = [
-            await drive(f"loom {backend}, sequential", sequential, 1, one, base),
-            await drive(f"loom {backend}, 4 at a time", concurrent, 4, one, base),
+            await drive(f"{name} {backend}, sequential", sequential, 1, one, base),
+            await drive(f"{name} {backend}, 4 at a time", concurrent, 4, one, base),
         ]
         rss = psutil.Process(proc.pid).memory_info().rss / (1024 * 1024)
-        if backend == "postgresql":
+        if backend == "postgresql" and replicas:
             # The production shape: replicas on one database (one per core here).
             second_port = free_port()
             second, _ = start_engine(database_url, second_port)
@@ -207,7 +212,8 @@ async def bench_engine(backend: str, sequential: int, concurrent: int) -> Engine
     startup = statistics.median(startups)
     floor = statistics.median(floors)
     print(
-        f"   {backend}: start-up {startup:.2f} s (importing the libraries alone: {floor:.2f} s), "
+        f"   {name} {backend}: start-up {startup:.2f} s (importing the libraries alone: "
+        f"{floor:.2f} s), "
         f"RSS {rss:.0f} MiB, runnable→started "
         f"p50 {percentile(latencies, 0.5):.1f} ms p99 {percentile(latencies, 0.99):.1f} ms",
         flush=True,
@@ -218,7 +224,7 @@ async def bench_engine(backend: str, sequential: int, concurrent: int) -> Engine
             f"{percentile(polled, 0.5):.1f} ms p99 {percentile(polled, 0.99):.1f} ms",
             flush=True,
         )
-    return EngineResult(backend, startup, floor, rss, runs, latencies, polled)
+    return EngineResult(backend, startup, floor, rss, runs, latencies, polled, name)
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -231,17 +237,58 @@ def _row(run: Run) -> str:
     )
 
 
+@dataclass
+class Peers:
+    """What the peers measured (an empty list and a reason when one did not run)."""
+
+    baseline: list[Run]
+    prefect: list[Run]
+    prefect_problem: str | None
+    dbos: list[Run]
+    dbos_problem: str | None
+
+
+def _against(engines: list[EngineResult]) -> list[str]:
+    """This checkout against the one given with ``--against``, per backend."""
+    out: list[str] = []
+    for old in (e for e in engines if e.name != "loom"):
+        new = next(e for e in engines if e.name == "loom" and e.backend == old.backend)
+        parts = [
+            f"{label} {n.per_second / o.per_second:.2f}x throughput, p50 "
+            f"{n.pct(0.5) / o.pct(0.5):.2f}x"
+            for label, n, o in (
+                ("sequential", new.runs[0], old.runs[0]),
+                ("4 at a time", new.runs[1], old.runs[1]),
+            )
+        ]
+        out.append(f"loom / {old.name} on {old.backend}: " + ", ".join(parts))
+    return out
+
+
+def _dbos(engines: list[EngineResult], dbos: list[Run]) -> list[str]:
+    pg = next((e for e in engines if e.backend == "postgresql" and e.name == "loom"), None)
+    if pg is None or len(dbos) < 2:
+        return []
+    seq = pg.runs[0].per_second / dbos[0].per_second
+    conc = pg.runs[1].per_second / dbos[1].per_second
+    met = "met" if conc >= 3 else "missed"
+    return [
+        f"loom postgresql over HTTP / DBOS in-process: {seq:.1f}x sequential, {conc:.1f}x at "
+        f"4 concurrent (target >= 3x: {met}); "
+        f"p50 {pg.runs[0].pct(0.5):.1f} vs {dbos[0].pct(0.5):.1f} ms sequential, "
+        f"{pg.runs[1].pct(0.5):.1f} vs {dbos[1].pct(0.5):.1f} ms at 4 concurrent (target lower: "
+        f"{'met' if pg.runs[1].pct(0.5) < dbos[1].pct(0.5) else 'missed'})"
+    ]
+
+
 def report(
-    engines: list[EngineResult],
-    baseline: list[Run],
-    prefect: list[Run],
-    prefect_problem: str | None,
-    load_at_start: float,
-    cpu_seconds: float,
+    engines: list[EngineResult], peers: Peers, load_at_start: float, cpu_seconds: float
 ) -> tuple[str, str]:
     """The Markdown section and the one-line summary."""
+    baseline, prefect, prefect_problem = peers.baseline, peers.prefect, peers.prefect_problem
     lines = [
-        "## Engine throughput: diamond pipeline (loom vs Prefect 3.9.1 vs in-request baseline)",
+        "## Engine throughput: diamond pipeline (loom vs DBOS 3.4 vs Prefect 3.9.1 vs "
+        "in-request baseline)",
         "",
         stamp(command_line("bench.engine_throughput")),
         "",
@@ -262,6 +309,7 @@ def report(
     ]
     for engine in engines:
         lines.extend(_row(run) for run in engine.runs)
+    lines.extend(_row(run) for run in peers.dbos)
     lines.extend(_row(run) for run in baseline)
     lines.extend(_row(run) for run in prefect)
     lines += [
@@ -279,7 +327,7 @@ def report(
                 f"{percentile(engine.polled_latency_ms, 0.99):.1f} ms"
             )
         lines.append(
-            f"| {engine.backend} | {engine.startup_seconds:.2f} s | "
+            f"| {engine.name} {engine.backend} | {engine.startup_seconds:.2f} s | "
             f"{engine.import_floor_seconds:.2f} s | {engine.rss_mib:.0f} MiB | "
             f"{percentile(engine.start_latency_ms, 0.5):.1f} / "
             f"{percentile(engine.start_latency_ms, 0.99):.1f} ms{polled} |"
@@ -305,18 +353,19 @@ def report(
         "by a timer of the process that suspended it; the poll loop "
         "(`LOOM_POLL_INTERVAL_SECONDS`, 0.2 s) is only the safety net for lost wake-ups.",
     ]
-    pg = next((e for e in engines if e.backend == "postgresql"), None)
-    ratios: list[str] = []
-    if prefect and engines:
-        for engine in engines:
+    current = [e for e in engines if e.name == "loom"]
+    pg = next((e for e in current if e.backend == "postgresql"), None)
+    ratios: list[str] = [*_against(engines), *_dbos(engines, peers.dbos)]
+    if prefect and current:
+        for engine in current:
             seq = engine.runs[0].per_second / prefect[0].per_second
             conc = engine.runs[1].per_second / prefect[1].per_second
             ratios.append(
                 f"loom {engine.backend} / Prefect: {seq:.0f}x sequential, {conc:.0f}x at 4 "
                 f"concurrent (p50 {prefect[0].pct(0.5) / engine.runs[0].pct(0.5):.0f}x lower)"
             )
-    if baseline and engines:
-        for engine in engines:
+    if baseline and current:
+        for engine in current:
             ratios.append(
                 f"loom {engine.backend} / baseline at 4 concurrent: "
                 f"{engine.runs[1].per_second / baseline[1].per_second:.2f}x"
@@ -324,6 +373,8 @@ def report(
     lines += ["", "Ratios: " + ("; ".join(ratios) if ratios else "none (a peer did not run)")]
     if prefect_problem:
         lines += ["", f"Prefect: {prefect_problem}"]
+    if peers.dbos_problem:
+        lines += ["", f"DBOS: {peers.dbos_problem}"]
     if pg is not None:
         best_run = max(pg.runs, key=lambda run: run.per_second)
         best = best_run.per_second
@@ -332,18 +383,24 @@ def report(
             f"{'met' if best >= 100 else 'missed'})",
             f"p50 {pg.runs[0].pct(0.5):.0f} ms sequential (target < 50 ms: "
             f"{'met' if pg.runs[0].pct(0.5) < 50 else 'missed'})",
-            f"start-up {pg.startup_seconds:.2f} s (target < 1 s: "
-            f"{'met' if pg.startup_seconds < 1 else 'missed'}; importing the libraries alone "
-            f"{pg.import_floor_seconds:.2f} s, loom's share "
-            f"{pg.startup_seconds - pg.import_floor_seconds:.2f} s)",
+            *(
+                f"start-up on {e.backend} {e.startup_seconds:.2f} s = "
+                f"{e.startup_seconds / e.import_floor_seconds:.2f}x importing its libraries "
+                f"alone ({e.import_floor_seconds:.2f} s; target <= 1.3x: "
+                f"{'met' if e.startup_seconds <= 1.3 * e.import_floor_seconds else 'missed'})"
+                for e in current
+            ),
             f"RSS {pg.rss_mib:.0f} MiB (target < 100 MiB: "
             f"{'met' if pg.rss_mib < 100 else 'missed'})",
         ]
         lines += ["", "Targets: " + "; ".join(targets) + "."]
     summary_parts = [
-        f"{e.backend} {max(r.per_second for r in e.runs):.0f}/s p50 {e.runs[0].pct(0.5):.0f} ms"
+        f"{e.name} {e.backend} {max(r.per_second for r in e.runs):.0f}/s "
+        f"p50 {e.runs[0].pct(0.5):.0f} ms"
         for e in engines
     ]
+    if peers.dbos:
+        summary_parts.append(f"DBOS {max(r.per_second for r in peers.dbos):.1f}/s")
     if prefect:
         summary_parts.append(f"Prefect {max(r.per_second for r in prefect):.1f}/s")
     if baseline:
@@ -359,6 +416,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefect-sequential", type=int, default=10)
     parser.add_argument("--prefect-concurrent", type=int, default=20)
     parser.add_argument("--no-prefect", action="store_true", help="skip the Prefect peer")
+    parser.add_argument("--no-dbos", action="store_true", help="skip the DBOS peer")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also measure the loom of another checkout (e.g. a worktree of an older commit)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
     parser.add_argument("--serve-baseline", nargs=2, metavar=("PORT", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -377,19 +441,43 @@ def main(argv: list[str] | None = None) -> int:
     cpu_seconds = cpu_reference_seconds()
     print(f"CPU reference: {cpu_seconds:.2f} s", flush=True)
     engines: list[EngineResult] = []
-    for index, backend in enumerate(("sqlite", "postgresql"), start=1):
-        print(f"[{index}/4] loom on {backend}", flush=True)
+    against: Path | None = args.against
+    for backend in ("sqlite", "postgresql"):
+        print(f"[{backend}] loom", flush=True)
         engines.append(asyncio.run(bench_engine(backend, args.sequential, args.concurrent)))
-    print("[3/4] BudPipeline-style baseline (in-request, one step at a time)", flush=True)
+        if against is not None:
+            name = f"loom@{git_commit(against)}"
+            print(f"[{backend}] {name} ({against})", flush=True)
+            engines.append(
+                asyncio.run(
+                    bench_engine(
+                        backend,
+                        args.sequential,
+                        args.concurrent,
+                        src=against / "src",
+                        name=name,
+                        replicas=False,
+                    )
+                )
+            )
+    print("[peers] BudPipeline-style baseline (in-request, one step at a time)", flush=True)
     baseline = asyncio.run(bench_baseline(max(args.sequential // 2, 10), args.concurrent // 2))
+    dbos: list[Run] = []
+    dbos_problem: str | None = "skipped (--no-dbos)" if args.no_dbos else None
+    if not args.no_dbos:
+        print(f"[peers] DBOS {DBOS_VERSION} in-process on PostgreSQL", flush=True)
+        dbos, dbos_problem = asyncio.run(bench_dbos(args.sequential, args.concurrent))
+        if dbos_problem:
+            print(f"   {dbos_problem}", flush=True)
     prefect: list[Run] = []
     problem: str | None = "skipped (--no-prefect)" if args.no_prefect else None
     if not args.no_prefect:
-        print(f"[4/4] Prefect {PREFECT_VERSION} with its local server", flush=True)
+        print(f"[peers] Prefect {PREFECT_VERSION} with its local server", flush=True)
         prefect, problem = bench_prefect(args.prefect_sequential, args.prefect_concurrent)
         if problem:
             print(f"   {problem}", flush=True)
-    body, summary = report(engines, baseline, prefect, problem, load_at_start, cpu_seconds)
+    peers = Peers(baseline, prefect, problem, dbos, dbos_problem)
+    body, summary = report(engines, peers, load_at_start, cpu_seconds)
     if not args.no_write:
         write_section(SECTION, body)
     print(summary)

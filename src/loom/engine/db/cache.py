@@ -55,14 +55,15 @@ class DefinitionCache:
         """A pipeline version, parsed, and its JSON."""
         return self._versions.get((pipeline_id, version))
 
-    def keep_version(self, pipeline_id: str, version: int, data: Mapping[str, Any]) -> None:
-        """Parse and keep a pipeline version."""
-        self._versions[(pipeline_id, version)] = (
-            PipelineDefinition.model_validate(data),
-            dict(data),
-        )
+    def keep_version(
+        self, pipeline_id: str, version: int, data: Mapping[str, Any]
+    ) -> tuple[PipelineDefinition, dict[str, Any]]:
+        """Parse and keep a pipeline version; the parsed definition and its JSON."""
+        kept = (PipelineDefinition.model_validate(data), dict(data))
+        self._versions[(pipeline_id, version)] = kept
         if len(self._versions) > self._max_versions:
             self._versions.popitem(last=False)
+        return kept
 
     def current_version(self, pipeline_id: str) -> int | None:
         """The version of a pipeline that was current when this process last looked."""

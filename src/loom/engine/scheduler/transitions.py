@@ -38,72 +38,74 @@ def apply_outcome(
     resume time and state. Lease expired: re-run when the action is idempotent, else failed.
     Failed: retried with back-off while the policy allows, else failed.
     """
-    step = defn.step(run.step_id)
     run.lease_owner = None
     run.lease_expires_at = None
     if isinstance(outcome, Completed):
-        run.status = StepStatus.COMPLETED
-        run.outputs = outcome.outputs
-        run.error = None
-        run.finished_at = now
-        run.resume_state = None
-        events.append(
-            new_event(
-                run.execution_id,
-                EventKind.STEP_COMPLETED,
-                "step completed",
-                now,
-                step_id=run.step_id,
-            )
-        )
-        for other in runs:
-            if other.step_id in outcome.skip_steps and other.status == StepStatus.PENDING:
-                skip_step(
-                    other,
-                    SkipReason.BRANCH,
-                    f"skipped: branch not taken by {run.step_id!r}",
-                    now,
-                    events,
-                )
-        return
-    if isinstance(outcome, Suspended):
-        run.status = StepStatus.PENDING
-        run.ready_at = outcome.resume_at
-        run.runnable_since = outcome.resume_at
-        run.resume_state = outcome.state
-        events.append(
-            new_event(
-                run.execution_id,
-                EventKind.STEP_SUSPENDED,
-                f"step waits until {outcome.resume_at.isoformat()}",
-                now,
-                step_id=run.step_id,
-            )
-        )
-        return
-    if isinstance(outcome, LeaseExpired):
+        _completed(run, runs, outcome, now, events)
+    elif isinstance(outcome, Suspended):
+        _suspended(run, outcome, now, events)
+    elif isinstance(outcome, LeaseExpired):
         action = registry.get(run.action)
         if action is not None and action.idempotent:
-            run.status = StepStatus.PENDING
-            run.ready_at = now
-            run.runnable_since = now
-            events.append(
-                new_event(
-                    run.execution_id,
-                    EventKind.STEP_RECOVERED,
-                    f"the lease of engine {outcome.owner!r} expired; running the step "
-                    f"again (action {run.action!r} is idempotent)",
-                    now,
-                    step_id=run.step_id,
-                )
+            _recovered(run, outcome, now, events)
+        else:
+            message = (
+                f"the engine running this step ({outcome.owner!r}) stopped before it finished "
+                f"(its lease expired); action {run.action!r} is not idempotent, so it was not "
+                "run again: check its effect and retry the execution"
             )
-            return
-        message = (
-            f"the engine running this step ({outcome.owner!r}) stopped before it finished "
-            f"(its lease expired); action {run.action!r} is not idempotent, so it was not "
-            "run again: check its effect and retry the execution"
+            _failed(run, defn, Failed(message, retryable=False), now, events)
+    else:
+        _failed(run, defn, outcome, now, events)
+
+
+def _completed(
+    run: StepRow, runs: list[StepRow], outcome: Completed, now: datetime, events: list[NewEvent]
+) -> None:
+    run.status = StepStatus.COMPLETED
+    run.outputs = outcome.outputs
+    run.error = None
+    run.finished_at = now
+    run.resume_state = None
+    events.append(
+        new_event(
+            run.execution_id, EventKind.STEP_COMPLETED, "step completed", now, step_id=run.step_id
         )
-        outcome = Failed(message, retryable=False)
+    )
+    for other in runs:
+        if other.step_id in outcome.skip_steps and other.status == StepStatus.PENDING:
+            message = f"skipped: branch not taken by {run.step_id!r}"
+            skip_step(other, SkipReason.BRANCH, message, now, events)
+
+
+def _suspended(run: StepRow, outcome: Suspended, now: datetime, events: list[NewEvent]) -> None:
+    run.status = StepStatus.PENDING
+    run.ready_at = outcome.resume_at
+    run.runnable_since = outcome.resume_at
+    run.resume_state = outcome.state
+    message = f"step waits until {outcome.resume_at.isoformat()}"
+    events.append(
+        new_event(run.execution_id, EventKind.STEP_SUSPENDED, message, now, step_id=run.step_id)
+    )
+
+
+def _recovered(run: StepRow, outcome: LeaseExpired, now: datetime, events: list[NewEvent]) -> None:
+    run.status = StepStatus.PENDING
+    run.ready_at = now
+    run.runnable_since = now
+    message = (
+        f"the lease of engine {outcome.owner!r} expired; running the step again "
+        f"(action {run.action!r} is idempotent)"
+    )
+    events.append(
+        new_event(run.execution_id, EventKind.STEP_RECOVERED, message, now, step_id=run.step_id)
+    )
+
+
+def _failed(
+    run: StepRow, defn: PipelineDefinition, outcome: Failed, now: datetime, events: list[NewEvent]
+) -> None:
+    step = defn.step(run.step_id)
     retry = step.effective_retry if step is not None else None
     tries = run.attempt - run.attempts_before_retry  # the policy counts since the last retry
     if outcome.retryable and retry is not None and tries < retry.max_attempts:

@@ -109,9 +109,7 @@ async def _pipeline_definition(
         ).scalar_one_or_none()
         if data is None:
             raise NotFoundError(f"pipeline {pipeline_id!r} has no version {version}")
-        cache.keep_version(pipeline_id, version, data)
-        cached = cache.version(pipeline_id, version)
-        assert cached is not None
+        cached = cache.keep_version(pipeline_id, version, data)
     return version, cached[0], cached[1], False
 
 
@@ -180,93 +178,144 @@ async def start_execution(
     # A stored pipeline's version is guessed first (see _pipeline_definition); a wrong guess
     # is redone once with the version read.
     for guess in (True, False):
-        version: int | None = None
-        definition_data: dict[str, Any] | None = None
-        guessed = False
-        if pipeline_id is not None:
-            version, defn, definition_data, guessed = await _pipeline_definition(
-                tx, pipeline_id, guess=guess
-            )
-            pointer = "/pipeline_id"
-        else:
-            try:
-                defn = require_valid(definition, registry)
-            except InvalidInputError as exc:
-                raise InvalidInputError(
-                    exc.detail,
-                    issues=[
-                        Issue(f"/definition{i.pointer}", i.message, i.code) for i in exc.issues
-                    ],
-                ) from None
-            pointer = "/definition/steps"
-        if defn.is_draft:
-            raise InvalidInputError(
-                "the pipeline is a draft (it has no steps); add steps before running it",
-                issues=[Issue(pointer, "a draft pipeline cannot run", "draft")],
-            )
-        try:
-            bound = bind_parameters(defn, params or {})
-        except ParameterError as exc:
-            raise InvalidInputError(
-                "the parameters do not match the pipeline's declaration",
-                issues=[Issue(f"/params{p}", m, "parameter") for p, m in exc.errors],
-            ) from None
+        source = await _source(tx, registry, pipeline_id, definition, guess=guess)
+        defn = source.defn
+        bound = _bind(defn, params)
         now = utcnow()
-        execution = ExecutionRow(
-            id=str(uuid.uuid4()),
+        execution, runs, events = _new_rows(
+            defn,
             pipeline_id=pipeline_id,
-            pipeline_version=version,
-            pipeline_name=defn.name,
+            version=source.version,
             params=bound,
             initiator=initiator,
-            callback_topics=list(callback_topics),
-            status=ExecutionStatus.PENDING,
-            outputs=None,
-            error=None,
-            progress_percent=0.0,
-            max_parallel_steps=defn.settings.max_parallel_steps,
+            callback_topics=callback_topics,
             correlation_id=correlation_id,
-            created_at=now,
-            deadline_at=deadline_after(now, defn.settings.timeout_seconds),
+            now=now,
         )
-        runs = [
-            StepRow(
-                id=str(uuid.uuid4()),
-                execution_id=execution.id,
-                step_id=step.id,
-                position=index,
-                action=step.action,
-                weight=step.weight,
-            )
-            for index, step in enumerate(defn.steps)
-        ]
-        events = [
-            new_event(
-                execution.id,
-                EventKind.EXECUTION_CREATED,
-                f"execution of {defn.name!r} created",
-                now,
-            )
-        ]
         ready = advance(execution, defn, runs, now=now, events=events)
         claims = claimer.claim_new(execution, runs, ready, now, events) if ready and claimer else []
         try:
             await tx.create(
                 execution,
-                definition_data or defn.model_dump(mode="json"),
+                source.data or defn.model_dump(mode="json"),
                 runs,
                 events,
                 [notify.RUNNABLE] if len(claims) < len(ready) else [],
-                of_current_version=guessed,
+                of_current_version=source.guessed,
             )
         except StaleDataError:
-            if not guessed:
+            if not source.guessed:
                 raise
             tx.definitions.pipeline_changed(pipeline_id or "", None)
             continue
         tx.definitions.remember(execution.id, defn)
         return Committed(execution, runs, claims, runnable=len(claims) < len(ready))
     raise AssertionError("unreachable: the second try does not guess")
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The definition an execution starts from."""
+
+    defn: PipelineDefinition
+    pointer: str  # where a problem with it is reported
+    version: int | None = None  # of a stored pipeline
+    data: dict[str, Any] | None = None  # its JSON, as stored
+    guessed: bool = False  # the version is a guess the create statement checks
+
+
+async def _source(
+    tx: Tx,
+    registry: ActionRegistry,
+    pipeline_id: str | None,
+    definition: object | None,
+    *,
+    guess: bool,
+) -> _Source:
+    """The stored pipeline's current version, or the inline definition validated; not a draft.
+
+    Raises:
+        NotFoundError: the pipeline does not exist.
+        InvalidInputError: an invalid inline definition, or a draft.
+    """
+    if pipeline_id is not None:
+        version, defn, data, guessed = await _pipeline_definition(tx, pipeline_id, guess=guess)
+        source = _Source(defn, "/pipeline_id", version, data, guessed)
+    else:
+        try:
+            defn = require_valid(definition, registry)
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                exc.detail,
+                issues=[Issue(f"/definition{i.pointer}", i.message, i.code) for i in exc.issues],
+            ) from None
+        source = _Source(defn, "/definition/steps")
+    if source.defn.is_draft:
+        raise InvalidInputError(
+            "the pipeline is a draft (it has no steps); add steps before running it",
+            issues=[Issue(source.pointer, "a draft pipeline cannot run", "draft")],
+        )
+    return source
+
+
+def _bind(defn: PipelineDefinition, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The parameters bound to the declaration (defaults filled in, types checked).
+
+    Raises:
+        InvalidInputError: parameters that do not match the declaration.
+    """
+    try:
+        return bind_parameters(defn, params or {})
+    except ParameterError as exc:
+        raise InvalidInputError(
+            "the parameters do not match the pipeline's declaration",
+            issues=[Issue(f"/params{p}", m, "parameter") for p, m in exc.errors],
+        ) from None
+
+
+def _new_rows(
+    defn: PipelineDefinition,
+    *,
+    pipeline_id: str | None,
+    version: int | None,
+    params: dict[str, Any],
+    initiator: str | None,
+    callback_topics: Sequence[str],
+    correlation_id: str | None,
+    now: datetime,
+) -> tuple[ExecutionRow, list[StepRow], list[NewEvent]]:
+    """A new execution's row, one pending row per step, and its first event."""
+    execution = ExecutionRow(
+        id=str(uuid.uuid4()),
+        pipeline_id=pipeline_id,
+        pipeline_version=version,
+        pipeline_name=defn.name,
+        params=params,
+        initiator=initiator,
+        callback_topics=list(callback_topics),
+        status=ExecutionStatus.PENDING,
+        outputs=None,
+        error=None,
+        progress_percent=0.0,
+        max_parallel_steps=defn.settings.max_parallel_steps,
+        correlation_id=correlation_id,
+        created_at=now,
+        deadline_at=deadline_after(now, defn.settings.timeout_seconds),
+    )
+    runs = [
+        StepRow(
+            id=str(uuid.uuid4()),
+            execution_id=execution.id,
+            step_id=step.id,
+            position=index,
+            action=step.action,
+            weight=step.weight,
+        )
+        for index, step in enumerate(defn.steps)
+    ]
+    created = f"execution of {defn.name!r} created"
+    events = [new_event(execution.id, EventKind.EXECUTION_CREATED, created, now)]
+    return execution, runs, events
 
 
 async def list_executions(
