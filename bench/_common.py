@@ -67,29 +67,24 @@ def command_line(module: str, argv: Sequence[str] | None = None) -> str:
     return f"python -m {module} " + shlex.join(args) if args else f"python -m {module}"
 
 
-def loom_generate_cmd(out: Path) -> list[str]:
-    """loom's command for the Camunda SDK into ``out``."""
-    return [
-        str(LOOM_PYTHON),
-        "-m",
-        "loom",
-        "generate",
-        str(CAMUNDA_SCHEMA),
-        "-o",
-        str(out),
-        "--config",
-        str(CAMUNDA_CONFIG),
-        "-q",
-    ]
+def loom_generate_cmd(
+    out: Path, schema: Path = CAMUNDA_SCHEMA, config: Path | None = CAMUNDA_CONFIG
+) -> list[str]:
+    """loom's command for a schema (the Camunda SDK by default) into ``out``."""
+    cmd = [str(LOOM_PYTHON), "-m", "loom", "generate", str(schema), "-o", str(out)]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    return [*cmd, "-q"]
 
 
-def opc_generate_cmd(out: Path) -> list[str]:
-    """openapi-python-client's command for the Camunda schema into ``out`` (ruff formatting on)."""
+def opc_generate_cmd(out: Path, schema: Path = CAMUNDA_SCHEMA) -> list[str]:
+    """openapi-python-client's command for a schema (Camunda's by default) into ``out``
+    (ruff formatting on)."""
     return [
         str(OPC.bin("openapi-python-client")),
         "generate",
         "--path",
-        str(CAMUNDA_SCHEMA),
+        str(schema),
         "--output-path",
         str(out),
         "--overwrite",

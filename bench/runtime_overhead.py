@@ -92,7 +92,18 @@ def _generate() -> None:
     loom_out = WORK / "loom"
     print("runtime_overhead: generating the loom SDK", file=sys.stderr)
     subprocess.run(
-        [str(LOOM_PYTHON), "-m", "loom", "generate", str(SCHEMA), "-o", str(loom_out), "-q"],
+        [
+            str(LOOM_PYTHON),
+            "-m",
+            "loom",
+            "generate",
+            str(SCHEMA),
+            "-o",
+            str(loom_out),
+            "--package",
+            "api_client",
+            "-q",
+        ],
         check=True,
         cwd=ROOT,
     )

@@ -303,6 +303,31 @@ def _strict_pairs(recs: Iterable[Record]) -> Iterable[tuple[str, int, str, str]]
             yield f"pyright strict: {rule}", int(n), str(r["document"]), str(text)
 
 
+def _unpaged(records: dict[str, Record], documents: Sequence[str]) -> list[str]:
+    """Operations whose response looks paginated (a list, paging parameters) but that got no
+    pager, from loom's ``unpaged-list`` diagnostics: each is a pattern to learn or declare."""
+    per_doc: list[tuple[int, str, str]] = []
+    for d in documents:
+        r = records.get(d)
+        if r is None:
+            continue
+        for category, (n, text) in dict(r.get("diagnostic_categories", {})).items():
+            if str(category).startswith("unpaged-list"):
+                per_doc.append((int(n), str(r["document"]), str(text)))
+    total = sum(n for n, _, _ in per_doc)
+    lines = [
+        "## loom: list operations without a pager",
+        "",
+        f"{total} operations in {len(per_doc)} documents answer with a list and take paging "
+        "parameters, but no declared pattern (cursor, has_more, Link, next URL, offset/limit, "
+        "page with a total) fits, so they have no `*_all` pager.",
+        "",
+    ]
+    for n, doc, text in sorted(per_doc, key=lambda x: (-x[0], x[1]))[:20]:
+        lines.append(f"- `{doc}`: {n}, e.g. {text.split(':', 1)[0]}")
+    return [*lines, ""]
+
+
 def render(
     *,
     gens: Sequence[str],
@@ -336,6 +361,7 @@ def render(
             "",
         ]
     if "loom" in present:
+        lines += _unpaged(by_gen["loom"], documents)
         lines += ["## loom: every missing operation, with its reason", ""]
         missing = [
             (str(r["document"]), str(e))

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="loom",
         description="loom: typed Python SDKs from API schemas, and a durable pipeline engine.",
     )
+    import loom
+
+    parser.add_argument("--version", action="version", version=f"loom {loom.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_generate(sub)
     from loom.codegen.diff.cli import add_command as add_diff

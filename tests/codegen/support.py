@@ -151,13 +151,12 @@ def generate_sdk(schema: Path, out: Path, **options: Any) -> tuple[Result, Modul
     result = generate(schema, out, config)
     lost = [d for d in result.diagnostics if d.code == "operations-unaccounted"]
     assert not lost, f"operations dropped without a diagnostic: {lost}"
-    for name in [
-        m for m in sys.modules if m == config.package or m.startswith(config.package + ".")
-    ]:
+    package = result.package
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
         del sys.modules[name]
     sys.path.insert(0, str(out))
     try:
-        module = importlib.import_module(config.package)
+        module = importlib.import_module(package)
     finally:
         sys.path.remove(str(out))
     return result, module

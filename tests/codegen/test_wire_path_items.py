@@ -31,7 +31,7 @@ def test_operations_of_a_referenced_path_item_are_generated_when_the_ref_is_loca
     with recording_server() as server:
         server.routes[("GET", "/pets")] = Reply(200, ["Tom"])
         client = sdk.Client(base_url=server.url, max_retries=0)
-        assert client.pets.get(limit=2) == ["Tom"]
+        assert client.pets.list(limit=2) == ["Tom"]
         assert server.last.query == [("limit", "2")]
 
 

@@ -3,7 +3,7 @@
 Example::
 
     [sdk]
-    package = "camunda_sdk"          # Python package name
+    package = "camunda_sdk"          # Python package name (default: from info.title)
     distribution = "camunda-sdk"     # name in the SDK's pyproject.toml
     version = "0.1.0"
     layout = "resources"             # "resources" | "flat"
@@ -22,13 +22,22 @@ Example::
     post = "hooks/post"
 
     [runtime]
-    env_prefix = "CAMUNDA"
+    env_prefix = "CAMUNDA"           # default: from info.title, like the package
     [runtime.env_names]
     base_url = "CAMUNDA_REST_ADDRESS"
 
     [pagination.searchProcessInstances]   # declare or override a pagination pattern
     kind = "camunda"
     items_field = "items"
+
+    [pagination."/v1/*/search"]           # or for every operation whose path or id matches
+    kind = "cursor"
+    items_field = "data"
+    cursor_param = "page"
+    next_cursor_field = "next_page"
+
+    [groups]                              # path or operationId pattern -> resource
+    "/v1/billing_portal/*" = "billing"
 
     [renames.operations]             # old Python name -> new; the old one stays, deprecated
     "process_instance.start" = "process_instance.create"
@@ -42,7 +51,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from loom.codegen.diagnostics import FatalSchemaError
 
@@ -72,7 +81,8 @@ class Renames:
 class GeneratorConfig:
     """Everything the generator can be told; every field has a sensible default."""
 
-    package: str = "api_client"
+    package: str = ""
+    """The Python package; ``""`` derives it from the schema (``derive_names``)."""
     distribution: str | None = None
     version: str = "0.1.0"
     layout: Literal["resources", "flat"] = "resources"
@@ -98,6 +108,9 @@ class GeneratorConfig:
     pagination: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     renames: Renames = field(default_factory=Renames)
     path: Path | None = None
+    # -- issue 17 (wire): resource grouping and names derived from the schema ---------------
+    groups: dict[str, str] = field(default_factory=dict[str, str])
+    """fnmatch pattern over path or operationId -> resource; wins over tags and the path rule."""
 
     @property
     def dist_name(self) -> str:
@@ -108,6 +121,27 @@ class GeneratorConfig:
     def prefix(self) -> str:
         """The SDK's environment variable prefix."""
         return self.env_prefix or self.package.upper()
+
+
+def derive_names(config: GeneratorConfig, document: dict[str, Any]) -> GeneratorConfig:
+    """``config`` with the package and environment prefix it does not set taken from the
+    schema's ``info.title`` (or its first server's host): ``Stripe API`` → ``stripe_client``
+    and ``STRIPE_*`` settings."""
+    if config.package:  # a package the user named also names the settings (``prefix``)
+        return config
+    from dataclasses import replace
+
+    from loom.codegen.ir.names import api_name
+
+    info = document.get("info")
+    title = cast(dict[str, Any], info).get("title") if isinstance(info, dict) else None
+    servers = document.get("servers")
+    first = cast(list[Any], servers)[0] if isinstance(servers, list) and servers else None
+    url = cast(dict[str, Any], first).get("url") if isinstance(first, dict) else None
+    name = api_name(title if isinstance(title, str) else "", url if isinstance(url, str) else "")
+    package = f"{name}_client" if name else "api_client"
+    env_prefix = config.env_prefix or (name.upper() if name else package.upper())
+    return replace(config, package=package, env_prefix=env_prefix)
 
 
 def load_config(path: Path | None) -> GeneratorConfig:
@@ -138,7 +172,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
         return None if value is None else (path.parent / value).resolve()
 
     return GeneratorConfig(
-        package=sdk.package,
+        package=sdk.package or "",
         distribution=sdk.distribution,
         version=sdk.version,
         layout=sdk.layout,
@@ -174,4 +208,5 @@ def load_config(path: Path | None) -> GeneratorConfig:
             parameters=dict(parsed.renames.parameters),
         ),
         path=path.resolve(),
+        groups=dict(parsed.groups),
     )

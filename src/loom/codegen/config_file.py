@@ -28,7 +28,8 @@ class _Table(BaseModel):
 class SdkTable(_Table):
     """``[sdk]``."""
 
-    package: Annotated[str, Field(pattern=_PACKAGE)] = "api_client"
+    package: Annotated[str, Field(pattern=_PACKAGE)] | None = None
+    """``None``: derived from the schema's title (``loom.codegen.config.derive_names``)."""
     distribution: str | None = None
     version: str = "0.1.0"
     layout: Literal["resources", "flat"] = "resources"
@@ -82,8 +83,8 @@ class RuntimeTable(_Table):
 class PaginationTable(_Table):
     """``[pagination.<operationId>]``: field names are wire names (see runtime ``Pagination``)."""
 
-    kind: Literal["offset", "page", "cursor", "camunda"]
-    items_field: str = "items"
+    kind: Literal["offset", "page", "cursor", "link", "camunda", "none"]
+    items_field: str | None = None
     request_in: Literal["query", "body"] | None = None
     offset_param: str | None = None
     limit_param: str | None = None
@@ -94,6 +95,11 @@ class PaginationTable(_Table):
     next_cursor_field: str | None = None
     total_field: str | None = None
     page_object_field: str | None = None
+    # issue 17 (wire): the stop flags and link/last-item cursors of declared pagination
+    has_more_field: str | None = None
+    cursor_item_field: str | None = None
+    next_url_field: str | None = None
+    total_pages_field: str | None = None
 
 
 class RenamesTable(_Table):
@@ -120,6 +126,8 @@ class ConfigFile(_Table):
     runtime: RuntimeTable = Field(default_factory=RuntimeTable)
     pagination: dict[str, PaginationTable] = Field(default_factory=dict[str, PaginationTable])
     renames: RenamesTable = Field(default_factory=RenamesTable)
+    groups: dict[str, str] = Field(default_factory=dict[str, str])
+    """``[groups]`` (issue 17): path or operationId pattern → resource."""
 
 
 # What to say instead of pydantic's wording, for values whose rule a user cannot guess.

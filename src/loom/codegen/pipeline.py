@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import cast
 
 import loom
-from loom.codegen.config import GeneratorConfig, load_config
+from loom.codegen.config import GeneratorConfig, derive_names, load_config
 from loom.codegen.diagnostics import Diagnostic, DiagnosticSink, FatalSchemaError, Severity
 from loom.codegen.diff.compare import Change, compare
 from loom.codegen.diff.report import later_version, next_version
@@ -47,6 +47,8 @@ class Result:
     files: dict[str, bytes] = field(default_factory=dict[str, bytes])
     diagnostics: list[Diagnostic] = field(default_factory=list[Diagnostic])
     stale: list[str] = field(default_factory=list[str])
+    package: str = ""
+    """The SDK's package (given, or derived from the schema)."""
     written: int = 0
     seconds: float = 0.0
     changes: list[Change] | None = None
@@ -96,6 +98,8 @@ def generate(
             document = _run_pre_hooks(config, schema, document, Path(tmp), staging)
             t = stage("pre-hooks", t)
 
+        config = derive_names(config, document)
+        result.package = config.package
         try:
             api = build_api(document, config, sink)
         except RecursionError:

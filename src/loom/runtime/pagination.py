@@ -1,8 +1,11 @@
 """Pagination: pagers that iterate over every item, and page objects with ``next_page()``.
 
-Four kinds (``operation.Pagination``): ``offset`` (offset/limit), ``page`` (page/size),
-``cursor`` (a cursor parameter fed from a field of the result) and ``camunda`` (a body ``page``
-object ``{from, limit, after, before}``; the result's ``page.endCursor`` feeds ``after``).
+Five kinds (``operation.Pagination``): ``offset`` (offset/limit), ``page`` (page/size),
+``cursor`` (a cursor parameter fed from a field of the result or from the last item), ``link``
+(the next page's URL from a ``Link`` header or a result field) and ``camunda`` (a body ``page``
+object ``{from, limit, after, before}``; the result's ``page.endCursor`` feeds ``after``). A pager
+never asks for a page past the last: it stops on an empty page, a missing cursor or link,
+``has_more: false``, or a total reached.
 Type parameters: ``SyncPager[DataT, ItemT]``, ``DataT`` being the operation's result type (one
 page) and ``ItemT`` the item type. Deciding the next request is a pure function
 (``next_request``); the pagers only do the I/O::
@@ -15,10 +18,12 @@ page) and ``ItemT`` the item type. Deciding the next request is a pure function
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from types import GenericAlias
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from urllib.parse import parse_qsl, urlsplit
 
 import pydantic
 
@@ -40,6 +45,7 @@ __all__ = [
     "SyncPager",
     "extract_items",
     "field_by_wire_name",
+    "next_link",
     "next_request",
 ]
 
@@ -92,7 +98,8 @@ def _model_field(model: pydantic.BaseModel, wire: str) -> object:
 
 def extract_items(pagination: Pagination, data: object) -> list[Any]:
     """The items of one page, validated with ``pagination.item_type`` when they are raw JSON."""
-    raw = field_by_wire_name(data, pagination.items_field)
+    field = pagination.items_field
+    raw = field_by_wire_name(data, field) if field else data
     if not isinstance(raw, list):
         return []
     items: list[Any] = cast(Any, raw)
@@ -121,8 +128,55 @@ def _int(value: object) -> int | None:
     return None
 
 
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
+
+
+def next_link(headers: Mapping[str, str] | None) -> str | None:
+    """The ``rel="next"`` target of a ``Link`` header (RFC 8288 §3), or ``None``."""
+    value = headers.get("link") if headers is not None else None
+    if not value:
+        return None
+    for match in _LINK.finditer(value):
+        target, params = match.group(1), match.group(2)
+        for param in params.split(";"):
+            key, _, rel = param.strip().partition("=")
+            if key.strip().lower() == "rel" and "next" in rel.strip().strip('"').lower().split():
+                return target
+    return None
+
+
+def _last_page(pagination: Pagination, data: object, inputs: Mapping[str, object]) -> bool:
+    """Whether the result says it is the last page (flags and totals shared by every kind)."""
+    if pagination.has_more_field is not None:
+        flag = field_by_wire_name(data, pagination.has_more_field)
+        if flag is False or flag is None:
+            return True
+    if pagination.total_pages_field is not None:
+        pages = _int(field_by_wire_name(data, pagination.total_pages_field))
+        current = _int(inputs.get(pagination.page_param))
+        current = pagination.page_start if current is None else current
+        if pages is not None and current - pagination.page_start + 1 >= pages:
+            return True
+    return False
+
+
+def _follow(url: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+    """The next request's inputs: the query parameters of the next page's URL."""
+    query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    if not query:
+        return None
+    updated = dict(inputs)
+    for key, value in query:
+        updated[key] = value
+    return updated if updated != inputs else None
+
+
 def next_request(
-    pagination: Pagination, state: PageState, data: object, count: int
+    pagination: Pagination,
+    state: PageState,
+    data: object,
+    count: int,
+    headers: Mapping[str, str] | None = None,
 ) -> PageState | None:
     """The inputs of the next page, or ``None`` when the last page was just read.
 
@@ -131,6 +185,7 @@ def next_request(
         state: the inputs of the page just read (``seen`` excludes it).
         data: the page's parsed result.
         count: how many items the page had.
+        headers: the page's response headers (the ``Link`` header of the ``link`` kind).
 
     Returns:
         The next page's inputs, or ``None``.
@@ -138,55 +193,86 @@ def next_request(
     if count == 0:
         return None
     seen = state.seen + count
-    kind = pagination.kind
-    if kind == "camunda":
-        body = _as_dict(state.body)
-        page = dict(body.get("page") or {})
-        limit = _int(page.get("limit"))
-        if limit is not None and count < limit:
-            return None
-        meta = field_by_wire_name(data, pagination.page_object_field)
-        total = _int(field_by_wire_name(meta, "totalItems"))
-        capped = field_by_wire_name(meta, "hasMoreTotalItems") is True
-        if total is not None and seen >= total and not capped:
-            return None
-        if "from" in page:
-            page["from"] = (_int(page["from"]) or 0) + count
-        else:
-            cursor = field_by_wire_name(meta, "endCursor")
-            if not isinstance(cursor, str) or not cursor or cursor == page.get("after"):
-                return None
-            page.pop("before", None)
-            page["after"] = cursor
-        return PageState(state.params, {**body, "page": page}, seen)
-
+    if pagination.kind == "camunda":
+        return _next_camunda(pagination, state, data, count, seen)
     inputs: dict[str, Any] = (
         dict(state.params) if pagination.request_in == "query" else _as_dict(state.body)
     )
     total = (
         _int(field_by_wire_name(data, pagination.total_field)) if pagination.total_field else None
     )
-    if total is not None and seen >= total:
+    if (total is not None and seen >= total) or _last_page(pagination, data, inputs):
         return None
+    advanced = _advance(pagination, inputs, data, count, headers)
+    if advanced is None:
+        return None
+    if pagination.request_in == "query":
+        return PageState(advanced, state.body, seen)
+    return PageState(state.params, advanced, seen)
+
+
+def _advance(
+    pagination: Pagination,
+    inputs: dict[str, Any],
+    data: object,
+    count: int,
+    headers: Mapping[str, str] | None,
+) -> dict[str, Any] | None:
+    """The next page's inputs for the query/body kinds, or ``None`` when there is none."""
+    kind = pagination.kind
+    if kind == "link":
+        url = (
+            field_by_wire_name(data, pagination.next_url_field)
+            if pagination.next_url_field
+            else next_link(headers)
+        )
+        return _follow(url, inputs) if isinstance(url, str) and url else None
     if kind == "offset":
         limit = _int(inputs.get(pagination.limit_param))
         if limit is not None and count < limit:
             return None
         inputs[pagination.offset_param] = (_int(inputs.get(pagination.offset_param)) or 0) + count
-    elif kind == "page":
+        return inputs
+    if kind == "page":
         size = _int(inputs.get(pagination.size_param))
         if size is not None and count < size:
             return None
         current = _int(inputs.get(pagination.page_param))
         inputs[pagination.page_param] = (pagination.page_start if current is None else current) + 1
+        return inputs
+    if pagination.cursor_item_field is not None:
+        items = extract_items(pagination, data)
+        cursor = field_by_wire_name(items[-1], pagination.cursor_item_field) if items else None
     else:
         cursor = field_by_wire_name(data, pagination.next_cursor_field)
-        if cursor is None or cursor == "" or cursor == inputs.get(pagination.cursor_param):
+    if cursor is None or cursor == "" or cursor == inputs.get(pagination.cursor_param):
+        return None
+    inputs[pagination.cursor_param] = cursor
+    return inputs
+
+
+def _next_camunda(
+    pagination: Pagination, state: PageState, data: object, count: int, seen: int
+) -> PageState | None:
+    body = _as_dict(state.body)
+    page = dict(body.get("page") or {})
+    limit = _int(page.get("limit"))
+    if limit is not None and count < limit:
+        return None
+    meta = field_by_wire_name(data, pagination.page_object_field)
+    total = _int(field_by_wire_name(meta, "totalItems"))
+    capped = field_by_wire_name(meta, "hasMoreTotalItems") is True
+    if total is not None and seen >= total and not capped:
+        return None
+    if "from" in page:
+        page["from"] = (_int(page["from"]) or 0) + count
+    else:
+        cursor = field_by_wire_name(meta, "endCursor")
+        if not isinstance(cursor, str) or not cursor or cursor == page.get("after"):
             return None
-        inputs[pagination.cursor_param] = cursor
-    if pagination.request_in == "query":
-        return PageState(inputs, state.body, seen)
-    return PageState(state.params, inputs, seen)
+        page.pop("before", None)
+        page["after"] = cursor
+    return PageState(state.params, {**body, "page": page}, seen)
 
 
 def _pagination(op: Operation[Any]) -> Pagination:
@@ -198,12 +284,18 @@ def _pagination(op: Operation[Any]) -> Pagination:
 class SyncPage(Generic[DataT, ItemT]):
     """One page: ``items``, the parsed result as ``data``, and the way to the next page."""
 
-    def __init__(self, pager: SyncPager[DataT, ItemT], state: PageState, data: DataT) -> None:
+    def __init__(
+        self,
+        pager: SyncPager[DataT, ItemT],
+        state: PageState,
+        data: DataT,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self._pager = pager
         self._state = state
         self.data: DataT = data
         self.items: list[ItemT] = extract_items(pager.pagination, data)
-        self._next = next_request(pager.pagination, state, data, len(self.items))
+        self._next = next_request(pager.pagination, state, data, len(self.items), headers)
 
     def has_next_page(self) -> bool:
         """Whether another page follows."""
@@ -243,7 +335,7 @@ class SyncPager(Generic[DataT, ItemT]):
     def fetch(self, state: PageState) -> SyncPage[DataT, ItemT]:
         """Fetch the page for given inputs."""
         o = self._options
-        data = self._client.request(
+        raw = self._client.request_raw(
             self._op,
             state.params,
             state.body,
@@ -252,7 +344,7 @@ class SyncPager(Generic[DataT, ItemT]):
             extra_body=o.extra_body,
             timeout=o.timeout,
         )
-        return SyncPage(self, state, data)
+        return SyncPage(self, state, raw.parsed, raw.headers)
 
     def first_page(self) -> SyncPage[DataT, ItemT]:
         """Fetch the first page."""
@@ -274,11 +366,17 @@ class SyncPager(Generic[DataT, ItemT]):
 class AsyncPage(Generic[DataT, ItemT]):
     """One page of an async pager; ``await page.next_page()``."""
 
-    def __init__(self, pager: AsyncPager[DataT, ItemT], state: PageState, data: DataT) -> None:
+    def __init__(
+        self,
+        pager: AsyncPager[DataT, ItemT],
+        state: PageState,
+        data: DataT,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self._pager = pager
         self.data: DataT = data
         self.items: list[ItemT] = extract_items(pager.pagination, data)
-        self._next = next_request(pager.pagination, state, data, len(self.items))
+        self._next = next_request(pager.pagination, state, data, len(self.items), headers)
 
     def has_next_page(self) -> bool:
         """Whether another page follows."""
@@ -318,7 +416,7 @@ class AsyncPager(Generic[DataT, ItemT]):
     async def fetch(self, state: PageState) -> AsyncPage[DataT, ItemT]:
         """Fetch the page for given inputs."""
         o = self._options
-        data = await self._client.request(
+        raw = await self._client.request_raw(
             self._op,
             state.params,
             state.body,
@@ -327,7 +425,7 @@ class AsyncPager(Generic[DataT, ItemT]):
             extra_body=o.extra_body,
             timeout=o.timeout,
         )
-        return AsyncPage(self, state, data)
+        return AsyncPage(self, state, raw.parsed, raw.headers)
 
     async def first_page(self) -> AsyncPage[DataT, ItemT]:
         """Fetch the first page."""

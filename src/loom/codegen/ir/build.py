@@ -19,7 +19,9 @@ from loom.codegen.ir.model import (
     TypeRef,
 )
 from loom.codegen.ir.operations import OperationBuilder, RawOperation
+from loom.codegen.ir.paging import find_override
 from loom.codegen.ir.schemas import SchemaConverter
+from loom.codegen.ir.text import plain_text
 
 # Attributes of the generated clients and resources that a resource or method must not shadow.
 _CLIENT_ATTRS = frozenset(
@@ -57,7 +59,12 @@ def build_api(document: dict[str, Any], config: GeneratorConfig, sink: Diagnosti
     include = {t.lower() for t in config.include_tags}
     op_ids = _operation_ids(raws, sink)
     by_tag: dict[str, list[tuple[RawOperation, str]]] = {}
-    for raw, op_id in zip(raws, op_ids, strict=True):
+    for found, op_id in zip(raws, op_ids, strict=True):
+        group = next(
+            (g for p, g in config.groups.items() if fnmatch(found.path, p) or fnmatch(op_id, p)),
+            None,
+        )
+        raw = found if group is None else replace(found, tag=group)
         if include and raw.tag.lower() not in include:
             skipped.append(SkippedOperation(raw.method.upper(), raw.path, "tag not included"))
             continue
@@ -103,7 +110,7 @@ def build_api(document: dict[str, Any], config: GeneratorConfig, sink: Diagnosti
             if op is None:
                 skipped.append(SkippedOperation(raw.method.upper(), raw.path, "invalid operation"))
                 continue
-            method = _method_name(op_id, tag, config, method_taken)
+            method = _method_name(op_id, tag, config, method_taken, _crud_verb(raw, op))
             method_taken.add(method)
             if op.pagination is not None:
                 method_taken.add(method + "_all")
@@ -163,7 +170,23 @@ def _operation_ids(raws: list[RawOperation], sink: DiagnosticSink) -> list[str]:
     return out
 
 
-def _method_name(op_id: str, tag: str, config: GeneratorConfig, taken: set[str]) -> str:
+def _crud_verb(raw: RawOperation, op: Operation) -> dict[str, str]:
+    """What a bare HTTP verb left by shortening means (``GetCustomers`` in the ``customers``
+    group returns a list: ``list``; ``PostCustomers`` on the collection: ``create``)."""
+    last = raw.path.rstrip("/").rsplit("/", 1)[-1]
+    if last.startswith("{"):
+        return {"post": "update", "patch": "update"}
+    listing = op.pagination is not None or op.response.kind == "list"
+    return {"get": "list", "post": "create"} if listing else {"post": "create"}
+
+
+def _method_name(
+    op_id: str,
+    tag: str,
+    config: GeneratorConfig,
+    taken: set[str],
+    verbs: dict[str, str] | None = None,
+) -> str:
     override = config.operation_names.get(op_id)
     if override:
         return N.dedupe(N.safe_method(N.snake(override)), taken)
@@ -171,6 +194,7 @@ def _method_name(op_id: str, tag: str, config: GeneratorConfig, taken: set[str])
     if config.layout == "resources":
         short = N.short_method_name(N.words(op_id), N.words(tag))
         if short is not None:
+            short = (verbs or {}).get(short, short)
             candidate = N.safe_method(N.snake(short))
             if candidate not in taken and candidate + "_all" not in taken:
                 return candidate
@@ -189,13 +213,25 @@ def _operation(
     params = builder.parameters(raw, prefix)
     body = builder.body(raw, prefix)
     response, kind, statuses, errors = builder.responses(raw, prefix)
-    pagination = (
-        builder.pagination(params, body, response, config.pagination.get(op_id), raw.pointer)
+    override = find_override(config.pagination, op_id, raw.path)
+    pagination, looks_paged = (
+        builder.pagination(raw, params, body, response, override)
         if kind == "json"
-        else None
+        else (None, False)
     )
+    if looks_paged and pagination is None and override is None:
+        sink.add(
+            raw.pointer,
+            "the response is a list and the request has paging parameters, but no pattern "
+            "(cursor, has_more, Link, next URL, offset/limit, page with a total) fits: no *_all "
+            f"pager; declare one under [pagination.{op_id}] if the API pages here",
+            code="unpaged-list",
+            severity=Severity.INFO,
+        )
     summary = raw.op.get("summary")
     description = raw.op.get("description")
+    summary = plain_text(summary) if isinstance(summary, str) else None
+    description = plain_text(description) if isinstance(description, str) else None
     return Operation(
         operation_id=op_id,
         method_name="",
@@ -295,7 +331,7 @@ def _tag_description(document: dict[str, Any], tag: str) -> str | None:
     for t in tags:
         td = _d(t)
         if td.get("name") == tag and isinstance(td.get("description"), str):
-            return cast(str, td["description"])
+            return plain_text(cast(str, td["description"]))
     return None
 
 

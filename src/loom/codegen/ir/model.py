@@ -238,7 +238,7 @@ class RequestBody:
 class PaginationInfo:
     """How an operation pages; mirrors ``loom.runtime.operation.Pagination``."""
 
-    kind: Literal["offset", "page", "cursor", "camunda"]
+    kind: Literal["offset", "page", "cursor", "link", "camunda"]
     items_field: str
     item_type: TypeRef
     request_in: Literal["query", "body"] = "query"

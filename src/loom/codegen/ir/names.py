@@ -242,3 +242,58 @@ def short_method_name(operation_words: tuple[str, ...], tag_words: tuple[str, ..
                 return None
             return "_".join(rest)
     return None
+
+
+# Words of an API title that say nothing about which API it is.
+_GENERIC_TITLE_WORDS = frozenset(
+    {
+        "api",
+        "apis",
+        "rest",
+        "restful",
+        "http",
+        "json",
+        "openapi",
+        "swagger",
+        "service",
+        "services",
+        "spec",
+        "specification",
+        "interface",
+        "the",
+        "server",
+        "web",
+        "public",
+        "v",
+    }
+)
+
+
+def _ascii(text: str) -> str:
+    """``Ünïcode`` → ``Unicode``: accents dropped, other non-ASCII characters removed."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def api_name(title: str, server_url: str = "") -> str:
+    """A short snake-case name for an API, or ``""``: up to three distinctive ASCII words of
+    ``title`` (``GitHub v3 REST API`` → ``github``), else the server's host without ``api``,
+    ``www`` and the top-level domain (``https://api.stripe.com`` → ``stripe``)."""
+    words = [
+        w
+        for w in re.findall(r"[a-z0-9]+", _ascii(title).lower())
+        if w not in _GENERIC_TITLE_WORDS and not re.fullmatch(r"v?\d+[a-z]?\d*", w)
+    ][:3]
+    if not words:
+        host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", server_url.lower()).split("/", 1)[0]
+        labels = [x for x in host.split(":", 1)[0].split(".") if x and x not in {"api", "www"}]
+        if len(labels) > 1:
+            labels = labels[:-1]  # the top-level domain, and a second-level one (``.co.uk``)
+            while len(labels) > 1 and labels[-1] in {"co", "com", "org", "net", "gov", "ac", "edu"}:
+                labels = labels[:-1]
+        words = [w for label in labels[-1:] for w in re.findall(r"[a-z0-9]+", label)][:3]
+        if labels == ["localhost"]:
+            words = []
+    name = "_".join(words)
+    if name and name[0].isdigit():
+        name = "api_" + name
+    return name

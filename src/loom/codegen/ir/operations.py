@@ -10,6 +10,7 @@ from typing import Any, Literal, cast
 
 from loom.codegen.diagnostics import DiagnosticSink, Severity, escape_pointer_token
 from loom.codegen.ir import names as N
+from loom.codegen.ir import paging
 from loom.codegen.ir.model import (
     ANY,
     NONE,
@@ -20,6 +21,7 @@ from loom.codegen.ir.model import (
     TypeRef,
 )
 from loom.codegen.ir.schemas import SchemaConverter
+from loom.codegen.ir.text import plain_text
 from loom.codegen.sources.pointer import parse_fragment, resolve
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -50,7 +52,7 @@ def _l(value: object) -> list[Any]:
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+    return plain_text(value) if isinstance(value, str) and value.strip() else None
 
 
 def is_json(ct: str) -> bool:
@@ -108,8 +110,8 @@ class OperationBuilder:
                             severity=Severity.ERROR,
                         )
                     continue
-                tags = [t for t in _l(op.get("tags")) if isinstance(t, str) and t.strip()]
-                tag = tags[0] if tags else _tag_from_path(path)
+                tags = [t for t in _l(op.get("tags")) if isinstance(t, str) and usable_tag(t)]
+                tag = tags[0] if tags else tag_from_path(path)
                 out.append(
                     RawOperation(
                         method, path, f"{ptr_path}/{method}", op, _l(item_d.get("parameters")), tag
@@ -438,88 +440,47 @@ class OperationBuilder:
 
     def pagination(
         self,
+        raw: RawOperation,
         params: list[Parameter],
         body: RequestBody | None,
         response: TypeRef,
         override: dict[str, Any] | None,
-        ptr: str,
-    ) -> PaginationInfo | None:
-        fields = self._response_fields(response)
+    ) -> tuple[PaginationInfo | None, bool]:
+        """The operation's pager (``loom.codegen.ir.paging``), and whether the response looks
+        paginated (for the corpus report of list operations without one)."""
+        fields = paging.with_containers(self._response_fields(response), self._type_fields)
+        list_item = _list_item(response)
+        query = {p.wire: p for p in params if p.location == "query"}
+        looks = paging.looks_paginated(query, fields, list_item)
         if override:
-            kind = override.get("kind")
-            items = override.get("items_field", "items")
-            if kind not in ("offset", "page", "cursor", "camunda") or not isinstance(items, str):
-                self.sink.add(
-                    ptr,
-                    "pagination override needs kind (offset, page, cursor, "
-                    "camunda) and items_field",
-                    code="pagination",
-                )
-                return None
-            item = _list_item(fields.get(items)) or ANY
-            opts = tuple(
-                sorted(
-                    (k, v)
-                    for k, v in override.items()
-                    if k not in {"kind", "items_field", "request_in"} and isinstance(v, (str, int))
-                )
-            )
-            rin = override.get("request_in", "body" if kind == "camunda" else "query")
-            return PaginationInfo(kind, items, item, "body" if rin == "body" else "query", opts)
-        items_field = next(
-            (
-                f
-                for f in ("items", "data", "results", "entries", "records", "values")
-                if _list_item(fields.get(f)) is not None
-            ),
-            None,
-        )
-        if items_field is None:
-            return None
-        item = cast(TypeRef, _list_item(fields.get(items_field)))
+            return paging.from_override(override, fields, list_item, raw.pointer, self.sink), looks
         if body is not None and body.type.kind == "model" and "page" in fields:
             body_fields = {f.wire for f in self.conv.all_fields(self.conv.models[body.type.name])}
-            if "page" in body_fields:
-                return PaginationInfo("camunda", items_field, item, "body")
-        query = {p.wire: p for p in params if p.location == "query"}
-        if "offset" in query and "limit" in query:
-            return PaginationInfo("offset", items_field, item)
-        size = next(
-            (s for s in ("size", "per_page", "page_size", "pageSize", "limit") if s in query), None
+            items_field = next((f for f in ("items", "data") if _list_item(fields.get(f))), None)
+            if "page" in body_fields and items_field is not None:
+                item = cast(TypeRef, _list_item(fields.get(items_field)))
+                return PaginationInfo("camunda", items_field, item, "body"), True
+        found = paging.detect(
+            query,
+            fields,
+            list_item,
+            link_header=self._declares_link_header(raw),
+            item_fields=self._type_fields,
         )
-        if "page" in query and size is not None:
-            return PaginationInfo("page", items_field, item, options=(("size_param", size),))
-        cursor = next(
-            (
-                c
-                for c in ("cursor", "page_token", "pageToken", "starting_after", "after")
-                if c in query
-            ),
-            None,
-        )
-        nxt = next(
-            (
-                n
-                for n in (
-                    "next_cursor",
-                    "nextCursor",
-                    "next_page_token",
-                    "nextPageToken",
-                    "next_token",
-                    "nextToken",
-                )
-                if n in fields
-            ),
-            None,
-        )
-        if cursor is not None and nxt is not None:
-            return PaginationInfo(
-                "cursor",
-                items_field,
-                item,
-                options=(("cursor_param", cursor), ("next_cursor_field", nxt)),
-            )
-        return None
+        return found, looks
+
+    def _declares_link_header(self, raw: RawOperation) -> bool:
+        responses = _d(raw.op.get("responses")) or {}
+        for code, value in responses.items():
+            if not str(code).startswith("2"):
+                continue
+            rd = self._resolve(value, self.comp_responses, "responses", raw.pointer) or {}
+            if any(str(h).lower() == "link" for h in _d(rd.get("headers")) or {}):
+                return True
+        return False
+
+    def _type_fields(self, t: TypeRef) -> dict[str, TypeRef]:
+        return self._response_fields(t)
 
     def _response_fields(self, t: TypeRef) -> dict[str, TypeRef]:
         if t.kind != "model" or t.name not in self.conv.models:
@@ -607,8 +568,23 @@ def _pick_content(cts: list[str]) -> str:
     return cts[0]
 
 
-def _tag_from_path(path: str) -> str:
-    for seg in path.strip("/").split("/"):
-        if seg and not seg.startswith("{"):
-            return seg
-    return "default"
+# Path segments that say which API version or prefix a path sits under, not what it is about:
+# ``v1``, ``v2beta``, ``api``, ``rest``, ``2010-04-01`` (Twilio), ``1.0``.
+_VERSION_SEGMENT = re.compile(
+    r"(?i)^(?:v\d+(?:[._]\d+)*(?:alpha|beta)?\d*|api|apis|rest|\d{4}-\d{2}-\d{2}|\d+(?:\.\d+)*)$"
+)
+
+
+def tag_from_path(path: str) -> str:
+    """The group of an untagged operation: its first path segment that is neither a parameter
+    nor a version prefix (``/v1/customers/{id}`` → ``customers``), without a file extension."""
+    segments = [s for s in path.strip("/").split("/") if s and not s.startswith("{")]
+    for seg in segments:
+        if not _VERSION_SEGMENT.match(seg):
+            return seg.rsplit(".", 1)[0] if "." in seg[1:] else seg
+    return segments[0] if segments else "default"
+
+
+def usable_tag(tag: str) -> bool:
+    """A tag that can name a resource: it has a letter (a tag ``1`` would give ``field_1``)."""
+    return any(ch.isalpha() for ch in tag)

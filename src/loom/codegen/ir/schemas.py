@@ -24,6 +24,7 @@ from loom.codegen.ir.model import (
     SemanticType,
     TypeRef,
 )
+from loom.codegen.ir.text import plain_text
 
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 _FORMATS = {
@@ -46,7 +47,7 @@ def _as_list(value: object) -> list[Any]:
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+    return plain_text(value) if isinstance(value, str) and value.strip() else None
 
 
 class SchemaConverter:

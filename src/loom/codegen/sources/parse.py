@@ -10,6 +10,7 @@ Every failure is a ``FatalSchemaError`` whose message is one line: ``file:line:c
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -96,12 +97,25 @@ def parse_text(text: str, *, name: str) -> Any:
         FatalSchemaError: the text is neither valid JSON nor valid YAML, or nests too deeply.
     """
     stripped = text.lstrip()
+    if not stripped:
+        raise FatalSchemaError(
+            f"{name}: the file is empty; loom expected an OpenAPI 3.0 or 3.1 document (JSON or "
+            "YAML with `openapi`, `info` and `paths`)"
+        )
     if stripped.startswith(("{", "[")):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
+            yaml_named = name.lower().endswith((".yaml", ".yml"))
             json_error = FatalSchemaError(
-                f"{name}:{exc.lineno}:{exc.colno}: cannot parse JSON: {exc.msg}"
+                f"{name}:{exc.lineno}:{exc.colno}: "
+                + (
+                    f"the file is named .yaml but starts with `{stripped[0]}`, so it was read as "
+                    f"JSON (and as YAML), and it is neither: {exc.msg}; fix the JSON, or write "
+                    "YAML (`openapi: 3.0.3` on the first line)"
+                    if yaml_named
+                    else f"cannot parse JSON: {exc.msg}"
+                )
             )
         except RecursionError:
             raise FatalSchemaError(
@@ -116,7 +130,17 @@ def parse_text(text: str, *, name: str) -> Any:
     return _load_yaml(text, name=name)
 
 
+_PROXMOX = re.compile(r"^\s*(?:const|var|let)\s+apiSchema\s*=", re.MULTILINE)
+
+
 def _load_yaml(text: str, *, name: str) -> Any:
+    if _PROXMOX.search(text[:4096]):
+        # Only reached when no source took the file: say what it is instead of a YAML error.
+        raise FatalSchemaError(
+            f"{name}: this is a Proxmox VE API viewer file (apidata.js: JavaScript with "
+            "`const apiSchema = [...]`), not an OpenAPI document; loom expected OpenAPI 3.0 or "
+            "3.1 in JSON or YAML"
+        )
     try:
         if len(text) > _SAFE_YAML_TEXT_SIZE and _depth_bound(text) > MAX_DEPTH:
             _check_yaml_depth(text, name=name)

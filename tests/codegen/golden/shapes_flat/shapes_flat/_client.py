@@ -64,7 +64,7 @@ _LIST_ITEMS = Operation[ListItemsResponse](
         Param("since", "query", "form", True),
     ),
     response=ListItemsResponse,
-    pagination=Pagination(kind="offset", items_field="data", item_type=Item),
+    pagination=Pagination(kind="offset", items_field="data", total_field="total", item_type=Item),
 )
 
 _CREATE_ITEM = Operation[Item](
