@@ -69,6 +69,8 @@ class GeneratorConfig:
     )
     base_url_suffix: str = ""
     pagination: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
+    worker_adapter: Literal["camunda", "conductor"] | None = None
+    """``[worker] adapter``: vendor ``_runtime/worker`` and give ``AsyncClient`` job workers."""
     path: Path | None = None
 
     @property
@@ -119,6 +121,10 @@ def load_config(path: Path | None) -> GeneratorConfig:
     hooks = _table(data, "hooks", where)
     runtime = _table(data, "runtime", where)
     pagination = _table(data, "pagination", where)
+    worker = _table(data, "worker", where)
+    adapter = worker.get("adapter")
+    if adapter is not None and adapter not in ("camunda", "conductor"):
+        raise FatalSchemaError(f"{where}: worker.adapter must be 'camunda' or 'conductor'")
 
     package = sdk.get("package", "api_client")
     if not isinstance(package, str) or not _PACKAGE_RE.match(package):
@@ -198,5 +204,6 @@ def load_config(path: Path | None) -> GeneratorConfig:
         setting_defaults=defaults,
         base_url_suffix=suffix,
         pagination=pages,
+        worker_adapter=adapter,
         path=path.resolve(),
     )

@@ -69,7 +69,7 @@ class Backoff:
         self, failures: int, *, retry_after_seconds: float | None = None, rand: random.Random
     ) -> float:
         """The delay after ``failures`` consecutive failures (1 for the first)."""
-        base = min(self.max_seconds, self.initial_seconds * 2 ** max(failures - 1, 0))
+        base = min(self.max_seconds, self.initial_seconds * 2.0 ** max(failures - 1, 0))
         delay = base * (1 - self.jitter * rand.random())
         return max(delay, min(retry_after_seconds or 0.0, 60.0))
 
