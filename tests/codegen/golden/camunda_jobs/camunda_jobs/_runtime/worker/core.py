@@ -25,9 +25,8 @@ import random
 import signal
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..retries import parse_retry_after
 from .context import JobContext
@@ -43,6 +42,9 @@ from .job import (
 )
 from .metrics import NullMetrics, WorkerMetrics
 from .registry import Handler, HandlerSpec, Router, Strategy
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 __all__ = ["Backoff", "JobWorker", "parse_retry_after"]
 
@@ -280,11 +282,14 @@ class JobWorker:
         threads: Executor | None = None
         processes: Executor | None = None
         if "thread" in strategies:
+            from concurrent.futures import ThreadPoolExecutor
+
             threads = ThreadPoolExecutor(
                 self._thread_pool_size or largest, thread_name_prefix=f"{self.name}-job"
             )
-        if "process" in strategies:
+        if "process" in strategies:  # imported here: multiprocessing costs ~20 ms at import
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
             # spawn: forking a process that runs an event loop and threads is unsafe.
             processes = ProcessPoolExecutor(
