@@ -324,6 +324,11 @@ class JobWorker:
                 failures += 1
                 await self._sleep(self._poll_delay(spec, exc, failures))
                 continue
+            except Exception as exc:  # a bug in an adapter must not end this type's polling
+                logger.exception("worker %s: activating %s raised", self.name, spec.job_type)
+                failures += 1
+                await self._sleep(self._poll_delay(spec, exc, failures))
+                continue
             if failures:
                 logger.info("worker %s: %s activation works again", self.name, spec.job_type)
             failures = 0
@@ -471,6 +476,9 @@ class JobWorker:
                 continue
             except AdapterError as exc:
                 logger.error("worker %s: job %s not %s: %s", self.name, job.key, what, exc)
+                return False
+            except Exception:
+                logger.exception("worker %s: job %s not %s", self.name, job.key, what)
                 return False
             return True
 

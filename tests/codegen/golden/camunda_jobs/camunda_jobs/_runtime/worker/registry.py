@@ -291,6 +291,7 @@ def _is_model(cls: type[Any]) -> bool:
 
 def _check_picklable(where: str, func: Handler, model: type[Any] | None) -> None:
     import pickle
+
     for what, obj in (("the handler", func), ("its variables model", model)):
         if obj is None:
             continue
