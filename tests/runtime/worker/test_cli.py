@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -20,6 +21,29 @@ from tests.runtime.worker.helpers import Control, running, states, wait_until
 ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.slow
+
+
+def start_worker_env(
+    env_extra: dict[str, str], fake: FakeCamunda, *extra: str
+) -> subprocess.Popen[str]:
+    env = {**os.environ, "CAMUNDA_REST_ADDRESS": fake.url, "PYTHONUNBUFFERED": "1", **env_extra}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "loom",
+            "worker",
+            "tests.runtime.worker.cli_handlers:router",
+            "--request-timeout",
+            "1",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def start_worker(
@@ -134,3 +158,29 @@ def test_cli_refuses_to_start_when_a_handler_signature_is_wrong(fake: FakeCamund
     assert proc.returncode == 2
     assert "parameter 'extra' has no value to receive" in stderr
     assert "Traceback" not in stderr
+
+
+async def test_cli_sends_basic_credentials_from_camunda_variables_when_configured(
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    token = "Basic " + base64.b64encode(b"demo:s3cret").decode()
+    server = FakeCamunda(authorization=token)
+    server.start()
+    try:
+        with Control(server.url) as control:
+            proc = start_worker_env(
+                {"CAMUNDA_BASIC_AUTH_USERNAME": "demo", "CAMUNDA_BASIC_AUTH_PASSWORD": "s3cret"},
+                server,
+            )
+            processes.append(proc)
+            [key] = control.create("cli-echo", variables={"value": 1})
+            await wait_until(
+                lambda: states(control, [key]) == ["completed"],
+                timeout_seconds=30,
+                what="an authenticated completion",
+            )
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=15)
+        assert "s3cret" not in stderr
+    finally:
+        server.stop()
