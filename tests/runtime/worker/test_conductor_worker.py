@@ -150,10 +150,10 @@ async def test_heartbeat_keeps_a_long_task_past_its_response_timeout(
     worker = make_worker(conductor)
     rival = make_worker(conductor)
 
-    @worker.job("long", lease_seconds=1.0)
+    @worker.job("long", lease_seconds=2.0)
     async def long(ctx: JobContext) -> dict[str, Any]:
-        for _ in range(5):
-            await asyncio.sleep(0.5)
+        for _ in range(5):  # 3 s in all, past the 2 s response timeout
+            await asyncio.sleep(0.6)
             await ctx.heartbeat()
         return {"done": True}
 
@@ -161,7 +161,7 @@ async def test_heartbeat_keeps_a_long_task_past_its_response_timeout(
     async def stolen() -> None:
         raise AssertionError("a task kept alive by heartbeats must not be handed out again")
 
-    tasks.create("long", responseTimeoutSeconds=1)
+    tasks.create("long", responseTimeoutSeconds=2)
     async with running(worker):
         await wait_until(lambda: tasks.statuses("long") == ["IN_PROGRESS"], what="the poll")
         async with running(rival):
@@ -170,7 +170,7 @@ async def test_heartbeat_keeps_a_long_task_past_its_response_timeout(
     events = [h["event"] for h in task["history"]]
     assert events == ["scheduled", "polled", *["IN_PROGRESS"] * 5, "COMPLETED"]
     beat = task["history"][2]
-    assert (beat["extendLease"], beat["callbackAfterSeconds"]) == (True, 1)
+    assert (beat["extendLease"], beat["callbackAfterSeconds"]) == (True, 2)
 
 
 async def test_shutdown_gives_unfinished_tasks_back_without_using_a_retry(
