@@ -251,7 +251,7 @@ async def test_stop_fails_back_unfinished_jobs_when_drain_times_out_so_none_stay
     began = time.monotonic()
     await worker.stop()
     await task
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 5  # 0.3 s of drain, then the fail-backs: not 30 s
     jobs = control.jobs()
     assert [jobs[k]["state"] for k in keys] == ["activatable"] * 4
     for key in keys:
