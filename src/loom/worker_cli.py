@@ -8,7 +8,8 @@
   variables (``CAMUNDA_AUTH_STRATEGY``, ``CAMUNDA_BASIC_AUTH_USERNAME``/``_PASSWORD``,
   ``CAMUNDA_CLIENT_ID``/``_SECRET``, ``CAMUNDA_OAUTH_URL``, ``CAMUNDA_TOKEN_AUDIENCE``);
 - ``--adapter conductor``: ``--url`` or ``CONDUCTOR_SERVER_URL`` (ending in ``/api``, as
-  conductor-python reads it).
+  conductor-python reads it), with ``X-Authorization`` tokens from ``CONDUCTOR_AUTH_KEY`` and
+  ``CONDUCTOR_AUTH_SECRET`` when both are set.
 
 SIGTERM or SIGINT stops polling, lets running jobs finish within ``--drain-timeout``, then fails
 what is left back to the server; a second signal skips the drain. The exit line counts outcomes.
@@ -141,12 +142,18 @@ def _adapter(args: argparse.Namespace) -> JobAdapter:
             with_lease=args.with_lease,
             auth=_camunda_auth(os.environ),
         )
-    from loom.runtime.worker.conductor import ConductorAdapter
+    from loom.runtime.worker.conductor import ConductorAdapter, conductor_token_auth
 
     url = args.url or os.environ.get("CONDUCTOR_SERVER_URL")
     if not url:
         raise ValueError("no Conductor address: pass --url or set CONDUCTOR_SERVER_URL")
-    return ConductorAdapter(url, domain=args.domain)
+    auth = None
+    key, secret = os.environ.get("CONDUCTOR_AUTH_KEY"), os.environ.get("CONDUCTOR_AUTH_SECRET")
+    if key and secret:
+        auth = conductor_token_auth(url, key, secret)
+    elif key or secret:
+        raise ValueError("set both CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET, or neither")
+    return ConductorAdapter(url, domain=args.domain, auth=auth)
 
 
 def _camunda_auth(env: Mapping[str, str]) -> httpx.Auth | None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from loom.runtime.worker import BusinessError, JobContext, JobFailure, JobWorker
-from loom.runtime.worker.conductor import ConductorAdapter
+from loom.runtime.worker.conductor import ConductorAdapter, conductor_token_auth
 from tests.runtime.worker.fake_conductor import FakeConductor
 from tests.runtime.worker.helpers import running, wait_until
 from tests.runtime.worker.schemas import CONDUCTOR_API, problems
@@ -230,3 +230,31 @@ async def test_fake_tasks_and_adapter_updates_follow_the_published_schema(
         await wait_until(lambda: tasks.statuses("shape") == ["COMPLETED"], what="completion")
     for update in tasks.dump()["updates"]:
         assert problems(CONDUCTOR_API, "TaskResult", update) == []
+
+
+async def test_token_auth_fetches_a_token_and_renews_it_when_the_server_answers_401() -> None:
+    server = FakeConductor(key=("key-1", "secret-1"))
+    server.start()
+    tasks = Tasks(server.url)
+    try:
+        auth = conductor_token_auth(server.api_url, "key-1", "secret-1")
+        worker = JobWorker(ConductorAdapter(server.api_url, auth=auth), request_timeout_seconds=0.5)
+
+        @worker.job("secured")
+        async def secured() -> dict[str, Any]:
+            return {"ok": True}
+
+        tasks.create("secured")
+        async with running(worker):
+            await wait_until(lambda: tasks.statuses("secured") == ["COMPLETED"], what="first")
+            tasks.http.post("/_fake/expire-token").raise_for_status()
+            tasks.create("secured")
+            await wait_until(
+                lambda: tasks.statuses("secured") == ["COMPLETED"] * 2,
+                what="a completion after the token expired",
+            )
+        assert server.state.token_requests == 2
+        assert "secret-1" not in repr(auth)
+    finally:
+        tasks.http.close()
+        server.stop()
