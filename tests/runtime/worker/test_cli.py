@@ -11,12 +11,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from loom.runtime.worker import JobWorker
 from loom.runtime.worker.camunda import CamundaAdapter
 from tests.runtime.worker.fake_camunda import FakeCamunda
+from tests.runtime.worker.fake_conductor import FakeConductor
 from tests.runtime.worker.helpers import Control, running, states, wait_until
+from tests.runtime.worker.servers import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -24,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 
 def start_worker_env(
-    env_extra: dict[str, str], fake: FakeCamunda, *extra: str
+    env_extra: dict[str, str], fake: ThreadedServer, *extra: str
 ) -> subprocess.Popen[str]:
     env = {**os.environ, "CAMUNDA_REST_ADDRESS": fake.url, "PYTHONUNBUFFERED": "1", **env_extra}
     return subprocess.Popen(
@@ -182,5 +185,39 @@ async def test_cli_sends_basic_credentials_from_camunda_variables_when_configure
             proc.send_signal(signal.SIGTERM)
             _, stderr = proc.communicate(timeout=15)
         assert "s3cret" not in stderr
+    finally:
+        server.stop()
+
+
+async def test_cli_runs_a_router_on_conductor_with_a_token_when_asked(
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    server = FakeConductor(key=("k", "s"))
+    server.start()
+    try:
+        proc = start_worker_env(
+            {
+                "CONDUCTOR_SERVER_URL": server.api_url,
+                "CONDUCTOR_AUTH_KEY": "k",
+                "CONDUCTOR_AUTH_SECRET": "s",
+            },
+            server,
+            "--adapter",
+            "conductor",
+        )
+        processes.append(proc)
+        with httpx.Client(base_url=server.url) as http:
+            http.post("/_fake/tasks", json={"type": "cli-echo", "input": {"value": 5}})
+
+            def done() -> bool:
+                tasks = http.get("/_fake/tasks").json()["tasks"]
+                return [t["status"] for t in tasks] == ["COMPLETED"]
+
+            await wait_until(done, timeout_seconds=30, what="the Conductor task")
+            [task] = http.get("/_fake/tasks").json()["tasks"]
+        assert task["output"] == {"echoed": 5}
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=15)
+        assert proc.returncode == 0, stderr
     finally:
         server.stop()
