@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from loom.codegen.config import GeneratorConfig
 from loom.codegen.ir.model import Api, Operation, Resource
+from loom.codegen.renames import ResolvedRenames
+from loom.codegen.render.aliases import keyword_decorator, method_aliases
 from loom.codegen.render.annotations import Imports, docstring
 from loom.codegen.render.operations import (
     MethodText,
@@ -51,6 +53,8 @@ def _class_block(
     flat: bool,
     raw_class: str | None,
     prelude: str | None = None,
+    renames: ResolvedRenames | None = None,
+    alias_attr: str = "",
 ) -> str:
     lines = [f"class {name}({base}):"]
     ds = docstring(doc, "    ")
@@ -75,8 +79,11 @@ def _class_block(
                 is_async=is_async,
                 raw=raw,
                 imports=imports,
+                decorator=keyword_decorator(op, renames, imports),
             )
         )
+    if renames is not None:
+        methods.extend(method_aliases(renames.methods_of(alias_attr), imports, pagers=not raw))
     if not methods:
         methods.append("    pass")
     if ds:
@@ -118,6 +125,8 @@ def render_resource(resource: Resource, ctx: Context) -> str:
                 imports=imports,
                 flat=False,
                 raw_class=raw_cls,
+                renames=ctx.api.renames,
+                alias_attr=resource.attr,
             )
         )
     _resolve_names(imports, ctx, "..models", "..types")
@@ -193,6 +202,7 @@ def render_client(ctx: Context) -> str:
                         *(_worker_member(ctx) if is_async else []),
                     ]
                 ),
+                renames=api.renames,
             )
             blocks.append(block)
         _resolve_names(imports, ctx, ".models", ".types")
