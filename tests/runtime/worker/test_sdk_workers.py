@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from loom.codegen.config import load_config
+from loom.codegen.diagnostics import FatalSchemaError
 from tests.codegen.golden_cases import GOLDEN
 from tests.runtime.worker.fake_camunda import FakeCamunda
 from tests.runtime.worker.helpers import Control, states, wait_until
@@ -56,3 +59,20 @@ async def test_run_workers_refuses_when_no_worker_was_created(
     sdk = import_sdk(monkeypatch)
     with pytest.raises(RuntimeError, match="no job workers"):
         await sdk.AsyncClient(base_url="http://127.0.0.1:9").run_workers()
+
+
+def test_worker_adapter_is_read_from_the_config_and_a_wrong_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[worker]\nadapter = "conductor"\n')
+    assert load_config(good).worker_adapter == "conductor"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[worker]\nadapter = "zeebe"\n')
+    with pytest.raises(FatalSchemaError, match=r"worker\.adapter"):
+        load_config(bad)
+
+
+def test_sdks_without_a_worker_adapter_carry_no_worker_code() -> None:
+    assert not (GOLDEN / "petstore" / "petstore" / "_runtime" / "worker").exists()
+    assert (GOLDEN / "camunda_jobs" / "camunda_jobs" / "_runtime" / "worker" / "sdk.py").exists()
