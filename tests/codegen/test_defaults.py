@@ -24,8 +24,7 @@ def test_every_default_is_a_literal_or_a_diagnostic_when_building_the_ir() -> No
         "day": "_dt.date(2024, 1, 2)",
         "at": "_dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=_dt.UTC)",
         "local_at": (
-            "_dt.datetime(2024, 1, 2, 3, 4, 5, "
-            "tzinfo=_dt.timezone(_dt.timedelta(seconds=7200)))"
+            "_dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=_dt.timezone(_dt.timedelta(seconds=7200)))"
         ),
         "clock": "_dt.time(12, 30)",
         "ref": 'UUID("123e4567-e89b-12d3-a456-426614174000")',
@@ -37,7 +36,9 @@ def test_every_default_is_a_literal_or_a_diagnostic_when_building_the_ir() -> No
         "bad_day": None,
         "bad_level": None,
     }
-    named = sorted(d.pointer.rsplit("/", 2)[1] for d in sink.sorted() if d.code == "invalid-default")
+    named = sorted(
+        d.pointer.rsplit("/", 2)[1] for d in sink.sorted() if d.code == "invalid-default"
+    )
     assert named == ["bad_day", "bad_level", "flag"]
 
 
