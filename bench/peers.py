@@ -3,6 +3,7 @@
 - ``opc``: openapi-python-client 0.29.1 (plus ruff, which it runs to format its output, and the
   libraries its generated SDKs import, so pyright can check them in the same environment).
 - ``camunda``: camunda-orchestration-sdk 10.0.1, Camunda's own generated Python SDK.
+- ``runtime``: only the libraries a generated SDK's runtime needs, to time imports in.
 
 Creating a peer is idempotent: a marker file records what was installed, and a second call
 returns at once. Run ``python -m bench.peers`` to create all of them.
@@ -56,7 +57,12 @@ OPC = Peer(
     ),
 )
 CAMUNDA = Peer("camunda", ("camunda-orchestration-sdk==10.0.1",))
-ALL_PEERS = (OPC, CAMUNDA)
+# Only what a generated SDK's runtime declares (httpx, pydantic, sniffio), at loom's locked
+# versions: bench.worker_throughput imports the worker here (PYTHONPATH=src) as camunda's peer
+# is imported in its own venv. In loom's venv, httpx also imports its CLI (click, rich,
+# pygments), which the dev tools installed there.
+RUNTIME = Peer("runtime", ("httpx==0.28.1", "pydantic==2.14.3", "sniffio==1.3.1"))
+ALL_PEERS = (OPC, CAMUNDA, RUNTIME)
 
 
 def ensure_peer(peer: Peer) -> Path:

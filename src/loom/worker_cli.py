@@ -4,9 +4,12 @@
 ``worker``). A router runs on the adapter chosen here:
 
 - ``--adapter camunda``: ``--url`` or ``CAMUNDA_REST_ADDRESS`` (``ZEEBE_REST_ADDRESS``), with
-  ``/v2`` appended when missing;
+  ``/v2`` appended when missing; basic or OAuth credentials from camunda-orchestration-sdk's
+  variables (``CAMUNDA_AUTH_STRATEGY``, ``CAMUNDA_BASIC_AUTH_USERNAME``/``_PASSWORD``,
+  ``CAMUNDA_CLIENT_ID``/``_SECRET``, ``CAMUNDA_OAUTH_URL``, ``CAMUNDA_TOKEN_AUDIENCE``);
 - ``--adapter conductor``: ``--url`` or ``CONDUCTOR_SERVER_URL`` (ending in ``/api``, as
-  conductor-python reads it).
+  conductor-python reads it), with ``X-Authorization`` tokens from ``CONDUCTOR_AUTH_KEY`` and
+  ``CONDUCTOR_AUTH_SECRET`` when both are set.
 
 SIGTERM or SIGINT stops polling, lets running jobs finish within ``--drain-timeout``, then fails
 what is left back to the server; a second signal skips the drain. The exit line counts outcomes.
@@ -21,9 +24,12 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import httpx
+
     from loom.runtime.worker import CountingMetrics, JobAdapter
 
 __all__ = ["add_command"]
@@ -132,14 +138,54 @@ def _adapter(args: argparse.Namespace) -> JobAdapter:
             raise ValueError("no Camunda address: pass --url or set CAMUNDA_REST_ADDRESS")
         url = url.rstrip("/")
         return CamundaAdapter(
-            url if url.endswith("/v2") else f"{url}/v2", with_lease=args.with_lease
+            url if url.endswith("/v2") else f"{url}/v2",
+            with_lease=args.with_lease,
+            auth=_camunda_auth(os.environ),
         )
-    from loom.runtime.worker.conductor import ConductorAdapter
+    from loom.runtime.worker.conductor import ConductorAdapter, conductor_token_auth
 
     url = args.url or os.environ.get("CONDUCTOR_SERVER_URL")
     if not url:
         raise ValueError("no Conductor address: pass --url or set CONDUCTOR_SERVER_URL")
-    return ConductorAdapter(url, domain=args.domain)
+    auth = None
+    key, secret = os.environ.get("CONDUCTOR_AUTH_KEY"), os.environ.get("CONDUCTOR_AUTH_SECRET")
+    if key and secret:
+        auth = conductor_token_auth(url, key, secret)
+    elif key or secret:
+        raise ValueError("set both CONDUCTOR_AUTH_KEY and CONDUCTOR_AUTH_SECRET, or neither")
+    return ConductorAdapter(url, domain=args.domain, auth=auth)
+
+
+def _camunda_auth(env: Mapping[str, str]) -> httpx.Auth | None:
+    """Basic or OAuth from the variables camunda-orchestration-sdk reads (docs/runtime.md)."""
+    strategy = env.get("CAMUNDA_AUTH_STRATEGY", "").upper()
+    client_id = env.get("CAMUNDA_CLIENT_ID") or env.get("CAMUNDA_CLIENT_AUTH_CLIENTID")
+    secret = env.get("CAMUNDA_CLIENT_SECRET") or env.get("CAMUNDA_CLIENT_AUTH_CLIENTSECRET")
+    user, password = env.get("CAMUNDA_BASIC_AUTH_USERNAME"), env.get("CAMUNDA_BASIC_AUTH_PASSWORD")
+    if not strategy:
+        strategy = "OAUTH" if client_id and secret else "BASIC" if user and password else "NONE"
+    if strategy == "NONE":
+        return None
+    if strategy == "BASIC":
+        if not (user and password):
+            raise ValueError(
+                "CAMUNDA_AUTH_STRATEGY=BASIC needs CAMUNDA_BASIC_AUTH_USERNAME and _PASSWORD"
+            )
+        from loom.runtime.auth import BasicAuth
+
+        return BasicAuth(user, password)
+    if strategy == "OAUTH":
+        if not (client_id and secret):
+            raise ValueError("CAMUNDA_AUTH_STRATEGY=OAUTH needs CAMUNDA_CLIENT_ID and _SECRET")
+        from loom.runtime.auth import OAuth2ClientCredentials
+
+        return OAuth2ClientCredentials(
+            token_url=env.get("CAMUNDA_OAUTH_URL", "https://login.cloud.camunda.io/oauth/token"),
+            client_id=client_id,
+            client_secret=secret,
+            audience=env.get("CAMUNDA_TOKEN_AUDIENCE", "zeebe.camunda.io"),
+        )
+    raise ValueError(f"CAMUNDA_AUTH_STRATEGY={strategy}: use NONE, BASIC or OAUTH")
 
 
 def _counts(metrics: CountingMetrics | None) -> str:

@@ -25,6 +25,16 @@ CASES: dict[str, tuple[Path, dict[str, Any]]] = {
         {"package": "shapes_flat", "layout": "flat", "env_prefix": "SHAPES"},
     ),
     "collisions": (FIXTURES / "collisions.yaml", {"package": "collisions"}),
+    # [worker] adapter = "camunda": _runtime/worker is vendored and AsyncClient has job workers
+    "camunda_jobs": (
+        FIXTURES / "camunda_jobs.json",
+        {
+            "package": "camunda_jobs",
+            "env_prefix": "CAMUNDA",
+            "base_url_suffix": "/v2",
+            "worker_adapter": "camunda",
+        },
+    ),
     # issue 17 item 7: strict-clean without models, with list[list[Enum]] defaults, numeric const
     "no_models": (FIXTURES / "no_models.yaml", {"package": "no_models"}),
     "nested_enum_lists": (FIXTURES / "nested_enum_lists.yaml", {"package": "nested_enum_lists"}),

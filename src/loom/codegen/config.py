@@ -107,6 +107,8 @@ class GeneratorConfig:
     """``[runtime] base_url_drop_suffix``: removed from a configured base URL ending with it."""
     pagination: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     renames: Renames = field(default_factory=Renames)
+    worker_adapter: Literal["camunda", "conductor"] | None = None
+    """``[worker] adapter``: vendor ``_runtime/worker`` and give ``AsyncClient`` job workers."""
     path: Path | None = None
     # -- issue 17 (wire): resource grouping and names derived from the schema ---------------
     groups: dict[str, str] = field(default_factory=dict[str, str])
@@ -207,6 +209,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
             fields=dict(parsed.renames.fields),
             parameters=dict(parsed.renames.parameters),
         ),
+        worker_adapter=parsed.worker.adapter,
         path=path.resolve(),
         groups=dict(parsed.groups),
     )

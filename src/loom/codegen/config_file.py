@@ -117,6 +117,12 @@ class RenamesTable(_Table):
     parameters: dict[str, str] = Field(default_factory=dict[str, str])
 
 
+class WorkerTable(_Table):
+    """``[worker]``: the engine whose job workers the SDK carries (docs/worker.md)."""
+
+    adapter: Literal["camunda", "conductor"] | None = None
+
+
 class ConfigFile(_Table):
     """The whole file."""
 
@@ -128,6 +134,7 @@ class ConfigFile(_Table):
     renames: RenamesTable = Field(default_factory=RenamesTable)
     groups: dict[str, str] = Field(default_factory=dict[str, str])
     """``[groups]`` (issue 17): path or operationId pattern → resource."""
+    worker: WorkerTable = Field(default_factory=WorkerTable)
 
 
 # What to say instead of pydantic's wording, for values whose rule a user cannot guess.

@@ -117,7 +117,12 @@ def generate(
         header = (
             f"{HEADER_PREFIX}{loom.__version__} from schema sha256:{loaded.sha256}. Do not edit."
         )
-        plan = plan_files(api, config, header, runtime_files=_runtime_sources())
+        plan = plan_files(
+            api,
+            config,
+            header,
+            runtime_files=_runtime_sources(worker=config.worker_adapter is not None),
+        )
         files = plan.files
         files["loom-manifest.json"] = _manifest(
             files.pop("loom-manifest.json"), loaded.sha256, sink, count_operations(document)
@@ -205,12 +210,14 @@ def _write_all(root: Path, files: dict[str, bytes]) -> None:
             fh.write(data)
 
 
-def _runtime_sources() -> dict[str, str]:
+def _runtime_sources(*, worker: bool) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in sorted(RUNTIME_DIR.rglob("*.py")):
-        # The job worker (runtime/worker) is for SDKs of orchestration engines; the others do
-        # not carry it.
-        if "__pycache__" in path.parts or path.relative_to(RUNTIME_DIR).parts[0] == "worker":
+        # The job worker (runtime/worker) goes only into SDKs whose configuration names an
+        # adapter ([worker] adapter = "camunda" | "conductor").
+        if "__pycache__" in path.parts:
+            continue
+        if not worker and path.relative_to(RUNTIME_DIR).parts[0] == "worker":
             continue
         out[path.relative_to(RUNTIME_DIR).as_posix()] = path.read_text(encoding="utf-8")
     return out

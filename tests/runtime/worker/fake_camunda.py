@@ -179,8 +179,8 @@ class FakeCamundaState:
         return (min(times) - now_ms) / 1000 if times else None
 
 
-def build_app(state: FakeCamundaState) -> Starlette:
-    """The Starlette app of the fake."""
+def build_app(state: FakeCamundaState, *, authorization: str | None = None) -> Starlette:
+    """The Starlette app of the fake; with ``authorization``, ``/v2`` requests must send it."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:
@@ -188,6 +188,8 @@ def build_app(state: FakeCamundaState) -> Starlette:
         yield
 
     async def read_json(request: Request, schema: str) -> dict[str, Any] | Response:
+        if authorization is not None and request.headers.get("authorization") != authorization:
+            return _problem(401, "UNAUTHORIZED", "missing or wrong credentials", request.url.path)
         try:
             body = json.loads(await request.body() or b"{}")
         except ClientDisconnect:
@@ -336,9 +338,9 @@ def apply(job: FakeJob, action: str, body: dict[str, Any]) -> None:
 class FakeCamunda(ThreadedServer):
     """The fake in a uvicorn thread on 127.0.0.1; ``restart()`` keeps the port and the jobs."""
 
-    def __init__(self, *, port: int = 0) -> None:
+    def __init__(self, *, port: int = 0, authorization: str | None = None) -> None:
         self.state = FakeCamundaState()
-        super().__init__(build_app(self.state), port=port)
+        super().__init__(build_app(self.state, authorization=authorization), port=port)
 
     @property
     def base_url(self) -> str:

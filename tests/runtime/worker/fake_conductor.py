@@ -101,6 +101,7 @@ class FakeConductorState:
         self.polls: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
         self.wakeup = Wakeup()
+        self.token_requests = 0
 
     def new_id(self) -> str:
         """A task id shaped like Conductor's (a UUID)."""
@@ -179,8 +180,27 @@ def _error(status: int, message: str) -> JSONResponse:
     )
 
 
-def build_app(state: FakeConductorState) -> Starlette:
-    """The Starlette app of the fake."""
+def build_app(state: FakeConductorState, *, key: tuple[str, str] | None = None) -> Starlette:
+    """The Starlette app of the fake; with ``key``, ``/api/tasks`` needs a token from
+    ``POST /api/token`` in ``X-Authorization`` (``/_fake/expire-token`` revokes it)."""
+    tokens: list[str] = []
+
+    def unauthorized(request: Request) -> Response | None:
+        if key is None or (tokens and request.headers.get("x-authorization") == tokens[-1]):
+            return None
+        return _error(401, "token missing, wrong or expired")
+
+    async def token(request: Request) -> Response:
+        body = await request.json()
+        if key is None or (body.get("keyId"), body.get("keySecret")) != key:
+            return _error(401, "bad key")
+        tokens.append(f"token-{len(tokens) + 1}")
+        state.token_requests += 1
+        return JSONResponse({"token": tokens[-1]})
+
+    async def expire_token(request: Request) -> Response:
+        tokens.append("revoked")
+        return Response(status_code=204)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:
@@ -188,6 +208,8 @@ def build_app(state: FakeConductorState) -> Starlette:
         yield
 
     async def batch_poll(request: Request) -> Response:
+        if (refused := unauthorized(request)) is not None:
+            return refused
         query = request.query_params
         try:
             count = int(query.get("count", "1"))
@@ -217,6 +239,8 @@ def build_app(state: FakeConductorState) -> Starlette:
         return JSONResponse([t.wire() for t in tasks])
 
     async def update_task(request: Request) -> Response:
+        if (refused := unauthorized(request)) is not None:
+            return refused
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -267,6 +291,8 @@ def build_app(state: FakeConductorState) -> Starlette:
         routes=[
             Route("/api/tasks/poll/batch/{tasktype}", batch_poll, methods=["GET"]),
             Route("/api/tasks", update_task, methods=["POST"]),
+            Route("/api/token", token, methods=["POST"]),
+            Route("/_fake/expire-token", expire_token, methods=["POST"]),
             Route("/_fake/tasks", create_tasks, methods=["POST"]),
             Route("/_fake/tasks", list_tasks, methods=["GET"]),
         ],
@@ -277,9 +303,9 @@ def build_app(state: FakeConductorState) -> Starlette:
 class FakeConductor(ThreadedServer):
     """The fake in a uvicorn thread on 127.0.0.1."""
 
-    def __init__(self, *, port: int = 0) -> None:
+    def __init__(self, *, port: int = 0, key: tuple[str, str] | None = None) -> None:
         self.state = FakeConductorState()
-        super().__init__(build_app(self.state), port=port)
+        super().__init__(build_app(self.state, key=key), port=port)
 
     @property
     def api_url(self) -> str:

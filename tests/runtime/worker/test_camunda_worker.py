@@ -163,18 +163,18 @@ async def test_heartbeat_keeps_a_job_past_its_lease_when_handler_beats(
     worker = make_worker(fake)
     rival = make_worker(fake)
 
-    @worker.job("long", lease_seconds=0.5)
+    @worker.job("long", lease_seconds=1.5)
     async def long(ctx: JobContext) -> dict[str, Any]:
         first = ctx.deadline
-        for _ in range(8):
-            await asyncio.sleep(0.2)
+        for _ in range(8):  # 2.4 s in all: the job outlives its lease only through heartbeats
+            await asyncio.sleep(0.3)
             await ctx.heartbeat()
         assert ctx.deadline is not None
         assert first is not None
         assert ctx.deadline > first
         return {"done": True}
 
-    @rival.job("long", lease_seconds=0.5)
+    @rival.job("long", lease_seconds=1.5)
     async def stolen() -> None:
         raise AssertionError("the rival must not get a job whose lease is kept alive")
 
@@ -194,10 +194,10 @@ async def test_heartbeat_from_a_thread_keeps_a_blocking_job_alive(
 ) -> None:
     worker = make_worker(fake)
 
-    @worker.job("blocking", lease_seconds=0.4)
+    @worker.job("blocking", lease_seconds=1.0)
     def blocking(ctx: JobContext) -> dict[str, Any]:
-        for _ in range(4):
-            time.sleep(0.2)
+        for _ in range(5):  # 1.75 s in all
+            time.sleep(0.35)
             ctx.heartbeat_blocking()
         return {"thread": threading.current_thread().name}
 
@@ -251,7 +251,7 @@ async def test_stop_fails_back_unfinished_jobs_when_drain_times_out_so_none_stay
     began = time.monotonic()
     await worker.stop()
     await task
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 5  # 0.3 s of drain, then the fail-backs: not 30 s
     jobs = control.jobs()
     assert [jobs[k]["state"] for k in keys] == ["activatable"] * 4
     for key in keys:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -10,16 +11,42 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from loom.runtime.worker import JobWorker
 from loom.runtime.worker.camunda import CamundaAdapter
 from tests.runtime.worker.fake_camunda import FakeCamunda
+from tests.runtime.worker.fake_conductor import FakeConductor
 from tests.runtime.worker.helpers import Control, running, states, wait_until
+from tests.runtime.worker.servers import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.slow
+
+
+def start_worker_env(
+    env_extra: dict[str, str], fake: ThreadedServer, *extra: str
+) -> subprocess.Popen[str]:
+    env = {**os.environ, "CAMUNDA_REST_ADDRESS": fake.url, "PYTHONUNBUFFERED": "1", **env_extra}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "loom",
+            "worker",
+            "tests.runtime.worker.cli_handlers:router",
+            "--request-timeout",
+            "1",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def start_worker(
@@ -134,3 +161,63 @@ def test_cli_refuses_to_start_when_a_handler_signature_is_wrong(fake: FakeCamund
     assert proc.returncode == 2
     assert "parameter 'extra' has no value to receive" in stderr
     assert "Traceback" not in stderr
+
+
+async def test_cli_sends_basic_credentials_from_camunda_variables_when_configured(
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    token = "Basic " + base64.b64encode(b"demo:s3cret").decode()
+    server = FakeCamunda(authorization=token)
+    server.start()
+    try:
+        with Control(server.url) as control:
+            proc = start_worker_env(
+                {"CAMUNDA_BASIC_AUTH_USERNAME": "demo", "CAMUNDA_BASIC_AUTH_PASSWORD": "s3cret"},
+                server,
+            )
+            processes.append(proc)
+            [key] = control.create("cli-echo", variables={"value": 1})
+            await wait_until(
+                lambda: states(control, [key]) == ["completed"],
+                timeout_seconds=30,
+                what="an authenticated completion",
+            )
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=15)
+        assert "s3cret" not in stderr
+    finally:
+        server.stop()
+
+
+async def test_cli_runs_a_router_on_conductor_with_a_token_when_asked(
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    server = FakeConductor(key=("k", "s"))
+    server.start()
+    try:
+        proc = start_worker_env(
+            {
+                "CONDUCTOR_SERVER_URL": server.api_url,
+                "CONDUCTOR_AUTH_KEY": "k",
+                "CONDUCTOR_AUTH_SECRET": "s",
+            },
+            server,
+            "--adapter",
+            "conductor",
+        )
+        processes.append(proc)
+        with httpx.Client(base_url=server.url) as http:
+            http.post("/_fake/tasks", json={"type": "cli-echo", "input": {"value": 5}})
+
+            def done() -> bool:
+                tasks = http.get("/_fake/tasks").json()["tasks"]
+                return [t["status"] for t in tasks] == ["COMPLETED"]
+
+            await wait_until(done, timeout_seconds=30, what="the Conductor task")
+            [task] = http.get("/_fake/tasks").json()["tasks"]
+        assert task["output"] == {"echoed": 5}
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=15)
+        assert proc.returncode == 0, stderr
+    finally:
+        server.stop()

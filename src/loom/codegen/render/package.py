@@ -154,7 +154,12 @@ def render_client(ctx: Context) -> str:
     imports = Imports(up=".")
     imports.add("typing", "ClassVar")
     imports.add("._runtime.client", "SyncAPIClient")
-    imports.add("._runtime.client", "AsyncAPIClient")
+    async_base = "AsyncAPIClient"
+    if ctx.config.worker_adapter is None:
+        imports.add("._runtime.client", "AsyncAPIClient")
+    else:  # job workers: create_job_worker, @client.job, run_workers (runtime/worker/sdk.py)
+        async_base = "WorkerAsyncAPIClient"
+        imports.add("._runtime.worker.sdk", async_base)
     from loom.codegen.render.sdkinfo import sdk_info_source
 
     sdk = sdk_info_source(ctx, imports)
@@ -169,7 +174,7 @@ def render_client(ctx: Context) -> str:
         texts = {op.operation_id: method_text(op, imports) for op in ops}
         for cls, base, is_async, raw, raw_cls, recv in (
             ("Client", "SyncAPIClient", False, False, "ClientWithRawResponse", "self"),
-            ("AsyncClient", "AsyncAPIClient", True, False, "AsyncClientWithRawResponse", "self"),
+            ("AsyncClient", async_base, True, False, "AsyncClientWithRawResponse", "self"),
             ("ClientWithRawResponse", "SyncResource", False, True, None, "self._client"),
             ("AsyncClientWithRawResponse", "AsyncResource", True, True, None, "self._client"),
         ):
@@ -189,7 +194,14 @@ def render_client(ctx: Context) -> str:
                 imports=imports,
                 flat=True,
                 raw_class=raw_cls,
-                prelude=None if raw else "    sdk_info: ClassVar[SdkInfo] = _SDK",
+                prelude=None
+                if raw
+                else "\n".join(
+                    [
+                        "    sdk_info: ClassVar[SdkInfo] = _SDK",
+                        *(_worker_member(ctx) if is_async else []),
+                    ]
+                ),
                 renames=api.renames,
             )
             blocks.append(block)
@@ -217,10 +229,18 @@ def render_client(ctx: Context) -> str:
                 )
         for cls, base, props, is_async in (
             ("Client", "SyncAPIClient", sync_props, False),
-            ("AsyncClient", "AsyncAPIClient", async_props, True),
+            ("AsyncClient", async_base, async_props, True),
         ):
             doc = docstring(_client_doc(api, is_async), "    ")
-            members = ["    sdk_info: ClassVar[SdkInfo] = _SDK", *props]
+            members = [
+                "\n".join(
+                    [
+                        "    sdk_info: ClassVar[SdkInfo] = _SDK",
+                        *(_worker_member(ctx) if is_async else []),
+                    ]
+                ),
+                *props,
+            ]
             blocks.append(f"class {cls}({base}):\n{doc}\n\n" + "\n\n".join(members))
         body = "\n\n\n".join(blocks)
         import_text = imports.render()
@@ -253,6 +273,11 @@ def _shadowed(methods: set[str]) -> set[str]:
     """Builtins used in annotations that a method name would shadow inside a class body."""
     used = {"list", "dict", "str", "int", "float", "bool", "bytes", "type", "object"}
     return methods & used
+
+
+def _worker_member(ctx: Context) -> list[str]:
+    adapter = ctx.config.worker_adapter
+    return [] if adapter is None else [f'    worker_adapter = "{adapter}"']
 
 
 def _client_doc(api: Api, is_async: bool) -> str:

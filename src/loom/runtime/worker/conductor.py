@@ -29,7 +29,7 @@ handler asks for the process pool.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._http import HttpAdapterBase
@@ -38,7 +38,7 @@ from .job import ActivateRequest, AdapterError, Job
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["ConductorAdapter", "job_from_task"]
+__all__ = ["ConductorAdapter", "conductor_token_auth", "job_from_task"]
 
 #: Task fields copied into ``Job.headers`` (what a handler may want besides the input).
 HEADER_FIELDS = (
@@ -221,3 +221,52 @@ def job_from_task(task: Mapping[str, Any]) -> Job:
         headers={k: task[k] for k in HEADER_FIELDS if k in task},
         raw=task,
     )
+
+
+def conductor_token_auth(api_url: str, key_id: str, key_secret: str) -> httpx.Auth:
+    """``X-Authorization`` from ``POST {api_url}/token`` (Orkes' ``generateToken``).
+
+    The token is fetched before the first request and again after a 401 (then the request is
+    sent once more), as conductor-python does with ``CONDUCTOR_AUTH_KEY``/``_SECRET``.
+    """
+    import httpx
+
+    class ConductorTokenAuth(httpx.Auth):
+        requires_response_body = True
+
+        def __init__(self) -> None:
+            self.token: str | None = None
+
+        def _token_request(self) -> httpx.Request:
+            return httpx.Request(
+                "POST",
+                f"{api_url.rstrip('/')}/token",
+                json={"keyId": key_id, "keySecret": key_secret},
+                headers={"accept": "application/json"},
+            )
+
+        def _store(self, response: httpx.Response) -> None:
+            if response.status_code != 200:
+                raise AdapterError(f"POST /token: HTTP {response.status_code}: no token")
+            token = response.json().get("token")
+            if not isinstance(token, str) or not token:
+                raise AdapterError("POST /token: the answer has no token")
+            self.token = token
+
+        def auth_flow(
+            self, request: httpx.Request
+        ) -> Generator[httpx.Request, httpx.Response, None]:
+            if self.token is None:
+                self._store((yield self._token_request()))
+            assert self.token is not None
+            request.headers["X-Authorization"] = self.token
+            response = yield request
+            if response.status_code == 401:  # expired: one new token, one more try
+                self._store((yield self._token_request()))
+                request.headers["X-Authorization"] = self.token
+                yield request
+
+        def __repr__(self) -> str:
+            return f"ConductorTokenAuth(key_id={key_id!r}, key_secret='**********')"
+
+    return ConductorTokenAuth()

@@ -24,9 +24,8 @@ import random
 import signal
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..retries import parse_retry_after
 from .context import JobContext
@@ -42,6 +41,9 @@ from .job import (
 )
 from .metrics import NullMetrics, WorkerMetrics
 from .registry import Handler, HandlerSpec, Router, Strategy
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 __all__ = ["Backoff", "JobWorker", "parse_retry_after"]
 
@@ -69,7 +71,7 @@ class Backoff:
         self, failures: int, *, retry_after_seconds: float | None = None, rand: random.Random
     ) -> float:
         """The delay after ``failures`` consecutive failures (1 for the first)."""
-        base = min(self.max_seconds, self.initial_seconds * 2 ** max(failures - 1, 0))
+        base = min(self.max_seconds, self.initial_seconds * 2.0 ** max(failures - 1, 0))
         delay = base * (1 - self.jitter * rand.random())
         return max(delay, min(retry_after_seconds or 0.0, 60.0))
 
@@ -279,11 +281,14 @@ class JobWorker:
         threads: Executor | None = None
         processes: Executor | None = None
         if "thread" in strategies:
+            from concurrent.futures import ThreadPoolExecutor
+
             threads = ThreadPoolExecutor(
                 self._thread_pool_size or largest, thread_name_prefix=f"{self.name}-job"
             )
-        if "process" in strategies:
+        if "process" in strategies:  # imported here: multiprocessing costs ~20 ms at import
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
             # spawn: forking a process that runs an event loop and threads is unsafe.
             processes = ProcessPoolExecutor(
@@ -315,6 +320,11 @@ class JobWorker:
             try:
                 jobs = await self.adapter.activate(request)
             except (AdapterError, OSError) as exc:
+                failures += 1
+                await self._sleep(self._poll_delay(spec, exc, failures))
+                continue
+            except Exception as exc:  # a bug in an adapter must not end this type's polling
+                logger.exception("worker %s: activating %s raised", self.name, spec.job_type)
                 failures += 1
                 await self._sleep(self._poll_delay(spec, exc, failures))
                 continue
@@ -465,6 +475,9 @@ class JobWorker:
                 continue
             except AdapterError as exc:
                 logger.error("worker %s: job %s not %s: %s", self.name, job.key, what, exc)
+                return False
+            except Exception:
+                logger.exception("worker %s: job %s not %s", self.name, job.key, what)
                 return False
             return True
 

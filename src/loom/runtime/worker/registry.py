@@ -16,7 +16,6 @@ not at its first job:
 from __future__ import annotations
 
 import inspect
-import pickle
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -290,6 +289,8 @@ def _is_model(cls: type[Any]) -> bool:
 
 
 def _check_picklable(where: str, func: Handler, model: type[Any] | None) -> None:
+    import pickle
+
     for what, obj in (("the handler", func), ("its variables model", model)):
         if obj is None:
             continue
