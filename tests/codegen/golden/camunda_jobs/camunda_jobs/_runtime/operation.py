@@ -27,7 +27,7 @@ ParamStyle: TypeAlias = Literal[
     "tabDelimited",
 ]
 ResponseKind: TypeAlias = Literal["json", "bytes", "text", "none"]
-PaginationKind: TypeAlias = Literal["offset", "page", "cursor", "camunda"]
+PaginationKind: TypeAlias = Literal["offset", "page", "cursor", "link", "camunda"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,16 @@ class Pagination:
             stops on a short or empty page or when ``total_field`` is reached.
         page: ``page_param``/``size_param``; stops likewise (``page_start`` is 0 or 1).
         cursor: ``cursor_param`` in the request, ``next_cursor_field`` (a dotted path) in the
-            result; stops when the cursor is missing, empty or repeats.
+            result, or with ``cursor_item_field`` that field of the page's last item (Stripe's
+            ``starting_after`` = the last ``id``); stops when the cursor is missing, empty or
+            repeats.
+        link: the next page's URL, from the ``Link`` header's ``rel="next"`` (RFC 8288; GitHub)
+            or from ``next_url_field`` in the result (Twilio's ``next_page_uri``); its query
+            parameters become the next request's; stops when there is none.
+
+    Every kind also stops on an empty page, when ``has_more_field`` is false, when
+    ``total_field`` items were seen, or on the page ``total_pages_field`` names as the last.
+    ``items_field`` is ``""`` when the result itself is the list of items.
         camunda: body ``page`` object ``{"from", "limit", "after", "before"}``; the result's
             ``page.endCursor`` feeds ``after``; stops on a short page or a missing cursor.
     """
@@ -139,6 +148,10 @@ class Pagination:
     next_cursor_field: str = "next_cursor"
     total_field: str | None = None
     page_object_field: str = "page"
+    has_more_field: str | None = None
+    cursor_item_field: str | None = None
+    next_url_field: str | None = None
+    total_pages_field: str | None = None
     item_type: Any = None
     """The annotation of one item, for iterators; the runtime validates items with it."""
 
