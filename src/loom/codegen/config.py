@@ -6,7 +6,8 @@ Example::
     package = "camunda_sdk"          # Python package name
     distribution = "camunda-sdk"     # name in the SDK's pyproject.toml
     version = "0.1.0"
-    layout = "resources"             # "resources" | "flat"
+    layout = "resources"             # "resources" | "flat" | "paths"
+    source = "auto"                  # "auto" | "openapi" | "proxmox" (apidata.js)
     error_classes = "shared"         # "shared" | "per-operation"
     include_tags = []                # empty: every tag
     idempotent = ["*/search"]        # POST/PATCH operations retried like GET
@@ -52,7 +53,8 @@ class GeneratorConfig:
     package: str = "api_client"
     distribution: str | None = None
     version: str = "0.1.0"
-    layout: Literal["resources", "flat"] = "resources"
+    layout: Literal["resources", "flat", "paths"] = "resources"
+    source: Literal["auto", "openapi", "proxmox"] = "auto"
     error_classes: Literal["shared", "per-operation"] = "shared"
     include_tags: tuple[str, ...] = ()
     idempotent: tuple[str, ...] = ()
@@ -124,8 +126,11 @@ def load_config(path: Path | None) -> GeneratorConfig:
     if not isinstance(package, str) or not _PACKAGE_RE.match(package):
         raise FatalSchemaError(f"{where}: sdk.package must be a lower-case Python identifier")
     layout = sdk.get("layout", "resources")
-    if layout not in ("resources", "flat"):
-        raise FatalSchemaError(f"{where}: sdk.layout must be 'resources' or 'flat'")
+    if layout not in ("resources", "flat", "paths"):
+        raise FatalSchemaError(f"{where}: sdk.layout must be 'resources', 'flat' or 'paths'")
+    source = sdk.get("source", "auto")
+    if source not in ("auto", "openapi", "proxmox"):
+        raise FatalSchemaError(f"{where}: sdk.source must be 'auto', 'openapi' or 'proxmox'")
     errors = sdk.get("error_classes", "shared")
     if errors not in ("shared", "per-operation"):
         raise FatalSchemaError(f"{where}: sdk.error_classes must be 'shared' or 'per-operation'")
@@ -185,6 +190,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
         distribution=dist if isinstance(dist, str) else None,
         version=str(version),
         layout=layout,
+        source=source,
         error_classes=errors,
         include_tags=tuple(cast(list[str], tags)),
         idempotent=tuple(cast(list[str], idempotent)),

@@ -18,7 +18,7 @@ from loom.codegen.ir.model import (
     SkippedOperation,
     TypeRef,
 )
-from loom.codegen.ir.operations import OperationBuilder, RawOperation
+from loom.codegen.ir.operations import OperationBuilder, RawOperation, operation_envelope
 from loom.codegen.ir.schemas import SchemaConverter
 
 # Attributes of the generated clients and resources that a resource or method must not shadow.
@@ -220,6 +220,7 @@ def _operation(
         accept=builder.accept(raw),
         idempotent=raw.method in {"post", "patch"}
         and any(fnmatch(op_id, p) or fnmatch(raw.path, p) for p in config.idempotent),
+        envelope=operation_envelope(raw.op),
     )
 
 

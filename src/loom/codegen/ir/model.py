@@ -39,7 +39,8 @@ class TypeRef:
 
     Attributes:
         kind: what it is.
-        name: for ``model``, ``enum``, ``alias``, ``semantic``: the class or alias name.
+        name: for ``model``, ``enum``, ``alias``, ``semantic``: the class or alias name; for
+            ``dict``: the key type when it is not ``str`` (``int`` for index → value mappings).
         args: for ``list`` (one), ``dict`` (one: the value type), ``union`` (members).
         values: for ``literal``: the literal values (JSON scalars).
         nullable: ``| None`` is added.
@@ -208,6 +209,8 @@ class RequestBody:
     file_fields: tuple[str, ...] = ()
     json_fields: tuple[str, ...] = ()
     description: str | None = None
+    joined_fields: tuple[str, ...] = ()
+    """Form fields whose lists are sent comma-joined (``encoding``: form, ``explode: false``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +260,8 @@ class Operation:
     """Media types the responses declare, for the Accept header ("" when there are none)."""
     idempotent: bool = False
     """A POST/PATCH that the configuration says is safe to retry (a search)."""
+    envelope: str | None = None
+    """The member of the JSON success body that holds the result (``x-loom-envelope``)."""
 
 
 @dataclass(frozen=True, slots=True)

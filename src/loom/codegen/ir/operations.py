@@ -276,7 +276,11 @@ class OperationBuilder:
         if is_json(ct) or base == "application/x-www-form-urlencoded":
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
             return RequestBody(
-                base if base != "*/*" else "application/json", t, required, description=desc
+                base if base != "*/*" else "application/json",
+                t,
+                required,
+                description=desc,
+                joined_fields=_unexploded(media) if not is_json(ct) else (),
             )
         if base.startswith("multipart/"):
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
@@ -330,7 +334,8 @@ class OperationBuilder:
                 status = int(code) if code.isdigit() else 200  # "2XX" and "default"
                 success.append((status, t, kind))
             elif (code[:1] in {"4", "5"} or code == "default") and t.kind != "none":
-                errors.append((code.upper() if not code.isdigit() else code, t))
+                # "4XX" ranges are matched upper-case; "default" stays the runtime's key
+                errors.append((code if code.isdigit() or code == "default" else code.upper(), t))
         if not success:
             return NONE, "none", (200, 201, 202, 204), errors
         kinds = {k for _, _, k in success if k != "none"}
@@ -382,6 +387,10 @@ class OperationBuilder:
             if schema is None:
                 return ANY, "json"
             sptr = f"{ptr}/content/{escape_pointer_token(ct)}/schema"
+            member = envelope_member(schema)
+            if member is not None:  # the result is one member of a wrapper object
+                inner = cast(Schema, schema)["properties"][member]
+                return self.conv.type_of(inner, f"{sptr}/properties/{member}", hint), "json"
             return self.conv.type_of(schema, sptr, hint), "json"
         if _is_text(ct):
             return TypeRef("str"), "text"
@@ -478,6 +487,36 @@ class OperationBuilder:
         if t.kind != "model" or t.name not in self.conv.models:
             return {}
         return {f.wire: f.type for f in self.conv.all_fields(self.conv.models[t.name])}
+
+
+def envelope_member(schema: object) -> str | None:
+    """``x-loom-envelope`` of a response schema: the property that holds the result."""
+    s = _d(schema) or {}
+    member = s.get("x-loom-envelope")
+    if isinstance(member, str) and isinstance((_d(s.get("properties")) or {}).get(member), dict):
+        return member
+    return None
+
+
+def operation_envelope(op: Schema) -> str | None:
+    """The envelope member shared by an operation's JSON success responses, if any."""
+    for code, response in (_d(op.get("responses")) or {}).items():
+        if str(code).startswith("2"):
+            for ct, media in (_d((_d(response) or {}).get("content")) or {}).items():
+                member = envelope_member((_d(media) or {}).get("schema")) if is_json(ct) else None
+                if member is not None:
+                    return member
+    return None
+
+
+def _unexploded(media: Schema) -> tuple[str, ...]:
+    """Form fields that the media type's ``encoding`` sends unexploded (OpenAPI 3.1 §4.8.15)."""
+    out: list[str] = []
+    for name, enc in (_d(media.get("encoding")) or {}).items():
+        e = _d(enc) or {}
+        if e.get("explode") is False and e.get("style", "form") == "form":
+            out.append(str(name))
+    return tuple(sorted(out))
 
 
 def _list_item(t: TypeRef | None) -> TypeRef | None:

@@ -87,6 +87,8 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
             body_args.append(f"file_fields=frozenset({sorted(op.body.file_fields)!r})")
         if op.body.json_fields:
             body_args.append(f"json_fields=frozenset({sorted(op.body.json_fields)!r})")
+        if op.body.joined_fields:
+            body_args.append(f"joined_fields=frozenset({sorted(op.body.joined_fields)!r})")
         args.append(f"body=Body({', '.join(body_args)})")
     if op.response.kind != "none":
         args.append(f"response={response}")
@@ -116,6 +118,8 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
         args.append(f"accept={op.accept!r}")
     if op.deprecated:
         args.append("deprecated=True")
+    if op.envelope:
+        args.append(f"envelope={op.envelope!r}")
     if op.pagination is not None:
         imports.add(rt + ".operation", "Pagination")
         pg = op.pagination

@@ -390,6 +390,8 @@ def encode_body(spec: Body, body: object, extra_body: Mapping[str, object] | Non
         pairs: list[str] = []
         for name, value in fields.items():
             encoded = _form_value(value, as_json=name in spec.json_fields)
+            if isinstance(encoded, list) and name in spec.joined_fields:
+                encoded = ",".join(encoded)  # OpenAPI form style, explode: false
             values = encoded if isinstance(encoded, list) else [encoded]
             pairs.extend(f"{quote(name, safe='')}={quote(v, safe='')}" for v in values)
         return EncodedBody(content="&".join(pairs).encode("ascii"), content_type=content_type)

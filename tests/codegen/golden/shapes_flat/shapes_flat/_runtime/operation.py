@@ -62,12 +62,15 @@ class Body:
             carries several files under one name).
         json_fields: for multipart and form bodies, fields whose values are objects or arrays
             and are sent JSON-encoded (OpenAPI 3 §4.8.14.4 default for objects in multipart).
+        joined_fields: for form bodies, fields whose arrays are sent as one comma-joined value
+            (an ``encoding`` with style ``form`` and ``explode: false``).
     """
 
     content_type: str
     required: bool = False
     file_fields: frozenset[str] = frozenset()
     json_fields: frozenset[str] = frozenset()
+    joined_fields: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,8 @@ class Operation(Generic[T]):
             (success and error); ``None`` sends ``application/json``.
         idempotent: ``True`` lets the runtime retry the operation like a GET even when its method
             is POST or PATCH (a search); ``None`` decides by method.
+        envelope: the member of the JSON success body that holds the result (Proxmox answers
+            ``{"data": …}``); the runtime validates and returns that member.
     """
 
     operation_id: str
@@ -157,6 +162,7 @@ class Operation(Generic[T]):
     deprecated: bool = False
     idempotent: bool | None = None
     accept: str | None = None
+    envelope: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
