@@ -131,6 +131,7 @@ def build_api(document: dict[str, Any], config: GeneratorConfig, sink: Diagnosti
         security_schemes=tuple(_security_schemes(document)),
         default_security=_security(document.get("security")) or (),
         skipped=tuple(skipped),
+        extensions={k: v for k, v in document.items() if k.startswith("x-loom-")},
     )
 
 

@@ -63,6 +63,11 @@ def plan_files(
         )
         for r in api.resources:
             files[f"{pkg}/resources/{r.module}.py"] = render_resource(r, ctx)
+    if config.layout == "paths":
+        from loom.codegen.render.package import path_tree
+        from loom.codegen.render.paths import render_path_modules
+
+        files.update(render_path_modules(path_tree(ctx), ctx))
     for rel, text in runtime_files.items():
         files[f"{pkg}/_runtime/{rel}"] = f"{header}\n{text}"
         formatted.add(f"{pkg}/_runtime/{rel}")
