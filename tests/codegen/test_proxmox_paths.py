@@ -6,10 +6,8 @@ converted schema's ``returns``; PVE itself cannot run here.
 
 from __future__ import annotations
 
-import gzip
 import subprocess
 import sys
-from collections.abc import Generator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,25 +15,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.codegen.support import RecordingServer, Reply, generate_sdk, recording_server
-
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "proxmox"
-
-
-@pytest.fixture(scope="module")
-def pve(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ModuleType]:
-    folder = tmp_path_factory.mktemp("pve")
-    schema = folder / "apidata-pve-docs-9.1.2.js"
-    schema.write_bytes(gzip.decompress((FIXTURE / "apidata-pve-docs-9.1.2.js.gz").read_bytes()))
-    out = folder / "sdk"
-    _, module = generate_sdk(schema, out, package="pve_sdk", layout="paths")
-    return out, module
-
-
-@pytest.fixture
-def server() -> Generator[RecordingServer]:
-    with recording_server() as s:
-        yield s
+from tests.codegen.support import RecordingServer, Reply
 
 
 def client(pve: tuple[Path, ModuleType], server: RecordingServer) -> Any:
