@@ -180,7 +180,10 @@ class _Setup:
             value = explicit.get(name)
             if value is not None:
                 return str(value)
-            return os.environ.get(f"{prefix}_{name.upper()}") or None
+            found = os.environ.get(f"{prefix}_{name.upper()}")
+            if not found and name == "user":
+                found = os.environ.get(f"{prefix}_USERNAME")
+            return found or None
 
         self.installed = False
         self.values = {name: pick(name) for name, _, _ in PROXMOX_SETTINGS}
@@ -223,6 +226,8 @@ def _init(prefix: str, explicit: Mapping[str, object], kwargs: dict[str, Any]) -
         kwargs.setdefault("auth_strategy", "NONE")
     if setup.values["fingerprint"]:
         kwargs["verify"] = False  # the pin replaces CA verification (self-signed certificates)
+    if setup.values["user"] and kwargs.get("username") is None:
+        kwargs["username"] = setup.values["user"]  # the shared settings pair it with password
     for name in ("verify", "ca_file"):
         if kwargs.get(name) is None and setup.values[name] is not None:
             kwargs[name] = (

@@ -236,13 +236,14 @@ class ProxmoxAuth(httpx.Auth):
             body: object = json.loads(response.content)
         except ValueError:
             body = None
+        payload = body  # as parsed, for the error
         data: object = cast("dict[str, Any]", body).get("data") if isinstance(body, dict) else None
         if response.status_code >= 400 or not isinstance(data, dict):
             data = None
         if data is None or "ticket" not in cast("dict[str, Any]", data):
             self._ticket = None
             raise AuthenticationError(
-                response=response, body=cast(object, body), operation_id="post_access_ticket"
+                response=response, body=payload, operation_id="post_access_ticket"
             )
         del login
         return cast(dict[str, Any], data)
