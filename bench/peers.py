@@ -3,6 +3,7 @@
 - ``opc``: openapi-python-client 0.29.1 (plus ruff, which it runs to format its output, and the
   libraries its generated SDKs import, so pyright can check them in the same environment).
 - ``camunda``: camunda-orchestration-sdk 10.0.1, Camunda's own generated Python SDK.
+- ``prmxctrl``: prmxctrl 0.1.2, a generated pydantic SDK for Proxmox VE 7.4.
 
 Creating a peer is idempotent: a marker file records what was installed, and a second call
 returns at once. Run ``python -m bench.peers`` to create all of them.
@@ -56,7 +57,8 @@ OPC = Peer(
     ),
 )
 CAMUNDA = Peer("camunda", ("camunda-orchestration-sdk==10.0.1",))
-ALL_PEERS = (OPC, CAMUNDA)
+PRMXCTRL = Peer("prmxctrl", ("prmxctrl==0.1.2",))
+ALL_PEERS = (OPC, CAMUNDA, PRMXCTRL)
 
 
 def ensure_peer(peer: Peer) -> Path:

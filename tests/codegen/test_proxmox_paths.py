@@ -114,7 +114,7 @@ def test_async_twin_navigates_the_same_way(
     assert server.last.raw_query == "full=1"
 
 
-def test_import_and_client_load_no_path_module_and_one_navigation_loads_only_its_own(
+def test_import_and_client_load_no_path_module_and_a_navigation_only_its_own_and_no_model(
     pve: tuple[Path, ModuleType],
 ) -> None:
     code = (
@@ -123,12 +123,13 @@ def test_import_and_client_load_no_path_module_and_one_navigation_loads_only_its
         "before = sorted(m for m in sys.modules if m.startswith('pve_sdk.paths.'))\n"
         "c.nodes('pve1').qemu(100).status.start\n"
         "after = sorted(m for m in sys.modules if m.startswith('pve_sdk.paths.'))\n"
-        "print(before, len(after), 'pve_sdk.paths.cluster' in after)\n"
+        "models = [m for m in sys.modules if m.startswith('pve_sdk.models.')]\n"
+        "print(before, len(after), 'pve_sdk.paths.cluster' in after, len(models))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=pve[0], capture_output=True, text=True, check=True
     ).stdout.split()
-    assert out == ["[]", "6", "False"]
+    assert out == ["[]", "6", "False", "0"]  # walking a path imports no model
 
 
 @pytest.mark.slow

@@ -226,8 +226,9 @@ def _init(prefix: str, explicit: Mapping[str, object], kwargs: dict[str, Any]) -
         kwargs.setdefault("auth_strategy", "NONE")
     if setup.values["fingerprint"]:
         kwargs["verify"] = False  # the pin replaces CA verification (self-signed certificates)
-    if setup.values["user"] and kwargs.get("username") is None:
-        kwargs["username"] = setup.values["user"]  # the shared settings pair it with password
+    if setup.mode == "ticket":  # the shared settings want user and password together
+        kwargs.setdefault("username", setup.values["user"])
+        kwargs.setdefault("password", setup.values["password"])
     for name in ("verify", "ca_file"):
         if kwargs.get(name) is None and setup.values[name] is not None:
             kwargs[name] = (

@@ -19,8 +19,7 @@ PROXMOX_SETTINGS: tuple[tuple[str, str, str], ...] = (
     (
         "fingerprint",
         "none",
-        "SHA-256 fingerprint of the node's certificate (`AB:CD:…`): "
-        "pin it instead of verifying with CAs (self-signed certificates).",
+        "SHA-256 of the node's certificate (`AB:CD:…`), pinned instead of CA verification.",
     ),
     ("verify", "true", "Verify the node's certificate against the system CAs or ca_file."),
     ("ca_file", "system CAs", "PEM CA bundle (the cluster's `pve-root-ca.pem`)."),

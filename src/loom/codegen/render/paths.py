@@ -157,8 +157,13 @@ def render_path_modules(tree: PathTree, ctx: Context) -> dict[str, str]:
         f"{pkg}/paths/__init__.py": f'{ctx.header}\n"""One module per path prefix, imported on '
         'first use."""\n'
     }
+    files[f"{pkg}/paths/_ops/__init__.py"] = (
+        f'{ctx.header}\n"""Operations by path, imported by the methods."""\n'
+    )
     for node in walk(tree):
         files[f"{pkg}/paths/{node.module}.py"] = _render_node(node, ctx)
+        if node.operations:
+            files[f"{pkg}/paths/_ops/{node.module}.py"] = _render_ops(node, ctx)
     return files
 
 
@@ -181,7 +186,7 @@ def _children_members(node: PathTree, imports: Imports, prefix: str, is_async: b
             t = node.call_types.get(name, TypeRef("str"))
             ann = annotation(t, imports, runtime=imports.up + "_runtime")
             args.append(f"{N.safe_attribute(N.snake(name), taken=_OPTIONS)}: {ann}")
-        joined = "".join(f"{a.split(':', 1)[0]}, " for a in args)
+        joined = ", ".join(a.split(":", 1)[0] for a in args)
         out.append(
             f"    def __call__(self, {', '.join(args)}) -> {cls}:\n"
             f"        from {prefix}{child.module} import {cls}\n\n"
@@ -191,12 +196,9 @@ def _children_members(node: PathTree, imports: Imports, prefix: str, is_async: b
 
 
 def _render_node(node: PathTree, ctx: Context) -> str:
+    """The node's module: its classes; model names only for type checkers (no model import)."""
     imports = Imports(up="..")
     imports.shadowed = set(node.children) & _ANNOTATION_BUILTINS
-    per_op = ctx.config.error_classes == "per-operation"
-    consts = [
-        operation_constant(op, imports, per_op_errors=per_op) for op in node.operations.values()
-    ]
     imports.add(".._runtime.paths", "SyncNode")
     imports.add(".._runtime.paths", "AsyncNode")
     models = {m.name: m for m in ctx.api.models}
@@ -205,28 +207,21 @@ def _render_node(node: PathTree, ctx: Context) -> str:
         cls = ("Async" if is_async else "") + node.class_name
         base = "AsyncNode" if is_async else "SyncNode"
         doc = docstring(f"``{_template(node)}``", "    ")
-        members = _children_members(node, imports, ".", is_async)
+        members = ["    __slots__ = ()", *_children_members(node, imports, ".", is_async)]
         for verb, op in node.operations.items():
-            members.append(_method(op, verb, imports, models, is_async=is_async))
-        if not members:
-            members.append("    __slots__ = ()")
-        else:
-            members.insert(0, "    __slots__ = ()")
+            members.append(_method(op, verb, node.module, imports, models, is_async=is_async))
         blocks.append(f"class {cls}({base}):\n{doc}\n\n" + "\n\n".join(members))
-    resolve_names(imports, ctx, "..models", "..types")
-    type_only: dict[str, list[str]] = {}
+    type_only = Imports(up="..", names=set(imports.names))
+    imports.names.clear()
+    resolve_names(type_only, ctx, "..models", "..types")
     for child in [*node.children.values(), *([node.call[0]] if node.call else [])]:
-        type_only.setdefault(f".{child.module}", []).extend(
-            [f"Async{child.class_name}", child.class_name]
-        )
+        type_only.add(f".{child.module}", child.class_name)
+        type_only.add(f".{child.module}", f"Async{child.class_name}")
     head = imports.render()
-    if type_only:
+    checking = type_only.render()
+    if checking:
         imports.add("typing", "TYPE_CHECKING")
-        head = (
-            imports.render()
-            + "\n\nif TYPE_CHECKING:\n"
-            + "\n".join(from_import_lines(type_only, indent="    "))
-        )
+        head = imports.render() + "\n\nif TYPE_CHECKING:\n" + _indent(checking)
     return "\n".join(
         [
             ctx.header,
@@ -236,13 +231,41 @@ def _render_node(node: PathTree, ctx: Context) -> str:
             "",
             head,
             "",
-            "\n\n".join(consts),
-            "",
             "",
             "\n\n\n".join(blocks),
             "",
         ]
     )
+
+
+def _render_ops(node: PathTree, ctx: Context) -> str:
+    """``paths/_ops/<module>.py``: the node's operations, imported by its methods when called
+    (so walking a path never imports the models its operations return)."""
+    imports = Imports(up="...")
+    per_op = ctx.config.error_classes == "per-operation"
+    consts: list[str] = []
+    for verb, op in node.operations.items():
+        consts.append(operation_constant(op, imports, per_op_errors=per_op))
+        consts.append(f"{verb.upper()}: Final = {const_name(op)}")
+    imports.add("typing", "Final")
+    resolve_names(imports, ctx, "...models", "...types")
+    return "\n".join(
+        [
+            ctx.header,
+            docstring(f"The operations of ``{_template(node)}``."),
+            "",
+            "from __future__ import annotations",
+            "",
+            imports.render(),
+            "",
+            "\n\n".join(consts),
+            "",
+        ]
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join(("    " + line) if line else "" for line in text.split("\n"))
 
 
 def _template(node: PathTree) -> str:
@@ -253,7 +276,13 @@ def _template(node: PathTree) -> str:
 
 
 def _method(
-    op: Operation, verb: str, imports: Imports, models: dict[str, Model], *, is_async: bool
+    op: Operation,
+    verb: str,
+    module: str,
+    imports: Imports,
+    models: dict[str, Model],
+    *,
+    is_async: bool,
 ) -> str:
     rt = imports.up + "_runtime"
     for name in ("Headers", "Query", "TimeoutLike", "NotGiven", "NOT_GIVEN"):
@@ -320,14 +349,16 @@ def _method(
     separator = "\n\n"
     prefix = "async def" if is_async else "def"
     await_ = "await " if is_async else ""
+    const = verb.upper()
     call = (
-        f"self._client.request({const_name(op)}, {{{', '.join(wire_params)}}}, {body}, "
+        f"self._client.request({const}, {{{', '.join(wire_params)}}}, {body}, "
         "extra_headers=extra_headers, extra_query=extra_query, timeout=http_timeout)"
     )
     joined = ",\n        ".join(params)
     return (
         f"{deco}    {prefix} {verb}(\n        {joined},\n    ) -> {ret}:\n"
         f"{docstring(separator.join(doc_lines), '        ')}\n"
+        f"        from ._ops.{module} import {const}\n\n"
         f"        return {await_}{call}"
     )
 
