@@ -48,7 +48,7 @@ def _peer_fingerprint(response: httpx.Response) -> str | None:
     ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
     if ssl_object is None:
         return None
-    der = cast(bytes | None, ssl_object.getpeercert(binary_form=True))
+    der = cast(bytes | None, ssl_object.getpeercert(True))  # the low-level object: positional only
     return hashlib.sha256(der).hexdigest() if der else None
 
 
