@@ -130,12 +130,3 @@ def test_import_and_client_load_no_path_module_and_a_navigation_only_its_own_and
         [sys.executable, "-c", code], cwd=pve[0], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["[]", "6", "False", "0"]  # walking a path imports no model
-
-
-@pytest.mark.slow
-def test_pve_91_paths_sdk_passes_ruff_pyright_and_mypy_strict(
-    pve: tuple[Path, ModuleType],
-) -> None:
-    from tests.codegen.test_golden import _check_all  # pyright: ignore[reportPrivateUsage]
-
-    _check_all(pve[0], "pve_sdk")
