@@ -13,8 +13,10 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
+import jsonschema
 import pytest
 
+from tests.codegen.proxmox_schema import check_request
 from tests.codegen.support import RecordingServer, Reply
 
 
@@ -39,6 +41,7 @@ def test_navigation_reaches_start_and_sends_path_values_from_the_path_only(
     sent = server.last
     assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
     assert form(sent.body) == [("skiplock", "1"), ("timeout", "60")]  # 1/0, not true/false
+    check_request("POST", "/nodes/{node}/qemu/{vmid}/status/start", sent.body, sent.query)
 
 
 def test_property_strings_indexed_parameters_and_comma_lists_on_the_wire(
@@ -56,12 +59,22 @@ def test_property_strings_indexed_parameters_and_comma_lists_on_the_wire(
         onboot=False,
     )
     fields = dict(form(server.last.body))
+    check_request("POST", "/nodes/{node}/qemu", server.last.body, server.last.query)
     assert fields["net0"] == "bridge=vmbr0,firewall=1,model=virtio"
     assert fields["net1"] == "e1000,bridge=vmbr1"
     assert fields["tags"] == "web,prod"
     assert fields["onboot"] == "0"
     assert fields["vmid"] == "101"
     assert "node" not in fields
+
+
+def test_the_request_checker_refuses_what_pve_would_refuse() -> None:
+    with pytest.raises(AssertionError, match="1 or 0"):
+        check_request("POST", "/nodes/{node}/qemu/{vmid}/status/start", b"skiplock=true", [])
+    with pytest.raises(AssertionError, match="no parameter 'vmid'"):
+        check_request("POST", "/nodes/{node}/qemu/{vmid}/status/start", b"vmid=100", [])
+    with pytest.raises(jsonschema.ValidationError):
+        check_request("POST", "/nodes/{node}/qemu", b"vmid=100&net0=model%3Dnope", [])
 
 
 def test_get_returns_the_unwrapped_data_parsed_into_models(
@@ -112,6 +125,7 @@ def test_async_twin_navigates_the_same_way(
     vms = asyncio.run(main())
     assert vms[0].vmid == 100
     assert server.last.raw_query == "full=1"
+    check_request("GET", "/nodes/{node}/qemu", server.last.body, server.last.query)
 
 
 def test_import_and_client_load_no_path_module_and_a_navigation_only_its_own_and_no_model(
