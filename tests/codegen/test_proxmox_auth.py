@@ -18,8 +18,10 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+import jsonschema
 import pytest
 
+from tests.codegen.proxmox_schema import check_request
 from tests.codegen.support import Recorded, RecordingServer, Reply
 
 USER = "root@pam"
@@ -39,14 +41,16 @@ class FakePve:
         self.task_exit = "OK"
         server.routes[("POST", "/access/ticket")] = self.login
         server.routes[("GET", "/nodes")] = self.authorized(
-            lambda _: Reply(200, {"data": [{"node": "pve1", "status": "online"}]})
+            lambda _: Reply(200, {"data": [{"node": "pve1", "status": "online"}]}), "/nodes"
         )
         upid = "UPID:pve1:0000ABCD:00000001:65000000:qmstart:100:root@pam:"
         server.routes[("POST", "/nodes/pve1/qemu/100/status/start")] = self.authorized(
-            lambda _: Reply(200, {"data": upid})
+            lambda _: Reply(200, {"data": upid}), "/nodes/{node}/qemu/{vmid}/status/start"
         )
         status = f"/nodes/pve1/tasks/{quote(upid, safe='')}/status"
-        server.routes[("GET", status)] = self.authorized(self.task)
+        server.routes[("GET", status)] = self.authorized(
+            self.task, "/nodes/{node}/tasks/{upid}/status"
+        )
 
     def login(self, request: Recorded) -> Reply:
         form = dict(parse_qsl(request.body.decode()))
@@ -65,8 +69,16 @@ class FakePve:
             200, {"data": {"ticket": ticket, "CSRFPreventionToken": csrf, "username": USER}}
         )
 
-    def authorized(self, handler: Callable[[Recorded], Reply]) -> Callable[[Recorded], Reply]:
+    def authorized(
+        self, handler: Callable[[Recorded], Reply], template: str
+    ) -> Callable[[Recorded], Reply]:
+        """``handler`` behind PVE's ticket and CSRF checks and the schema's request checks."""
+
         def check(request: Recorded) -> Reply:
+            try:
+                check_request(request.method, template, request.body, request.query)
+            except (AssertionError, jsonschema.ValidationError) as exc:
+                return Reply(400, {"data": None, "errors": {"request": str(exc)[:200]}})
             cookie = request.headers.get("cookie", "")
             ticket = cookie.removeprefix("PVEAuthCookie=")
             csrf = self.tickets.get(ticket)

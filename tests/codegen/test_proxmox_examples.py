@@ -54,7 +54,8 @@ def test_examples_list_start_and_wait_against_a_fake_pve(
 ) -> None:
     fake = FakePve(server)
     server.routes[("GET", "/nodes/pve1/qemu")] = fake.authorized(
-        lambda _: Reply(200, {"data": [{"vmid": 100, "status": "stopped", "name": "web"}]})
+        lambda _: Reply(200, {"data": [{"vmid": 100, "status": "stopped", "name": "web"}]}),
+        "/nodes/{node}/qemu",
     )
     assert run_example(pve[0], server, "list_vms.py").split("\n")[:2] == [
         "node pve1: online",
