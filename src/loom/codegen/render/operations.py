@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from loom.codegen.ir.model import Operation, Parameter, TypeRef
+from loom.codegen.ir.model import Operation, Parameter, PropertyEncoding, TypeRef
 from loom.codegen.render.annotations import Imports, annotation, docstring
 
 _ERROR_BASES = {
@@ -87,8 +87,9 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
             body_args.append(f"file_fields=frozenset({sorted(op.body.file_fields)!r})")
         if op.body.json_fields:
             body_args.append(f"json_fields=frozenset({sorted(op.body.json_fields)!r})")
-        if op.body.joined_fields:
-            body_args.append(f"joined_fields=frozenset({sorted(op.body.joined_fields)!r})")
+        if op.body.encoding:
+            imports.add(rt + ".operation", "Encoding")
+            body_args.append(f"encoding={_encoding_map(op.body.encoding)}")
         args.append(f"body=Body({', '.join(body_args)})")
     if op.response.kind != "none":
         args.append(f"response={response}")
@@ -133,6 +134,24 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
     return f"{const_name(op)} = Operation[{response}](\n    {joined},\n)"
 
 
+def _encoding_map(encoding: tuple[tuple[str, PropertyEncoding], ...]) -> str:
+    entries: list[str] = []
+    for name, e in encoding:
+        args = [
+            f"{k}={v!r}"
+            for k, v in (
+                ("content_type", e.content_type),
+                ("style", e.style),
+                ("explode", e.explode),
+            )
+            if v is not None
+        ]
+        if e.allow_reserved:
+            args.append("allow_reserved=True")
+        entries.append(f"{name!r}: Encoding({', '.join(args)})")
+    return "{" + ", ".join(entries) + "}"
+
+
 def _param_ctor(p: Parameter) -> str:
     args = [repr(p.wire), repr(p.location), repr(p.style), repr(p.explode)]
     if p.allow_reserved:
@@ -141,6 +160,8 @@ def _param_ctor(p: Parameter) -> str:
         args.append("required=True")
     if p.content_type:
         args.append(f"content_type={p.content_type!r}")
+    if p.arg:
+        args.append(f"arg={p.arg!r}")
     return f"Param({', '.join(args)})"
 
 
@@ -199,7 +220,7 @@ def method_text(op: Operation, imports: Imports) -> MethodText:
     parts.extend(required_kw)
     parts.extend(optional_kw)
     params = ",\n        ".join(parts)
-    wire = ", ".join(f"{p.wire!r}: {p.name}" for p in op.params)
+    wire = ", ".join(f"{p.key!r}: {p.name}" for p in op.params)
     call = [const_name(op), "{" + wire + "}", body_arg]
     call.extend(
         [
@@ -257,13 +278,14 @@ def render_methods(
     is_async: bool,
     raw: bool,
     imports: Imports,
+    decorator: str = "",
 ) -> str:
-    """The method (and its ``*_all`` pager twin) for one variant."""
+    """The method (and its ``*_all`` pager twin) for one variant; ``decorator`` goes on both."""
     rt = imports.up + "_runtime"
     out: list[str] = []
     prefix = "async def" if is_async else "def"
     await_ = "await " if is_async else ""
-    deco = f"    {m.deprecated}\n" if m.deprecated else ""
+    deco = "".join(f"    {d}\n" for d in (decorator, m.deprecated) if d)
     no_cons_args = m.call_args.replace(", consistency=consistency", "")
     no_cons_params = m.params.replace(",\n        consistency: Consistency | None = None", "")
     params = m.params

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from loom.codegen.config import GeneratorConfig
 from loom.codegen.ir.model import Api, Operation, Resource
+from loom.codegen.renames import ResolvedRenames
+from loom.codegen.render.aliases import keyword_decorator, method_aliases
 from loom.codegen.render.annotations import Imports, docstring
 from loom.codegen.render.operations import (
     MethodText,
@@ -56,6 +58,8 @@ def _class_block(
     flat: bool,
     raw_class: str | None,
     prelude: str | None = None,
+    renames: ResolvedRenames | None = None,
+    alias_attr: str = "",
 ) -> str:
     lines = [f"class {name}({base}):"]
     ds = docstring(doc, "    ")
@@ -80,8 +84,11 @@ def _class_block(
                 is_async=is_async,
                 raw=raw,
                 imports=imports,
+                decorator=keyword_decorator(op, renames, imports),
             )
         )
+    if renames is not None:
+        methods.extend(method_aliases(renames.methods_of(alias_attr), imports, pagers=not raw))
     if not methods:
         methods.append("    pass")
     if ds:
@@ -123,6 +130,8 @@ def render_resource(resource: Resource, ctx: Context) -> str:
                 imports=imports,
                 flat=False,
                 raw_class=raw_cls,
+                renames=ctx.api.renames,
+                alias_attr=resource.attr,
             )
         )
     resolve_names(imports, ctx, "..models", "..types")
@@ -189,6 +198,7 @@ def render_client(ctx: Context) -> str:
                 flat=True,
                 raw_class=raw_cls,
                 prelude=None if raw else "    sdk_info: ClassVar[SdkInfo] = _SDK",
+                renames=api.renames,
             )
             blocks.append(block)
         resolve_names(imports, ctx, ".models", ".types")

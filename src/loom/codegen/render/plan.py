@@ -50,11 +50,13 @@ def plan_files(
     files[f"{pkg}/types.py"] = render_types(ctx)
     files[f"{pkg}/py.typed"] = ""
     recursive = alias_cycles(modules)
-    files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header)
+    files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header, api.renames)
     formatted: set[str] = set()
     for m in modules:
         rel = f"{pkg}/models/{m.name}.py"
-        files[rel], is_formatted = render_model_module(m, where, semantic, recursive, header)
+        files[rel], is_formatted = render_model_module(
+            m, where, semantic, recursive, header, api.renames
+        )
         if is_formatted:
             formatted.add(rel)
     if config.layout == "resources":
