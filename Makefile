@@ -45,6 +45,7 @@ test: lint typecheck unit
 
 corpus: install
 	$(PY) -m bench.corpus
+	$(VENV)/bin/pytest -m corpus -q -p no:randomly tests/codegen/test_proxmox_strict.py
 
 bench: install
 	$(PY) -m bench.run_all

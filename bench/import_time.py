@@ -77,9 +77,13 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def measure(subject: Subject) -> Sample:
-    """Import ``subject`` once in a fresh interpreter; raise RuntimeError when it fails."""
-    code = _PROBE.format(module=subject.module, client=subject.client)
+def measure(subject: Subject, code: str | None = None) -> Sample:
+    """Import ``subject`` once in a fresh interpreter; raise RuntimeError when it fails.
+
+    ``code`` replaces the probe: it must print ``@@`` and a JSON object with ``seconds`` and
+    ``modules``.
+    """
+    code = code or _PROBE.format(module=subject.module, client=subject.client)
     started = time.perf_counter()
     result = subprocess.run(
         [str(subject.python), "-c", code],

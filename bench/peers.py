@@ -4,6 +4,7 @@
   libraries its generated SDKs import, so pyright can check them in the same environment).
 - ``camunda``: camunda-orchestration-sdk 10.0.1, Camunda's own generated Python SDK.
 - ``runtime``: only the libraries a generated SDK's runtime needs, to time imports in.
+- ``prmxctrl``: prmxctrl 0.1.2, a generated pydantic SDK for Proxmox VE 7.4.
 
 Creating a peer is idempotent: a marker file records what was installed, and a second call
 returns at once. Run ``python -m bench.peers`` to create all of them.
@@ -62,7 +63,8 @@ CAMUNDA = Peer("camunda", ("camunda-orchestration-sdk==10.0.1",))
 # is imported in its own venv. In loom's venv, httpx also imports its CLI (click, rich,
 # pygments), which the dev tools installed there.
 RUNTIME = Peer("runtime", ("httpx==0.28.1", "pydantic==2.14.3", "sniffio==1.3.1"))
-ALL_PEERS = (OPC, CAMUNDA, RUNTIME)
+PRMXCTRL = Peer("prmxctrl", ("prmxctrl==0.1.2",))
+ALL_PEERS = (OPC, CAMUNDA, RUNTIME, PRMXCTRL)
 
 
 def ensure_peer(peer: Peer) -> Path:

@@ -25,12 +25,21 @@ def _add_generate(sub: Subparsers) -> None:
             else "exit 1 and list the files when OUT is stale (same as generate --check)"
         )
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("schema", type=Path, help="OpenAPI 3.0/3.1 document (JSON or YAML)")
+        p.add_argument(
+            "schema", type=Path, help="OpenAPI 3.0/3.1 document (JSON or YAML) or apidata.js"
+        )
         p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
         p.add_argument("--config", type=Path, help="loom TOML configuration file")
         p.add_argument("--package", help="Python package name (overrides the configuration)")
         p.add_argument(
-            "--layout", choices=("resources", "flat"), help="client layout (overrides config)"
+            "--layout",
+            choices=("resources", "flat", "paths"),
+            help="client layout (overrides config)",
+        )
+        p.add_argument(
+            "--source",
+            choices=("auto", "openapi", "proxmox"),
+            help="input format (default: detected by content; proxmox: an apidata.js)",
         )
         if not check:
             p.add_argument(

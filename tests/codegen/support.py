@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Generator
@@ -57,8 +58,9 @@ Handler = Callable[[Recorded], Reply]
 class RecordingServer:
     """Answers ``(METHOD, path)`` from ``routes``; 404 problem+json otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[Recorded] = []
+        self.scheme = "https" if tls is not None else "http"
         self.routes: dict[tuple[str, str], Reply | Handler] = {}
         server = self
 
@@ -103,13 +105,15 @@ class RecordingServer:
                 del format, args
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         """The server's base URL."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     def start(self) -> RecordingServer:
         """Start serving in a thread."""

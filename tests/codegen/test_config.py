@@ -58,7 +58,7 @@ def test_every_problem_is_reported_in_file_order(tmp_path: Path) -> None:
     )
     lines = message.splitlines()
     assert len(lines) == 3
-    assert ":2: sdk.layout: must be 'resources' or 'flat' (got 'flta')" in lines[0]
+    assert ":2: sdk.layout: must be 'resources', 'flat' or 'paths' (got 'flta')" in lines[0]
     assert ":3: sdk.include_tags.1: must be a valid string (got 3)" in lines[1]
     assert ":6: runtime.env_prefix: must be upper-case letters" in lines[2]
 

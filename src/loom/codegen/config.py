@@ -6,7 +6,8 @@ Example::
     package = "camunda_sdk"          # Python package name (default: from info.title)
     distribution = "camunda-sdk"     # name in the SDK's pyproject.toml
     version = "0.1.0"
-    layout = "resources"             # "resources" | "flat"
+    layout = "resources"             # "resources" | "flat" | "paths"
+    source = "auto"                  # "auto" | "openapi" | "proxmox" (apidata.js)
     error_classes = "shared"         # "shared" | "per-operation"
     include_tags = []                # empty: every tag
     idempotent = ["*/search"]        # POST/PATCH operations retried like GET
@@ -85,7 +86,8 @@ class GeneratorConfig:
     """The Python package; ``""`` derives it from the schema (``derive_names``)."""
     distribution: str | None = None
     version: str = "0.1.0"
-    layout: Literal["resources", "flat"] = "resources"
+    layout: Literal["resources", "flat", "paths"] = "resources"
+    source: Literal["auto", "openapi", "proxmox"] = "auto"
     error_classes: Literal["shared", "per-operation"] = "shared"
     include_tags: tuple[str, ...] = ()
     idempotent: tuple[str, ...] = ()
@@ -178,6 +180,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
         distribution=sdk.distribution,
         version=sdk.version,
         layout=sdk.layout,
+        source=sdk.source,
         error_classes=sdk.error_classes,
         include_tags=tuple(sdk.include_tags),
         idempotent=tuple(sdk.idempotent),

@@ -32,7 +32,8 @@ class SdkTable(_Table):
     """``None``: derived from the schema's title (``loom.codegen.config.derive_names``)."""
     distribution: str | None = None
     version: str = "0.1.0"
-    layout: Literal["resources", "flat"] = "resources"
+    layout: Literal["resources", "flat", "paths"] = "resources"
+    source: Literal["auto", "openapi", "proxmox"] = "auto"
     error_classes: Literal["shared", "per-operation"] = "shared"
     include_tags: list[str] = Field(default_factory=list[str])
     idempotent: list[str] = Field(default_factory=list[str])

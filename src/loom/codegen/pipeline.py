@@ -87,7 +87,7 @@ def generate(
         return now
 
     t = time.perf_counter()
-    loaded = load_document(schema, sink=sink)
+    loaded = load_document(schema, sink=sink, source=config.source)
     document = loaded.document
     t = stage("load", t)
 
@@ -436,6 +436,8 @@ def run_cli(args: argparse.Namespace) -> int:
             config = dataclasses.replace(config, package=args.package)
         if args.layout:
             config = dataclasses.replace(config, layout=args.layout)
+        if getattr(args, "source", None):
+            config = dataclasses.replace(config, source=args.source)
         if not args.schema.exists():
             raise FatalSchemaError(f"{args.schema}: no such file")
         previous = None

@@ -18,7 +18,7 @@ from loom.codegen.ir.model import (
     SkippedOperation,
     TypeRef,
 )
-from loom.codegen.ir.operations import OperationBuilder, RawOperation
+from loom.codegen.ir.operations import OperationBuilder, RawOperation, operation_envelope
 from loom.codegen.ir.paging import find_override
 from loom.codegen.ir.schemas import SchemaConverter
 from loom.codegen.ir.text import plain_text
@@ -138,6 +138,7 @@ def build_api(document: dict[str, Any], config: GeneratorConfig, sink: Diagnosti
         security_schemes=tuple(_security_schemes(document)),
         default_security=_security(document.get("security")) or (),
         skipped=tuple(skipped),
+        extensions={k: v for k, v in document.items() if k.startswith("x-loom-")},
     )
 
 
@@ -256,6 +257,7 @@ def _operation(
         accept=builder.accept(raw),
         idempotent=raw.method in {"post", "patch"}
         and any(fnmatch(op_id, p) or fnmatch(raw.path, p) for p in config.idempotent),
+        envelope=operation_envelope(raw.op),
     )
 
 

@@ -42,7 +42,8 @@ class TypeRef:
 
     Attributes:
         kind: what it is.
-        name: for ``model``, ``enum``, ``alias``, ``semantic``: the class or alias name.
+        name: for ``model``, ``enum``, ``alias``, ``semantic``: the class or alias name; for
+            ``dict``: the key type when it is not ``str`` (``int`` for index → value mappings).
         args: for ``list`` (one), ``dict`` (one: the value type), ``union`` (members).
         values: for ``literal``: the literal values (JSON scalars).
         nullable: ``| None`` is added.
@@ -281,6 +282,8 @@ class Operation:
     """Media types the responses declare, for the Accept header ("" when there are none)."""
     idempotent: bool = False
     """A POST/PATCH that the configuration says is safe to retry (a search)."""
+    envelope: str | None = None
+    """The member of the JSON success body that holds the result (``x-loom-envelope``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -431,6 +431,10 @@ class OperationBuilder:
             if schema is None:
                 return ANY, "json"
             sptr = f"{ptr}/content/{escape_pointer_token(ct)}/schema"
+            member = envelope_member(schema)
+            if member is not None:  # the result is one member of a wrapper object
+                inner = cast(Schema, schema)["properties"][member]
+                return self.conv.type_of(inner, f"{sptr}/properties/{member}", hint), "json"
             return self.conv.type_of(schema, sptr, hint), "json"
         if _is_text(ct):
             return TypeRef("str"), "text"
@@ -488,8 +492,29 @@ class OperationBuilder:
         return {f.wire: f.type for f in self.conv.all_fields(self.conv.models[t.name])}
 
 
+def envelope_member(schema: object) -> str | None:
+    """``x-loom-envelope`` of a response schema: the property that holds the result."""
+    s = _d(schema) or {}
+    member = s.get("x-loom-envelope")
+    if isinstance(member, str) and isinstance((_d(s.get("properties")) or {}).get(member), dict):
+        return member
+    return None
+
+
+def operation_envelope(op: Schema) -> str | None:
+    """The envelope member shared by an operation's JSON success responses, if any."""
+    for code, response in (_d(op.get("responses")) or {}).items():
+        if str(code).startswith("2"):
+            for ct, media in (_d((_d(response) or {}).get("content")) or {}).items():
+                member = envelope_member((_d(media) or {}).get("schema")) if is_json(ct) else None
+                if member is not None:
+                    return member
+    return None
+
+
 # tabDelimited is not an OpenAPI 3 style: the Swagger 2.0 converter writes it for tsv.
 _FORM_STYLES = frozenset({"form", "spaceDelimited", "pipeDelimited", "tabDelimited", "deepObject"})
+
 
 
 def _encoding(

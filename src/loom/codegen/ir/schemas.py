@@ -296,6 +296,9 @@ class SchemaConverter:
             extra = _as_dict(s.get("additionalProperties"))
             if extra:
                 value = self.type_of(extra, ptr + "/additionalProperties", hint + "Value")
+                names = _as_dict(s.get("propertyNames")) or {}
+                if names.get("pattern") in ("^[0-9]+$", "^\\d+$"):  # index → value
+                    return TypeRef("dict", name="int", args=(value,))
                 return TypeRef("dict", args=(value,))
             return TypeRef("dict", args=(ANY,))
         if t == "null":

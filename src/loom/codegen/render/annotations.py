@@ -110,7 +110,7 @@ def _bare(t: TypeRef, imports: Imports, runtime: str) -> str:
     if t.kind == "list":
         return f"{imports.builtin('list')}[{annotation(t.args[0], imports, runtime=runtime)}]"
     if t.kind == "dict":
-        key = imports.builtin("str")
+        key = imports.builtin(t.name or "str")
         return (
             f"{imports.builtin('dict')}[{key}, {annotation(t.args[0], imports, runtime=runtime)}]"
         )

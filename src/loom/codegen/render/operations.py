@@ -119,6 +119,8 @@ def operation_constant(op: Operation, imports: Imports, *, per_op_errors: bool) 
         args.append(f"accept={op.accept!r}")
     if op.deprecated:
         args.append("deprecated=True")
+    if op.envelope:
+        args.append(f"envelope={op.envelope!r}")
     if op.pagination is not None:
         imports.add(rt + ".operation", "Pagination")
         pg = op.pagination

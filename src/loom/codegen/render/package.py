@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from loom.codegen.config import GeneratorConfig
 from loom.codegen.ir.model import Api, Operation, Resource
@@ -19,6 +20,9 @@ from loom.codegen.render.operations import (
 )
 from loom.codegen.render.order import all_sort_key, from_import_lines, member_sort_key
 
+if TYPE_CHECKING:
+    from loom.codegen.render.paths import PathTree
+
 
 @dataclass(frozen=True)
 class Context:
@@ -31,7 +35,8 @@ class Context:
     semantic: set[str]
 
 
-def _resolve_names(imports: Imports, ctx: Context, models_pkg: str, types_mod: str) -> None:
+def resolve_names(imports: Imports, ctx: Context, models_pkg: str, types_mod: str) -> None:
+    """Import every model and semantic type name ``imports`` recorded from where it lives."""
     for name in sorted(imports.names):
         if name in ctx.semantic:
             imports.add(types_mod, name)
@@ -129,7 +134,7 @@ def render_resource(resource: Resource, ctx: Context) -> str:
                 alias_attr=resource.attr,
             )
         )
-    _resolve_names(imports, ctx, "..models", "..types")
+    resolve_names(imports, ctx, "..models", "..types")
     return "\n".join(
         [
             ctx.header,
@@ -153,16 +158,14 @@ def render_client(ctx: Context) -> str:
     api = ctx.api
     imports = Imports(up=".")
     imports.add("typing", "ClassVar")
-    imports.add("._runtime.client", "SyncAPIClient")
-    async_base = "AsyncAPIClient"
-    if ctx.config.worker_adapter is None:
-        imports.add("._runtime.client", "AsyncAPIClient")
-    else:  # job workers: create_job_worker, @client.job, run_workers (runtime/worker/sdk.py)
-        async_base = "WorkerAsyncAPIClient"
-        imports.add("._runtime.worker.sdk", async_base)
     from loom.codegen.render.sdkinfo import sdk_info_source
 
     sdk = sdk_info_source(ctx, imports)
+    sync_base, async_base = client_bases(ctx, imports)
+    if ctx.config.layout == "paths":
+        from loom.codegen.render.paths import render_paths_client
+
+        return render_paths_client(path_tree(ctx), ctx, sdk, imports)
     flat = ctx.config.layout == "flat"
     blocks: list[str] = []
     consts: list[str] = []
@@ -173,7 +176,7 @@ def render_client(ctx: Context) -> str:
         consts = [operation_constant(op, imports, per_op_errors=per_op) for op in ops]
         texts = {op.operation_id: method_text(op, imports) for op in ops}
         for cls, base, is_async, raw, raw_cls, recv in (
-            ("Client", "SyncAPIClient", False, False, "ClientWithRawResponse", "self"),
+            ("Client", sync_base, False, False, "ClientWithRawResponse", "self"),
             ("AsyncClient", async_base, True, False, "AsyncClientWithRawResponse", "self"),
             ("ClientWithRawResponse", "SyncResource", False, True, None, "self._client"),
             ("AsyncClientWithRawResponse", "AsyncResource", True, True, None, "self._client"),
@@ -183,7 +186,7 @@ def render_client(ctx: Context) -> str:
             block = _class_block(
                 cls,
                 base,
-                _client_doc(api, is_async)
+                client_doc(api, is_async)
                 if not raw
                 else f"{cls[: -len('WithRawResponse')]} methods that return the raw response.",
                 ops,
@@ -205,7 +208,7 @@ def render_client(ctx: Context) -> str:
                 renames=api.renames,
             )
             blocks.append(block)
-        _resolve_names(imports, ctx, ".models", ".types")
+        resolve_names(imports, ctx, ".models", ".types")
         body = "\n\n\n".join(blocks)
         import_text = imports.render()
         consts_text = "\n\n".join(consts)
@@ -228,10 +231,10 @@ def render_client(ctx: Context) -> str:
                     f"        return {cls}(self)"
                 )
         for cls, base, props, is_async in (
-            ("Client", "SyncAPIClient", sync_props, False),
+            ("Client", sync_base, sync_props, False),
             ("AsyncClient", async_base, async_props, True),
         ):
-            doc = docstring(_client_doc(api, is_async), "    ")
+            doc = docstring(client_doc(api, is_async), "    ")
             members = [
                 "\n".join(
                     [
@@ -280,7 +283,38 @@ def _worker_member(ctx: Context) -> list[str]:
     return [] if adapter is None else [f'    worker_adapter = "{adapter}"']
 
 
-def _client_doc(api: Api, is_async: bool) -> str:
+def _taken(ctx: Context) -> set[str]:
+    """Class names the SDK's modules already use (models, enums, aliases, semantic types)."""
+    api = ctx.api
+    names = {m.name for m in api.models} | {e.name for e in api.enums}
+    return names | {a.name for a in api.aliases} | set(ctx.semantic) | {"Client", "AsyncClient"}
+
+
+def path_tree(ctx: Context) -> PathTree:
+    """The ``paths`` layout's tree of ``ctx``'s API."""
+    from loom.codegen.render.paths import build_tree
+
+    return build_tree(ctx.api, _taken(ctx))
+
+
+def client_bases(ctx: Context, imports: Imports) -> tuple[str, str]:
+    """The base classes of ``Client`` and ``AsyncClient``: the runtime's request loops, or a
+    dialect's subclasses of them when the document asks for one (``x-loom-dialect: proxmox``).
+    """
+    if ctx.api.extensions.get("x-loom-dialect") == "proxmox":
+        imports.add("._runtime.proxmox", "ProxmoxClient")
+        imports.add("._runtime.proxmox", "AsyncProxmoxClient")
+        return "ProxmoxClient", "AsyncProxmoxClient"
+    imports.add("._runtime.client", "SyncAPIClient")
+    if ctx.config.worker_adapter is not None:  # create_job_worker, @client.job_worker, run_workers
+        imports.add("._runtime.worker.sdk", "WorkerAsyncAPIClient")
+        return "SyncAPIClient", "WorkerAsyncAPIClient"
+    imports.add("._runtime.client", "AsyncAPIClient")
+    return "SyncAPIClient", "AsyncAPIClient"
+
+
+def client_doc(api: Api, is_async: bool) -> str:
+    """The docstring of a generated client class."""
     kind = "asyncio client" if is_async else "client"
     return (
         f"The {kind} of {api.title} {api.version}.\n\n"
@@ -460,6 +494,11 @@ def render_manifest(ctx: Context) -> str:
     for r in ctx.api.resources:
         for op in r.operations:
             attrs.setdefault(id(op), r.attr)
+    if ctx.config.layout == "paths":
+        from loom.codegen.render.paths import navigation
+
+        walks = navigation(path_tree(ctx))
+        attrs = {k: v.rsplit(".", 1)[0] for k, v in walks.items()}
     ops = [
         {
             "operation_id": op.operation_id,
@@ -467,6 +506,8 @@ def render_manifest(ctx: Context) -> str:
             "path": op.path,
             "python_name": op.flat_name
             if ctx.config.layout == "flat"
+            else f"{attrs.get(id(op), '')}.{op.method.lower()}"
+            if ctx.config.layout == "paths"
             else f"{attrs.get(id(op), '')}.{op.method_name}",
         }
         for op in ctx.api.operations

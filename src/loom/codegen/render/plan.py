@@ -65,7 +65,14 @@ def plan_files(
         )
         for r in api.resources:
             files[f"{pkg}/resources/{r.module}.py"] = render_resource(r, ctx)
+    if config.layout == "paths":
+        from loom.codegen.render.package import path_tree
+        from loom.codegen.render.paths import render_path_modules
+
+        files.update(render_path_modules(path_tree(ctx), ctx))
     for rel, text in runtime_files.items():
+        if not _needs_runtime_file(rel, ctx):
+            continue
         files[f"{pkg}/_runtime/{rel}"] = f"{header}\n{text}"
         formatted.add(f"{pkg}/_runtime/{rel}")
     files["README.md"] = render_readme(ctx)
@@ -73,6 +80,15 @@ def plan_files(
     files["CONFIGURATION.md"] = _configuration(ctx)
     files["loom-manifest.json"] = render_manifest(ctx)
     return Plan(files, frozenset(formatted))
+
+
+def _needs_runtime_file(rel: str, ctx: Context) -> bool:
+    """The Proxmox dialect and the paths layout's bases are vendored only into SDKs using them."""
+    if rel.startswith("proxmox"):
+        return ctx.api.extensions.get("x-loom-dialect") == "proxmox"
+    if rel == "paths.py":
+        return ctx.config.layout == "paths"
+    return True
 
 
 def _configuration(ctx: Context) -> str:
@@ -83,4 +99,8 @@ def _configuration(ctx: Context) -> str:
     except ImportError:  # the runtime's renderer is not there: say so, do not invent settings
         return f"<!-- {ctx.header.lstrip('# ')} -->\n# Configuration\n\nSee the runtime docs.\n"
     text = render_configuration_md(sdk_info(ctx))
+    if ctx.api.extensions.get("x-loom-dialect") == "proxmox":
+        from loom.runtime.proxmox_settings import configuration_section
+
+        text += configuration_section(ctx.config.prefix)
     return f"<!-- {ctx.header.lstrip('# ')} -->\n{text}"

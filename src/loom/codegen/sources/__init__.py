@@ -62,12 +62,13 @@ class LoadedDocument:
     converted_from: str | None = None
 
 
-def load_document(path: Path, *, sink: DiagnosticSink) -> LoadedDocument:
+def load_document(path: Path, *, sink: DiagnosticSink, source: str = "auto") -> LoadedDocument:
     """Load an OpenAPI document from a file and bundle the files it references.
 
     Args:
-        path: the entry file (JSON or YAML, detected by content).
+        path: the entry file (JSON or YAML, detected by content; or a Proxmox ``apidata.js``).
         sink: receives recoverable problems (remote references, renamed components, …).
+        source: ``auto`` (detect by content), ``openapi`` or ``proxmox``.
 
     Returns:
         The bundled document.
@@ -86,6 +87,14 @@ def load_document(path: Path, *, sink: DiagnosticSink) -> LoadedDocument:
     except OSError as exc:
         raise FatalSchemaError(f"{path}: cannot read the file: {exc.strerror}") from None
     resolved = path.resolve()
+    if source != "openapi":  # a Proxmox apidata.js is converted to OpenAPI 3.1 first
+        from loom.codegen.sources.proxmox import load_apidata
+
+        loaded = load_apidata(
+            data, name=str(path), entry=resolved, sink=sink, forced=source == "proxmox"
+        )
+        if loaded is not None:
+            return loaded
     return _load(data, name=str(path), entry_path=resolved, base_dir=resolved.parent, sink=sink)
 
 
