@@ -104,7 +104,7 @@ def _plans(schema: Path, package: str) -> tuple[Plan, Plan] | None:
         api = build_api(document, config, sink)
     except FatalSchemaError:
         return None
-    runtime = _runtime_sources()
+    runtime = _runtime_sources(worker=False)
     plan = plan_files(api, config, "# header", runtime_files=runtime)
     layout.SPLIT = False
     try:

@@ -516,7 +516,6 @@ def operation_envelope(op: Schema) -> str | None:
 _FORM_STYLES = frozenset({"form", "spaceDelimited", "pipeDelimited", "tabDelimited", "deepObject"})
 
 
-
 def _encoding(
     value: object, ptr: str, sink: DiagnosticSink
 ) -> tuple[tuple[str, PropertyEncoding], ...]:

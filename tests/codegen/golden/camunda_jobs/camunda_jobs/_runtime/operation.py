@@ -193,6 +193,8 @@ class Operation(Generic[T]):
             (success and error); ``None`` sends ``application/json``.
         idempotent: ``True`` lets the runtime retry the operation like a GET even when its method
             is POST or PATCH (a search); ``None`` decides by method.
+        envelope: the member of the JSON success body that holds the result (Proxmox answers
+            ``{"data": …}``); the runtime validates and returns that member.
     """
 
     operation_id: str
@@ -211,6 +213,7 @@ class Operation(Generic[T]):
     deprecated: bool = False
     idempotent: bool | None = None
     accept: str | None = None
+    envelope: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

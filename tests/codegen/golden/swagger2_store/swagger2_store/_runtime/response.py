@@ -115,6 +115,8 @@ def parse_success(op: Operation[T], response: httpx.Response) -> T:
             raise pydantic.ValidationError.from_exception_data(
                 "body", [{"type": "missing", "loc": ("body",), "input": None}]
             )
+        if op.envelope is not None:
+            return _unwrap(op, content)
         parsed: T = adapter_for(annotation).validate_json(content)
         return parsed
     except pydantic.ValidationError as exc:
@@ -125,6 +127,22 @@ def parse_success(op: Operation[T], response: httpx.Response) -> T:
             body=_raw_body(response),
             errors=errors,
         ) from None
+
+
+def _unwrap(op: Operation[T], content: bytes) -> T:
+    """The envelope member of a JSON body, validated against the operation's type."""
+    assert op.envelope is not None
+    try:
+        document: object = json.loads(content)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or op.envelope not in document:
+        raise pydantic.ValidationError.from_exception_data(
+            "body", [{"type": "missing", "loc": (op.envelope,), "input": document}]
+        )
+    member: object = cast("dict[str, Any]", document)[op.envelope]
+    parsed: T = adapter_for(op.response).validate_python(member)
+    return parsed
 
 
 def _declared_error_type(op: Operation[Any], status_code: int) -> Any:
