@@ -8,6 +8,8 @@ Example::
     version = "0.1.0"
     layout = "resources"             # "resources" | "flat"
     error_classes = "shared"         # "shared" | "per-operation"
+    body_style = "fields"            # "fields": a JSON object body's fields are arguments;
+                                     # "body": one body= argument (the model or its TypedDict)
     include_tags = []                # empty: every tag
     idempotent = ["*/search"]        # POST/PATCH operations retried like GET
 
@@ -54,6 +56,7 @@ class GeneratorConfig:
     version: str = "0.1.0"
     layout: Literal["resources", "flat"] = "resources"
     error_classes: Literal["shared", "per-operation"] = "shared"
+    body_style: Literal["fields", "body"] = "fields"
     include_tags: tuple[str, ...] = ()
     idempotent: tuple[str, ...] = ()
     """fnmatch patterns over operationId or path: POST/PATCH operations retried like GET."""
@@ -129,6 +132,9 @@ def load_config(path: Path | None) -> GeneratorConfig:
     errors = sdk.get("error_classes", "shared")
     if errors not in ("shared", "per-operation"):
         raise FatalSchemaError(f"{where}: sdk.error_classes must be 'shared' or 'per-operation'")
+    body_style = sdk.get("body_style", "fields")
+    if body_style not in ("fields", "body"):
+        raise FatalSchemaError(f"{where}: sdk.body_style must be 'fields' or 'body'")
     tags = sdk.get("include_tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in cast(list[Any], tags)):
         raise FatalSchemaError(f"{where}: sdk.include_tags must be a list of strings")
@@ -186,6 +192,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
         version=str(version),
         layout=layout,
         error_classes=errors,
+        body_style=body_style,
         include_tags=tuple(cast(list[str], tags)),
         idempotent=tuple(cast(list[str], idempotent)),
         operation_names=_str_map(_table(names, "operations", where), where),

@@ -11,6 +11,7 @@ from loom.codegen.render.annotations import Imports, annotation, docstring
 from loom.codegen.render.layout import call_statement, fits
 from loom.codegen.render.modules import ModelModule
 from loom.codegen.render.order import all_sort_key, blank_lines_after_imports, from_import_lines
+from loom.codegen.render.params import RequestShapes, render_param
 
 _ODD_WHITESPACE = re.compile(r"[^\S\n ]")
 
@@ -25,6 +26,12 @@ class _Layout:
         """``text`` (one line); a line that ruff would have to split clears ``formatted``."""
         if fits(text) is not True:
             self.formatted = False
+        return text
+
+    def lines(self, text: str) -> str:
+        """Several lines: each must fit, as for :meth:`line`."""
+        for one in text.split("\n"):
+            self.line(one)
         return text
 
 
@@ -144,6 +151,7 @@ def render_model_module(
     semantic: set[str],
     recursive_aliases: set[str],
     header: str,
+    shapes: RequestShapes | None = None,
 ) -> tuple[str, bool]:
     """A whole ``models/<module>.py``, and whether it is already as ``ruff format`` would
     write it (so that it can skip the formatting pass)."""
@@ -158,6 +166,11 @@ def render_model_module(
         else:
             blocks.append(render_alias(d, imports, layout, recursive=d.name in recursive_aliases))
     own = {d.name for d in module.definitions}
+    if shapes is not None:
+        for d in module.definitions:
+            if d.name in shapes.names and not isinstance(d, Enum):
+                blocks.append(layout.lines(render_param(d, shapes, imports)))
+                own.add(shapes.names[d.name])
     for name in sorted(imports.names - own):
         if name in semantic:
             imports.add("..types", name)
@@ -173,10 +186,18 @@ def render_model_module(
     return text, formatted
 
 
-def render_models_init(modules: list[ModelModule], header: str) -> str:
-    """``models/__init__.py``: every model by name, imported on first access."""
+def render_models_init(
+    modules: list[ModelModule], header: str, shapes: RequestShapes | None = None
+) -> str:
+    """``models/__init__.py``: every model (and request shape) by name, imported on first access."""
     entries: list[tuple[str, str]] = sorted(
-        (d.name, m.name) for m in modules for d in m.definitions
+        [(d.name, m.name) for m in modules for d in m.definitions]
+        + [
+            (shapes.names[d.name], m.name)
+            for m in modules
+            for d in m.definitions
+            if shapes is not None and d.name in shapes.names
+        ]
     )
     by_module: dict[str, list[str]] = {}
     for name, mod in entries:

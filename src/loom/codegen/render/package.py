@@ -8,14 +8,10 @@ from dataclasses import dataclass
 from loom.codegen.config import GeneratorConfig
 from loom.codegen.ir.model import Api, Operation, Resource
 from loom.codegen.render.annotations import Imports, docstring
-from loom.codegen.render.operations import (
-    MethodText,
-    method_text,
-    operation_constant,
-    per_operation_errors,
-    render_methods,
-)
+from loom.codegen.render.methods import MethodText, method_text, twin_lines
+from loom.codegen.render.operations import operation_constant, per_operation_errors
 from loom.codegen.render.order import all_sort_key, from_import_lines, member_sort_key
+from loom.codegen.render.params import RequestShapes
 
 
 @dataclass(frozen=True)
@@ -27,6 +23,7 @@ class Context:
     header: str
     where: dict[str, str]
     semantic: set[str]
+    shapes: RequestShapes
 
 
 def _resolve_names(imports: Imports, ctx: Context, models_pkg: str, types_mod: str) -> None:
@@ -37,89 +34,104 @@ def _resolve_names(imports: Imports, ctx: Context, models_pkg: str, types_mod: s
             imports.add(f"{models_pkg}.{ctx.where[name]}", name)
 
 
-def _class_block(
-    name: str,
-    base: str,
-    doc: str | None,
-    ops: tuple[Operation, ...],
-    texts: dict[str, MethodText],
-    *,
-    receiver: str,
-    is_async: bool,
-    raw: bool,
+def _twin_classes(
+    texts: list[MethodText],
+    names: tuple[str, str, str, str],
+    bases: tuple[str, str],
+    docs: tuple[str, str],
     imports: Imports,
-    flat: bool,
-    raw_class: str | None,
-    prelude: str | None = None,
-) -> str:
-    lines = [f"class {name}({base}):"]
-    ds = docstring(doc, "    ")
-    if ds:
-        lines.append(ds)
-    methods: list[str] = [prelude] if prelude else []
-    if raw_class is not None:
-        imports.add("functools", "cached_property")
-        methods.append(
+    *,
+    sync_members: list[str],
+    async_members: list[str],
+) -> list[str]:
+    """The sync class (the methods, written once) and its three one-line-per-method twins."""
+    sync, asyn, raw, araw = names
+    imports.add("functools", "cached_property")
+    imports.add(imports.up + "_runtime.methods", "RawView")
+
+    def raw_prop(view: str) -> str:
+        return (
             "    @cached_property\n"
-            f"    def with_raw_response(self) -> {raw_class}:\n"
+            f"    def with_raw_response(self) -> {view}:\n"
             '        """The same methods, returning the raw response: status, headers, body."""\n'
-            f"        return {raw_class}({'self' if flat else 'self._client'})"
+            f"        return {view}(self)"
         )
-    for op in ops:
-        methods.append(
-            render_methods(
-                op,
-                texts[op.operation_id],
-                name=op.flat_name if flat else op.method_name,
-                receiver=receiver,
-                is_async=is_async,
-                raw=raw,
-                imports=imports,
-            )
+
+    methods: list[str] = []
+    for m in texts:
+        pagers = twin_lines([m], sync, "pager", imports, with_pagers=False)
+        methods.append(m.text + ("\n\n" + "\n".join(pagers) if pagers else ""))
+    blocks = [
+        _class(sync, bases[0], docs[0], [*sync_members, raw_prop(raw), *methods]),
+        _class(
+            asyn,
+            bases[1],
+            docs[1],
+            [
+                *async_members,
+                raw_prop(araw),
+                "\n".join(twin_lines(texts, sync, "async", imports, with_pagers=True)),
+            ],
+        ),
+    ]
+    for cls, kind in ((raw, "raw"), (araw, "async_raw")):
+        lines = twin_lines(texts, sync, kind, imports, with_pagers=False)
+        doc = f"``{cls[: -len('WithRawResponse')]}`` methods that return the raw response."
+        blocks.append(_class(cls, "RawView", doc, ["\n".join(lines)] if lines else []))
+    return blocks
+
+
+def _class(name: str, base: str, doc: str, members: list[str]) -> str:
+    members = [m for m in members if m]
+    head = f"class {name}({base}):\n{docstring(doc, '    ')}"
+    if not members:
+        return head
+    return head + "\n\n" + "\n\n".join(members)
+
+
+def _texts(
+    ops: tuple[Operation, ...], ctx: Context, imports: Imports, *, flat: bool
+) -> list[MethodText]:
+    receiver = "self" if flat else "self._client"
+    return [
+        method_text(
+            op,
+            imports,
+            ctx.shapes,
+            name=op.flat_name if flat else op.method_name,
+            receiver=receiver,
+            style=ctx.config.body_style,
         )
-    if not methods:
-        methods.append("    pass")
-    if ds:
-        lines.append("")
-    lines.append("\n\n".join(methods))
-    return "\n".join(lines)
+        for op in ops
+    ]
 
 
 def render_resource(resource: Resource, ctx: Context) -> str:
-    """``resources/<tag>.py``: the sync and async resource and their raw-response twins."""
+    """``resources/<tag>.py``: the sync resource, its asyncio twin and their raw views."""
     imports = Imports()
-    imports.shadowed = _shadowed({op.method_name for op in resource.operations})
+    names = {op.method_name for op in resource.operations}
+    imports.shadowed = _shadowed(names | {n + "_all" for n in names})
     per_op = ctx.config.error_classes == "per-operation"
-    consts = [operation_constant(op, imports, per_op_errors=per_op) for op in resource.operations]
-    texts = {op.operation_id: method_text(op, imports) for op in resource.operations}
+    consts = [
+        operation_constant(
+            op, imports, per_op_errors=per_op, default_security=ctx.api.default_security
+        )
+        for op in resource.operations
+    ]
+    texts = _texts(resource.operations, ctx, imports, flat=False)
     imports.add(".._runtime.resource", "SyncResource")
     imports.add(".._runtime.resource", "AsyncResource")
     c = resource.class_name
-    blocks: list[str] = []
-    for cls, base, is_async, raw, raw_cls in (
-        (c, "SyncResource", False, False, f"{c}WithRawResponse"),
-        (f"Async{c}", "AsyncResource", True, False, f"Async{c}WithRawResponse"),
-        (f"{c}WithRawResponse", "SyncResource", False, True, None),
-        (f"Async{c}WithRawResponse", "AsyncResource", True, True, None),
-    ):
-        doc = resource.description or f"Operations of the {resource.tag!r} group."
-        if raw:
-            doc = f"{cls[: -len('WithRawResponse')]} methods that return the raw response."
-        blocks.append(
-            _class_block(
-                cls,
-                base,
-                doc,
-                resource.operations,
-                texts,
-                receiver="self._client",
-                is_async=is_async,
-                raw=raw,
-                imports=imports,
-                flat=False,
-                raw_class=raw_cls,
-            )
-        )
+    doc = resource.description or f"Operations of the {resource.tag!r} group."
+    blocks = _twin_classes(
+        texts,
+        (c, f"Async{c}", f"{c}WithRawResponse", f"Async{c}WithRawResponse"),
+        ("SyncResource", "AsyncResource"),
+        (doc, f"The asyncio twin of ``{c}``: the same methods, awaited."),
+        imports,
+        sync_members=[],
+        async_members=[],
+    )
     _resolve_names(imports, ctx, "..models", "..types")
     return "\n".join(
         [
@@ -154,35 +166,26 @@ def render_client(ctx: Context) -> str:
     consts: list[str] = []
     if flat:
         ops = tuple(api.operations)
-        imports.shadowed = _shadowed({op.flat_name for op in ops})
+        names = {op.flat_name for op in ops}
+        imports.shadowed = _shadowed(names | {n + "_all" for n in names})
         per_op = ctx.config.error_classes == "per-operation"
-        consts = [operation_constant(op, imports, per_op_errors=per_op) for op in ops]
-        texts = {op.operation_id: method_text(op, imports) for op in ops}
-        for cls, base, is_async, raw, raw_cls, recv in (
-            ("Client", "SyncAPIClient", False, False, "ClientWithRawResponse", "self"),
-            ("AsyncClient", "AsyncAPIClient", True, False, "AsyncClientWithRawResponse", "self"),
-            ("ClientWithRawResponse", "SyncResource", False, True, None, "self._client"),
-            ("AsyncClientWithRawResponse", "AsyncResource", True, True, None, "self._client"),
-        ):
-            if raw:
-                imports.add("._runtime.resource", base)
-            block = _class_block(
-                cls,
-                base,
-                _client_doc(api, is_async)
-                if not raw
-                else f"{cls[: -len('WithRawResponse')]} methods that return the raw response.",
-                ops,
-                texts,
-                receiver=recv,
-                is_async=is_async,
-                raw=raw,
-                imports=imports,
-                flat=True,
-                raw_class=raw_cls,
-                prelude=None if raw else "    sdk_info: ClassVar[SdkInfo] = _SDK",
+        consts = [
+            operation_constant(
+                op, imports, per_op_errors=per_op, default_security=ctx.api.default_security
             )
-            blocks.append(block)
+            for op in ops
+        ]
+        texts = _texts(ops, ctx, imports, flat=True)
+        prelude = "    sdk_info: ClassVar[SdkInfo] = _SDK"
+        blocks = _twin_classes(
+            texts,
+            ("Client", "AsyncClient", "ClientWithRawResponse", "AsyncClientWithRawResponse"),
+            ("SyncAPIClient", "AsyncAPIClient"),
+            (_client_doc(api, False), _client_doc(api, True)),
+            imports,
+            sync_members=[prelude],
+            async_members=[prelude],
+        )
         _resolve_names(imports, ctx, ".models", ".types")
         body = "\n\n\n".join(blocks)
         import_text = imports.render()

@@ -18,6 +18,7 @@ from loom.codegen.render.package import (
     render_resource,
     render_types,
 )
+from loom.codegen.render.params import request_shapes
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,13 @@ def plan_files(
 ) -> Plan:
     """Every file of the SDK by relative path; deterministic for the same inputs."""
     modules, where = plan_modules(api)
+    shapes = request_shapes(api)
+    for name, param in shapes.names.items():
+        where[param] = where[name]
     semantic = {s.name for s in api.semantic_types}
-    ctx = Context(api=api, config=config, header=header, where=where, semantic=semantic)
+    ctx = Context(
+        api=api, config=config, header=header, where=where, semantic=semantic, shapes=shapes
+    )
     pkg = config.package
     files: dict[str, str] = {}
     files[f"{pkg}/__init__.py"] = render_init(ctx)
@@ -50,11 +56,13 @@ def plan_files(
     files[f"{pkg}/types.py"] = render_types(ctx)
     files[f"{pkg}/py.typed"] = ""
     recursive = alias_cycles(modules)
-    files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header)
+    files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header, shapes)
     formatted: set[str] = set()
     for m in modules:
         rel = f"{pkg}/models/{m.name}.py"
-        files[rel], is_formatted = render_model_module(m, where, semantic, recursive, header)
+        files[rel], is_formatted = render_model_module(
+            m, where, semantic, recursive, header, shapes
+        )
         if is_formatted:
             formatted.add(rel)
     if config.layout == "resources":

@@ -3,26 +3,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cached_property
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from typing_extensions import deprecated
+from typing_extensions import Unpack, deprecated
 
 from ._runtime.client import AsyncAPIClient, SyncAPIClient
+from ._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from ._runtime.operation import Body, Operation, Param, SdkInfo
-from ._runtime.resource import AsyncResource, SyncResource
-from ._runtime.response import RawResponse
-from ._runtime.types import NOT_GIVEN, FileContent, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from ._runtime.types import NOT_GIVEN, FileContent, NotGiven
 from .errors import CreatePetBadRequestError, GetPetNotFoundError
-from .models.login_request import LoginRequest
-from .models.new_pet import NewPet
+from .models.login_request import LoginRequest, LoginRequestParam
+from .models.new_pet import NewPet, NewPetParam
+from .models.new_pet_kind import NewPetKind
 from .models.pet import Pet
 from .models.pet_page import PetPage
 from .models.pet_status import PetStatus
 from .models.problem import Problem
 from .models.search_pets_filter import SearchPetsFilter
-from .models.upload_photo_request import UploadPhotoRequest
+from .models.upload_photo_request import UploadPhotoRequest, UploadPhotoRequestParam
 from .models.upload_photo_response import UploadPhotoResponse
 
 _SDK = SdkInfo(
@@ -169,10 +168,7 @@ class Client(SyncAPIClient):
         tags: list[str] | NotGiven = NOT_GIVEN,
         status: PetStatus | NotGiven = NOT_GIVEN,
         session: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> list[Pet]:
         """List pets"""
         return self.request(
@@ -185,34 +181,35 @@ class Client(SyncAPIClient):
                 "session": session,
             },
             NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            **options,
         )
 
     def create_pet(
         self,
         *,
-        body: NewPet | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        name: str,
+        kind: NewPetKind,
+        age: int | None | NotGiven = NOT_GIVEN,
+        status: PetStatus | None | NotGiven = NOT_GIVEN,
+        owner: str | None | NotGiven = NOT_GIVEN,
+        tag: Literal["pet"] | None | NotGiven = NOT_GIVEN,
+        friend: NewPet | NewPetParam | None | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Pet:
-        """Create a pet
-
-        Args:
-            body: the request body.
-        """
+        """Create a pet"""
         return self.request(
             _CREATE_PET,
             {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            {
+                "name": name,
+                "kind": kind,
+                "age": age,
+                "status": status,
+                "owner": owner,
+                "tag": tag,
+                "friend": friend,
+            },
+            **options,
         )
 
     def search_pets(
@@ -221,177 +218,87 @@ class Client(SyncAPIClient):
         filter: SearchPetsFilter | NotGiven = NOT_GIVEN,
         ids: list[int] | NotGiven = NOT_GIVEN,
         words: list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> PetPage:
         """GET /pets/search"""
         return self.request(
-            _SEARCH_PETS,
-            {"filter": filter, "ids": ids, "words": words},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            _SEARCH_PETS, {"filter": filter, "ids": ids, "words": words}, NOT_GIVEN, **options
         )
 
     def get_pet(
         self,
         pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Pet:
         """GET /pets/{petId}"""
-        return self.request(
-            _GET_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self.request(_GET_PET, {"petId": pet_id}, NOT_GIVEN, **options)
 
     @deprecated("deletePet is deprecated")
     def delete_pet(
         self,
         pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """DELETE /pets/{petId}"""
-        return self.request(
-            _DELETE_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self.request(_DELETE_PET, {"petId": pet_id}, NOT_GIVEN, **options)
 
     def download_photo(
         self,
         pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> bytes:
         """GET /pets/{petId}/photo"""
-        return self.request(
-            _DOWNLOAD_PHOTO,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self.request(_DOWNLOAD_PHOTO, {"petId": pet_id}, NOT_GIVEN, **options)
 
     def upload_photo(
         self,
         pet_id: int,
         *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        body: UploadPhotoRequest | UploadPhotoRequestParam,
+        **options: Unpack[RequestOptions],
     ) -> UploadPhotoResponse:
         """POST /pets/{petId}/photo
 
         Args:
             body: the request body.
         """
-        return self.request(
-            _UPLOAD_PHOTO,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self.request(_UPLOAD_PHOTO, {"petId": pet_id}, body, **options)
 
     def put_raw(
         self,
         pet_id: int,
         *,
         body: FileContent,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """PUT /pets/{petId}/raw
 
         Args:
             body: the request body.
         """
-        return self.request(
-            _PUT_RAW,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self.request(_PUT_RAW, {"petId": pet_id}, body, **options)
 
     def login(
         self,
         *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        body: LoginRequest | LoginRequestParam,
+        **options: Unpack[RequestOptions],
     ) -> str:
         """POST /login
 
         Args:
             body: the request body.
         """
-        return self.request(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self.request(_LOGIN, {}, body, **options)
 
     def styled_path(
         self,
         color: list[str],
         shape: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """GET /labels/{color}/matrix/{shape}"""
-        return self.request(
-            _STYLED_PATH,
-            {"color": color, "shape": shape},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self.request(_STYLED_PATH, {"color": color, "shape": shape}, NOT_GIVEN, **options)
 
 
 class AsyncClient(AsyncAPIClient):
@@ -407,706 +314,43 @@ class AsyncClient(AsyncAPIClient):
         """The same methods, returning the raw response: status, headers, body."""
         return AsyncClientWithRawResponse(self)
 
-    async def list_pets(
-        self,
-        *,
-        x_request_id: str,
-        limit: int | NotGiven = NOT_GIVEN,
-        tags: list[str] | NotGiven = NOT_GIVEN,
-        status: PetStatus | NotGiven = NOT_GIVEN,
-        session: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> list[Pet]:
-        """List pets"""
-        return await self.request(
-            _LIST_PETS,
-            {
-                "limit": limit,
-                "tags": tags,
-                "status": status,
-                "X-Request-Id": x_request_id,
-                "session": session,
-            },
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create_pet(
-        self,
-        *,
-        body: NewPet | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Pet:
-        """Create a pet
-
-        Args:
-            body: the request body.
-        """
-        return await self.request(
-            _CREATE_PET,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def search_pets(
-        self,
-        *,
-        filter: SearchPetsFilter | NotGiven = NOT_GIVEN,
-        ids: list[int] | NotGiven = NOT_GIVEN,
-        words: list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> PetPage:
-        """GET /pets/search"""
-        return await self.request(
-            _SEARCH_PETS,
-            {"filter": filter, "ids": ids, "words": words},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def get_pet(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Pet:
-        """GET /pets/{petId}"""
-        return await self.request(
-            _GET_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    @deprecated("deletePet is deprecated")
-    async def delete_pet(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """DELETE /pets/{petId}"""
-        return await self.request(
-            _DELETE_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def download_photo(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> bytes:
-        """GET /pets/{petId}/photo"""
-        return await self.request(
-            _DOWNLOAD_PHOTO,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def upload_photo(
-        self,
-        pet_id: int,
-        *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> UploadPhotoResponse:
-        """POST /pets/{petId}/photo
-
-        Args:
-            body: the request body.
-        """
-        return await self.request(
-            _UPLOAD_PHOTO,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def put_raw(
-        self,
-        pet_id: int,
-        *,
-        body: FileContent,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """PUT /pets/{petId}/raw
-
-        Args:
-            body: the request body.
-        """
-        return await self.request(
-            _PUT_RAW,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def login(
-        self,
-        *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> str:
-        """POST /login
-
-        Args:
-            body: the request body.
-        """
-        return await self.request(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def styled_path(
-        self,
-        color: list[str],
-        shape: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """GET /labels/{color}/matrix/{shape}"""
-        return await self.request(
-            _STYLED_PATH,
-            {"color": color, "shape": shape},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list_pets = async_method(Client.list_pets)
+    create_pet = async_method(Client.create_pet)
+    search_pets = async_method(Client.search_pets)
+    get_pet = async_method(Client.get_pet)
+    delete_pet = async_method(Client.delete_pet)  # pyright: ignore[reportDeprecated]
+    download_photo = async_method(Client.download_photo)
+    upload_photo = async_method(Client.upload_photo)
+    put_raw = async_method(Client.put_raw)
+    login = async_method(Client.login)
+    styled_path = async_method(Client.styled_path)
 
 
-class ClientWithRawResponse(SyncResource):
-    """Client methods that return the raw response."""
+class ClientWithRawResponse(RawView):
+    """``Client`` methods that return the raw response."""
 
-    def list_pets(
-        self,
-        *,
-        x_request_id: str,
-        limit: int | NotGiven = NOT_GIVEN,
-        tags: list[str] | NotGiven = NOT_GIVEN,
-        status: PetStatus | NotGiven = NOT_GIVEN,
-        session: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[list[Pet]]:
-        """List pets"""
-        return self._client.request_raw(
-            _LIST_PETS,
-            {
-                "limit": limit,
-                "tags": tags,
-                "status": status,
-                "X-Request-Id": x_request_id,
-                "session": session,
-            },
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def create_pet(
-        self,
-        *,
-        body: NewPet | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Pet]:
-        """Create a pet
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _CREATE_PET,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def search_pets(
-        self,
-        *,
-        filter: SearchPetsFilter | NotGiven = NOT_GIVEN,
-        ids: list[int] | NotGiven = NOT_GIVEN,
-        words: list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[PetPage]:
-        """GET /pets/search"""
-        return self._client.request_raw(
-            _SEARCH_PETS,
-            {"filter": filter, "ids": ids, "words": words},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def get_pet(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Pet]:
-        """GET /pets/{petId}"""
-        return self._client.request_raw(
-            _GET_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    @deprecated("deletePet is deprecated")
-    def delete_pet(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """DELETE /pets/{petId}"""
-        return self._client.request_raw(
-            _DELETE_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def download_photo(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[bytes]:
-        """GET /pets/{petId}/photo"""
-        return self._client.request_raw(
-            _DOWNLOAD_PHOTO,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def upload_photo(
-        self,
-        pet_id: int,
-        *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[UploadPhotoResponse]:
-        """POST /pets/{petId}/photo
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _UPLOAD_PHOTO,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def put_raw(
-        self,
-        pet_id: int,
-        *,
-        body: FileContent,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """PUT /pets/{petId}/raw
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _PUT_RAW,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def login(
-        self,
-        *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[str]:
-        """POST /login
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def styled_path(
-        self,
-        color: list[str],
-        shape: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """GET /labels/{color}/matrix/{shape}"""
-        return self._client.request_raw(
-            _STYLED_PATH,
-            {"color": color, "shape": shape},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list_pets = raw_method(Client.list_pets)
+    create_pet = raw_method(Client.create_pet)
+    search_pets = raw_method(Client.search_pets)
+    get_pet = raw_method(Client.get_pet)
+    delete_pet = raw_method(Client.delete_pet)  # pyright: ignore[reportDeprecated]
+    download_photo = raw_method(Client.download_photo)
+    upload_photo = raw_method(Client.upload_photo)
+    put_raw = raw_method(Client.put_raw)
+    login = raw_method(Client.login)
+    styled_path = raw_method(Client.styled_path)
 
 
-class AsyncClientWithRawResponse(AsyncResource):
-    """AsyncClient methods that return the raw response."""
+class AsyncClientWithRawResponse(RawView):
+    """``AsyncClient`` methods that return the raw response."""
 
-    async def list_pets(
-        self,
-        *,
-        x_request_id: str,
-        limit: int | NotGiven = NOT_GIVEN,
-        tags: list[str] | NotGiven = NOT_GIVEN,
-        status: PetStatus | NotGiven = NOT_GIVEN,
-        session: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[list[Pet]]:
-        """List pets"""
-        return await self._client.request_raw(
-            _LIST_PETS,
-            {
-                "limit": limit,
-                "tags": tags,
-                "status": status,
-                "X-Request-Id": x_request_id,
-                "session": session,
-            },
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create_pet(
-        self,
-        *,
-        body: NewPet | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Pet]:
-        """Create a pet
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _CREATE_PET,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def search_pets(
-        self,
-        *,
-        filter: SearchPetsFilter | NotGiven = NOT_GIVEN,
-        ids: list[int] | NotGiven = NOT_GIVEN,
-        words: list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[PetPage]:
-        """GET /pets/search"""
-        return await self._client.request_raw(
-            _SEARCH_PETS,
-            {"filter": filter, "ids": ids, "words": words},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def get_pet(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Pet]:
-        """GET /pets/{petId}"""
-        return await self._client.request_raw(
-            _GET_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    @deprecated("deletePet is deprecated")
-    async def delete_pet(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """DELETE /pets/{petId}"""
-        return await self._client.request_raw(
-            _DELETE_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def download_photo(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[bytes]:
-        """GET /pets/{petId}/photo"""
-        return await self._client.request_raw(
-            _DOWNLOAD_PHOTO,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def upload_photo(
-        self,
-        pet_id: int,
-        *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[UploadPhotoResponse]:
-        """POST /pets/{petId}/photo
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _UPLOAD_PHOTO,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def put_raw(
-        self,
-        pet_id: int,
-        *,
-        body: FileContent,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """PUT /pets/{petId}/raw
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _PUT_RAW,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def login(
-        self,
-        *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[str]:
-        """POST /login
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def styled_path(
-        self,
-        color: list[str],
-        shape: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """GET /labels/{color}/matrix/{shape}"""
-        return await self._client.request_raw(
-            _STYLED_PATH,
-            {"color": color, "shape": shape},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list_pets = async_raw_method(Client.list_pets)
+    create_pet = async_raw_method(Client.create_pet)
+    search_pets = async_raw_method(Client.search_pets)
+    get_pet = async_raw_method(Client.get_pet)
+    delete_pet = async_raw_method(Client.delete_pet)  # pyright: ignore[reportDeprecated]
+    download_photo = async_raw_method(Client.download_photo)
+    upload_photo = async_raw_method(Client.upload_photo)
+    put_raw = async_raw_method(Client.put_raw)
+    login = async_raw_method(Client.login)
+    styled_path = async_raw_method(Client.styled_path)

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cached_property
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Body, Operation
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
-from ..models.login_request import LoginRequest
+from ..models.login_request import LoginRequest, LoginRequestParam
 
 _LOGIN = Operation[str](
     operation_id="login",
@@ -29,117 +29,40 @@ class Auth(SyncResource):
     @cached_property
     def with_raw_response(self) -> AuthWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AuthWithRawResponse(self._client)
+        return AuthWithRawResponse(self)
 
     def login(
         self,
         *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        body: LoginRequest | LoginRequestParam,
+        **options: Unpack[RequestOptions],
     ) -> str:
         """POST /login
 
         Args:
             body: the request body.
         """
-        return self._client.request(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_LOGIN, {}, body, **options)
 
 
 class AsyncAuth(AsyncResource):
-    """Operations of the 'auth' group."""
+    """The asyncio twin of ``Auth``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncAuthWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncAuthWithRawResponse(self._client)
+        return AsyncAuthWithRawResponse(self)
 
-    async def login(
-        self,
-        *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> str:
-        """POST /login
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    login = async_method(Auth.login)
 
 
-class AuthWithRawResponse(SyncResource):
-    """Auth methods that return the raw response."""
+class AuthWithRawResponse(RawView):
+    """``Auth`` methods that return the raw response."""
 
-    def login(
-        self,
-        *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[str]:
-        """POST /login
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    login = raw_method(Auth.login)
 
 
-class AsyncAuthWithRawResponse(AsyncResource):
-    """AsyncAuth methods that return the raw response."""
+class AsyncAuthWithRawResponse(RawView):
+    """``AsyncAuth`` methods that return the raw response."""
 
-    async def login(
-        self,
-        *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[str]:
-        """POST /login
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    login = async_raw_method(Auth.login)

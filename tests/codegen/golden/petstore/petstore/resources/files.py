@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cached_property
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Body, Operation, Param
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, FileContent, Headers, JsonBody, NotGiven, Query, TimeoutLike
-from ..models.upload_photo_request import UploadPhotoRequest
+from .._runtime.types import NOT_GIVEN, FileContent
+from ..models.upload_photo_request import UploadPhotoRequest, UploadPhotoRequestParam
 from ..models.upload_photo_response import UploadPhotoResponse
 
 _DOWNLOAD_PHOTO = Operation[bytes](
@@ -54,301 +55,69 @@ class Files(SyncResource):
     @cached_property
     def with_raw_response(self) -> FilesWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return FilesWithRawResponse(self._client)
+        return FilesWithRawResponse(self)
 
     def download_photo(
         self,
         pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> bytes:
         """GET /pets/{petId}/photo"""
-        return self._client.request(
-            _DOWNLOAD_PHOTO,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_DOWNLOAD_PHOTO, {"petId": pet_id}, NOT_GIVEN, **options)
 
     def upload_photo(
         self,
         pet_id: int,
         *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        body: UploadPhotoRequest | UploadPhotoRequestParam,
+        **options: Unpack[RequestOptions],
     ) -> UploadPhotoResponse:
         """POST /pets/{petId}/photo
 
         Args:
             body: the request body.
         """
-        return self._client.request(
-            _UPLOAD_PHOTO,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_UPLOAD_PHOTO, {"petId": pet_id}, body, **options)
 
     def put_raw(
         self,
         pet_id: int,
         *,
         body: FileContent,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """PUT /pets/{petId}/raw
 
         Args:
             body: the request body.
         """
-        return self._client.request(
-            _PUT_RAW,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_PUT_RAW, {"petId": pet_id}, body, **options)
 
 
 class AsyncFiles(AsyncResource):
-    """Operations of the 'files' group."""
+    """The asyncio twin of ``Files``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncFilesWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncFilesWithRawResponse(self._client)
+        return AsyncFilesWithRawResponse(self)
 
-    async def download_photo(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> bytes:
-        """GET /pets/{petId}/photo"""
-        return await self._client.request(
-            _DOWNLOAD_PHOTO,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def upload_photo(
-        self,
-        pet_id: int,
-        *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> UploadPhotoResponse:
-        """POST /pets/{petId}/photo
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _UPLOAD_PHOTO,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def put_raw(
-        self,
-        pet_id: int,
-        *,
-        body: FileContent,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """PUT /pets/{petId}/raw
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _PUT_RAW,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    download_photo = async_method(Files.download_photo)
+    upload_photo = async_method(Files.upload_photo)
+    put_raw = async_method(Files.put_raw)
 
 
-class FilesWithRawResponse(SyncResource):
-    """Files methods that return the raw response."""
+class FilesWithRawResponse(RawView):
+    """``Files`` methods that return the raw response."""
 
-    def download_photo(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[bytes]:
-        """GET /pets/{petId}/photo"""
-        return self._client.request_raw(
-            _DOWNLOAD_PHOTO,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def upload_photo(
-        self,
-        pet_id: int,
-        *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[UploadPhotoResponse]:
-        """POST /pets/{petId}/photo
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _UPLOAD_PHOTO,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def put_raw(
-        self,
-        pet_id: int,
-        *,
-        body: FileContent,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """PUT /pets/{petId}/raw
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _PUT_RAW,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    download_photo = raw_method(Files.download_photo)
+    upload_photo = raw_method(Files.upload_photo)
+    put_raw = raw_method(Files.put_raw)
 
 
-class AsyncFilesWithRawResponse(AsyncResource):
-    """AsyncFiles methods that return the raw response."""
+class AsyncFilesWithRawResponse(RawView):
+    """``AsyncFiles`` methods that return the raw response."""
 
-    async def download_photo(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[bytes]:
-        """GET /pets/{petId}/photo"""
-        return await self._client.request_raw(
-            _DOWNLOAD_PHOTO,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def upload_photo(
-        self,
-        pet_id: int,
-        *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[UploadPhotoResponse]:
-        """POST /pets/{petId}/photo
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _UPLOAD_PHOTO,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def put_raw(
-        self,
-        pet_id: int,
-        *,
-        body: FileContent,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """PUT /pets/{petId}/raw
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _PUT_RAW,
-            {"petId": pet_id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    download_photo = async_raw_method(Files.download_photo)
+    upload_photo = async_raw_method(Files.upload_photo)
+    put_raw = async_raw_method(Files.put_raw)

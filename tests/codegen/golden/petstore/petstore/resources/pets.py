@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
 from functools import cached_property
+from typing import Literal
 
-from typing_extensions import deprecated
+from typing_extensions import Unpack, deprecated
 
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Body, Operation, Param
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
-from ..models.new_pet import NewPet
+from .._runtime.types import NOT_GIVEN, NotGiven
+from ..models.new_pet import NewPet, NewPetParam
+from ..models.new_pet_kind import NewPetKind
 from ..models.pet import Pet
 from ..models.pet_page import PetPage
 from ..models.pet_status import PetStatus
@@ -84,7 +85,7 @@ class Pets(SyncResource):
     @cached_property
     def with_raw_response(self) -> PetsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return PetsWithRawResponse(self._client)
+        return PetsWithRawResponse(self)
 
     def list(
         self,
@@ -94,10 +95,7 @@ class Pets(SyncResource):
         tags: builtins.list[str] | NotGiven = NOT_GIVEN,
         status: PetStatus | NotGiven = NOT_GIVEN,
         session: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> builtins.list[Pet]:
         """List pets"""
         return self._client.request(
@@ -110,34 +108,35 @@ class Pets(SyncResource):
                 "session": session,
             },
             NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            **options,
         )
 
     def create(
         self,
         *,
-        body: NewPet | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        name: str,
+        kind: NewPetKind,
+        age: int | None | NotGiven = NOT_GIVEN,
+        status: PetStatus | None | NotGiven = NOT_GIVEN,
+        owner: str | None | NotGiven = NOT_GIVEN,
+        tag: Literal["pet"] | None | NotGiven = NOT_GIVEN,
+        friend: NewPet | NewPetParam | None | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Pet:
-        """Create a pet
-
-        Args:
-            body: the request body.
-        """
+        """Create a pet"""
         return self._client.request(
             _CREATE_PET,
             {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            {
+                "name": name,
+                "kind": kind,
+                "age": age,
+                "status": status,
+                "owner": owner,
+                "tag": tag,
+                "friend": friend,
+            },
+            **options,
         )
 
     def search(
@@ -146,427 +145,61 @@ class Pets(SyncResource):
         filter: SearchPetsFilter | NotGiven = NOT_GIVEN,
         ids: builtins.list[int] | NotGiven = NOT_GIVEN,
         words: builtins.list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> PetPage:
         """GET /pets/search"""
         return self._client.request(
-            _SEARCH_PETS,
-            {"filter": filter, "ids": ids, "words": words},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            _SEARCH_PETS, {"filter": filter, "ids": ids, "words": words}, NOT_GIVEN, **options
         )
 
     def get(
         self,
         pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Pet:
         """GET /pets/{petId}"""
-        return self._client.request(
-            _GET_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_GET_PET, {"petId": pet_id}, NOT_GIVEN, **options)
 
     @deprecated("deletePet is deprecated")
     def delete(
         self,
         pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """DELETE /pets/{petId}"""
-        return self._client.request(
-            _DELETE_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_DELETE_PET, {"petId": pet_id}, NOT_GIVEN, **options)
 
 
 class AsyncPets(AsyncResource):
-    """Everything about pets."""
+    """The asyncio twin of ``Pets``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncPetsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncPetsWithRawResponse(self._client)
+        return AsyncPetsWithRawResponse(self)
 
-    async def list(
-        self,
-        *,
-        x_request_id: str,
-        limit: int | NotGiven = NOT_GIVEN,
-        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
-        status: PetStatus | NotGiven = NOT_GIVEN,
-        session: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> builtins.list[Pet]:
-        """List pets"""
-        return await self._client.request(
-            _LIST_PETS,
-            {
-                "limit": limit,
-                "tags": tags,
-                "status": status,
-                "X-Request-Id": x_request_id,
-                "session": session,
-            },
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create(
-        self,
-        *,
-        body: NewPet | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Pet:
-        """Create a pet
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _CREATE_PET,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def search(
-        self,
-        *,
-        filter: SearchPetsFilter | NotGiven = NOT_GIVEN,
-        ids: builtins.list[int] | NotGiven = NOT_GIVEN,
-        words: builtins.list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> PetPage:
-        """GET /pets/search"""
-        return await self._client.request(
-            _SEARCH_PETS,
-            {"filter": filter, "ids": ids, "words": words},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def get(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Pet:
-        """GET /pets/{petId}"""
-        return await self._client.request(
-            _GET_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    @deprecated("deletePet is deprecated")
-    async def delete(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """DELETE /pets/{petId}"""
-        return await self._client.request(
-            _DELETE_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = async_method(Pets.list)
+    create = async_method(Pets.create)
+    search = async_method(Pets.search)
+    get = async_method(Pets.get)
+    delete = async_method(Pets.delete)  # pyright: ignore[reportDeprecated]
 
 
-class PetsWithRawResponse(SyncResource):
-    """Pets methods that return the raw response."""
+class PetsWithRawResponse(RawView):
+    """``Pets`` methods that return the raw response."""
 
-    def list(
-        self,
-        *,
-        x_request_id: str,
-        limit: int | NotGiven = NOT_GIVEN,
-        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
-        status: PetStatus | NotGiven = NOT_GIVEN,
-        session: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[builtins.list[Pet]]:
-        """List pets"""
-        return self._client.request_raw(
-            _LIST_PETS,
-            {
-                "limit": limit,
-                "tags": tags,
-                "status": status,
-                "X-Request-Id": x_request_id,
-                "session": session,
-            },
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def create(
-        self,
-        *,
-        body: NewPet | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Pet]:
-        """Create a pet
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _CREATE_PET,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def search(
-        self,
-        *,
-        filter: SearchPetsFilter | NotGiven = NOT_GIVEN,
-        ids: builtins.list[int] | NotGiven = NOT_GIVEN,
-        words: builtins.list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[PetPage]:
-        """GET /pets/search"""
-        return self._client.request_raw(
-            _SEARCH_PETS,
-            {"filter": filter, "ids": ids, "words": words},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def get(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Pet]:
-        """GET /pets/{petId}"""
-        return self._client.request_raw(
-            _GET_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    @deprecated("deletePet is deprecated")
-    def delete(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """DELETE /pets/{petId}"""
-        return self._client.request_raw(
-            _DELETE_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = raw_method(Pets.list)
+    create = raw_method(Pets.create)
+    search = raw_method(Pets.search)
+    get = raw_method(Pets.get)
+    delete = raw_method(Pets.delete)  # pyright: ignore[reportDeprecated]
 
 
-class AsyncPetsWithRawResponse(AsyncResource):
-    """AsyncPets methods that return the raw response."""
+class AsyncPetsWithRawResponse(RawView):
+    """``AsyncPets`` methods that return the raw response."""
 
-    async def list(
-        self,
-        *,
-        x_request_id: str,
-        limit: int | NotGiven = NOT_GIVEN,
-        tags: builtins.list[str] | NotGiven = NOT_GIVEN,
-        status: PetStatus | NotGiven = NOT_GIVEN,
-        session: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[builtins.list[Pet]]:
-        """List pets"""
-        return await self._client.request_raw(
-            _LIST_PETS,
-            {
-                "limit": limit,
-                "tags": tags,
-                "status": status,
-                "X-Request-Id": x_request_id,
-                "session": session,
-            },
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create(
-        self,
-        *,
-        body: NewPet | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Pet]:
-        """Create a pet
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _CREATE_PET,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def search(
-        self,
-        *,
-        filter: SearchPetsFilter | NotGiven = NOT_GIVEN,
-        ids: builtins.list[int] | NotGiven = NOT_GIVEN,
-        words: builtins.list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[PetPage]:
-        """GET /pets/search"""
-        return await self._client.request_raw(
-            _SEARCH_PETS,
-            {"filter": filter, "ids": ids, "words": words},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def get(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Pet]:
-        """GET /pets/{petId}"""
-        return await self._client.request_raw(
-            _GET_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    @deprecated("deletePet is deprecated")
-    async def delete(
-        self,
-        pet_id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """DELETE /pets/{petId}"""
-        return await self._client.request_raw(
-            _DELETE_PET,
-            {"petId": pet_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = async_raw_method(Pets.list)
+    create = async_raw_method(Pets.create)
+    search = async_raw_method(Pets.search)
+    get = async_raw_method(Pets.get)
+    delete = async_raw_method(Pets.delete)  # pyright: ignore[reportDeprecated]

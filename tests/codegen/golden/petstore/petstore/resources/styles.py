@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Operation, Param
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN
 
 _STYLED_PATH = Operation[None](
     operation_id="styledPath",
@@ -29,105 +31,38 @@ class Styles(SyncResource):
     @cached_property
     def with_raw_response(self) -> StylesWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return StylesWithRawResponse(self._client)
+        return StylesWithRawResponse(self)
 
     def styled_path(
         self,
         color: list[str],
         shape: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """GET /labels/{color}/matrix/{shape}"""
         return self._client.request(
-            _STYLED_PATH,
-            {"color": color, "shape": shape},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            _STYLED_PATH, {"color": color, "shape": shape}, NOT_GIVEN, **options
         )
 
 
 class AsyncStyles(AsyncResource):
-    """Operations of the 'styles' group."""
+    """The asyncio twin of ``Styles``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncStylesWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncStylesWithRawResponse(self._client)
+        return AsyncStylesWithRawResponse(self)
 
-    async def styled_path(
-        self,
-        color: list[str],
-        shape: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """GET /labels/{color}/matrix/{shape}"""
-        return await self._client.request(
-            _STYLED_PATH,
-            {"color": color, "shape": shape},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    styled_path = async_method(Styles.styled_path)
 
 
-class StylesWithRawResponse(SyncResource):
-    """Styles methods that return the raw response."""
+class StylesWithRawResponse(RawView):
+    """``Styles`` methods that return the raw response."""
 
-    def styled_path(
-        self,
-        color: list[str],
-        shape: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """GET /labels/{color}/matrix/{shape}"""
-        return self._client.request_raw(
-            _STYLED_PATH,
-            {"color": color, "shape": shape},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    styled_path = raw_method(Styles.styled_path)
 
 
-class AsyncStylesWithRawResponse(AsyncResource):
-    """AsyncStyles methods that return the raw response."""
+class AsyncStylesWithRawResponse(RawView):
+    """``AsyncStyles`` methods that return the raw response."""
 
-    async def styled_path(
-        self,
-        color: list[str],
-        shape: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """GET /labels/{color}/matrix/{shape}"""
-        return await self._client.request_raw(
-            _STYLED_PATH,
-            {"color": color, "shape": shape},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    styled_path = async_raw_method(Styles.styled_path)

@@ -10,16 +10,16 @@ if TYPE_CHECKING:
     from .animal import Animal
     from .cat import Cat
     from .dog import Dog
-    from .login_request import LoginRequest
-    from .new_pet import NewPet
+    from .login_request import LoginRequest, LoginRequestParam
+    from .new_pet import NewPet, NewPetParam
     from .new_pet_kind import NewPetKind
     from .pet import Pet
     from .pet_page import PetPage
     from .pet_status import PetStatus
     from .problem import Problem
     from .search_pets_filter import SearchPetsFilter
-    from .upload_photo_request import UploadPhotoRequest
-    from .upload_photo_request_meta import UploadPhotoRequestMeta
+    from .upload_photo_request import UploadPhotoRequest, UploadPhotoRequestParam
+    from .upload_photo_request_meta import UploadPhotoRequestMeta, UploadPhotoRequestMetaParam
     from .upload_photo_response import UploadPhotoResponse
 
 _MODULES: dict[str, str] = {
@@ -27,8 +27,10 @@ _MODULES: dict[str, str] = {
     "Cat": "cat",
     "Dog": "dog",
     "LoginRequest": "login_request",
+    "LoginRequestParam": "login_request",
     "NewPet": "new_pet",
     "NewPetKind": "new_pet_kind",
+    "NewPetParam": "new_pet",
     "Pet": "pet",
     "PetPage": "pet_page",
     "PetStatus": "pet_status",
@@ -36,6 +38,8 @@ _MODULES: dict[str, str] = {
     "SearchPetsFilter": "search_pets_filter",
     "UploadPhotoRequest": "upload_photo_request",
     "UploadPhotoRequestMeta": "upload_photo_request_meta",
+    "UploadPhotoRequestMetaParam": "upload_photo_request_meta",
+    "UploadPhotoRequestParam": "upload_photo_request",
     "UploadPhotoResponse": "upload_photo_response",
 }
 
@@ -44,8 +48,10 @@ __all__ = [
     "Cat",
     "Dog",
     "LoginRequest",
+    "LoginRequestParam",
     "NewPet",
     "NewPetKind",
+    "NewPetParam",
     "Pet",
     "PetPage",
     "PetStatus",
@@ -53,6 +59,8 @@ __all__ = [
     "SearchPetsFilter",
     "UploadPhotoRequest",
     "UploadPhotoRequestMeta",
+    "UploadPhotoRequestMetaParam",
+    "UploadPhotoRequestParam",
     "UploadPhotoResponse",
 ]
 

@@ -1,0 +1,151 @@
+"""Request shapes: the ``TypedDict`` twin of every model a request body can contain.
+
+A method takes a nested request object as the model or as a plain dict; the dict is typed by
+``<Model>Param``, a ``TypedDict`` with the wire names as keys, ``Required[...]`` for the required
+fields and the field's Python type (inputs widened: a model becomes ``Model | ModelParam``, a
+list ``Sequence[...]``, a dict ``Mapping[str, ...]``). A type alias whose target holds such a
+model gets a ``<Alias>Param`` alias of the widened target. Read-only fields are left out: the
+server sets them.
+
+Each ``Param`` lives in its model's module (same import graph as the models); keys that are
+not plain ASCII identifiers (``$eq``, ``from``) use the functional ``TypedDict("X", {...})``
+form, with string annotations so that nothing is evaluated out of order.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass
+
+from loom.codegen.ir.model import Alias, Api, Model, ModelField, TypeRef
+from loom.codegen.pyliteral import py_string
+from loom.codegen.render.annotations import Imports, annotation, docstring
+
+__all__ = ["RequestShapes", "input_annotation", "render_param", "request_shapes"]
+
+
+@dataclass(frozen=True)
+class RequestShapes:
+    """Which definitions have a request shape, and its name.
+
+    Attributes:
+        names: model or alias name → its ``Param`` name.
+        models: the API's models by name (for the flattened fields of a shape).
+    """
+
+    names: dict[str, str]
+    models: dict[str, Model]
+
+    def fields(self, m: Model) -> list[ModelField]:
+        """Every field a request may send: the bases' first, read-only ones left out."""
+        chain: list[Model] = []
+        node: Model | None = m
+        while node is not None and node not in chain:
+            chain.append(node)
+            node = self.models.get(node.base) if node.base else None
+        by_wire: dict[str, ModelField] = {}
+        for model in reversed(chain):
+            for f in model.fields:
+                by_wire[f.wire] = f
+        return [f for f in by_wire.values() if not f.read_only]
+
+
+def request_shapes(api: Api) -> RequestShapes:
+    """The models reachable from a request body, and the aliases that lead to them."""
+    models = {m.name: m for m in api.models}
+    aliases = {a.name: a for a in api.aliases}
+    shapes = RequestShapes({}, models)
+    reached: set[str] = set()
+    stack: list[TypeRef] = [op.body.type for op in api.operations if op.body is not None]
+    while stack:
+        t = stack.pop()
+        stack.extend(t.args)
+        if t.kind not in {"model", "alias"} or t.name in reached:
+            continue
+        reached.add(t.name)
+        if t.name in models:
+            stack.extend(f.type for f in shapes.fields(models[t.name]))
+        elif t.name in aliases:
+            stack.append(aliases[t.name].target)
+    taken = {*models, *aliases, *(e.name for e in api.enums)}
+    taken.update(s.name for s in api.semantic_types)
+    wanted = {n for n in reached if n in models}
+    changed = True
+    while changed:  # an alias needs a shape when its target mentions one
+        changed = False
+        for n in sorted(reached - wanted):
+            if n in aliases and any(x in wanted for x in aliases[n].target.named()):
+                wanted.add(n)
+                changed = True
+    for n in sorted(wanted):
+        name = n + "Param"
+        i = 2
+        while name in taken:
+            name = f"{n}Param{i}"
+            i += 1
+        taken.add(name)
+        shapes.names[n] = name
+    return shapes
+
+
+def input_annotation(t: TypeRef, imports: Imports, shapes: RequestShapes, runtime: str) -> str:
+    """The annotation of an argument: what ``t`` accepts when the SDK sends it."""
+    text = _input(t, imports, shapes, runtime)
+    if t.nullable and t.kind not in {"none", "any"}:
+        return f"{text} | None"
+    return text
+
+
+def _input(t: TypeRef, imports: Imports, shapes: RequestShapes, runtime: str) -> str:
+    param = shapes.names.get(t.name) if t.kind in {"model", "alias"} else None
+    if param is not None:
+        imports.names.add(param)
+        if t.kind == "alias":
+            return param
+        imports.names.add(t.name)
+        return f"{t.name} | {param}"
+    if t.kind == "list":
+        imports.add("collections.abc", "Sequence")
+        return f"Sequence[{input_annotation(t.args[0], imports, shapes, runtime)}]"
+    if t.kind == "dict":
+        imports.add("collections.abc", "Mapping")
+        key = imports.builtin("str")
+        return f"Mapping[{key}, {input_annotation(t.args[0], imports, shapes, runtime)}]"
+    if t.kind == "union":
+        parts: list[str] = []
+        for a in t.args:
+            part = input_annotation(a, imports, shapes, runtime)
+            if part not in parts:
+                parts.append(part)
+        return " | ".join(parts)
+    return annotation(t.with_nullable(False), imports, runtime=runtime)
+
+
+def _is_key(wire: str) -> bool:
+    return wire.isascii() and wire.isidentifier() and not keyword.iskeyword(wire)
+
+
+def render_param(d: Model | Alias, shapes: RequestShapes, imports: Imports) -> str:
+    """The ``TypedDict`` (or alias) that is the request shape of ``d``."""
+    rt = ".._runtime"
+    name = shapes.names[d.name]
+    if isinstance(d, Alias):
+        imports.add("typing", "TypeAlias")
+        return f"{name}: TypeAlias = {input_annotation(d.target, imports, shapes, rt)}"
+    imports.add("typing", "TypedDict")
+    items: list[tuple[str, str]] = []
+    for f in shapes.fields(d):
+        ann = input_annotation(f.type, imports, shapes, rt)
+        if f.required:
+            imports.add("typing", "Required")
+            ann = f"Required[{ann}]"
+        items.append((f.wire, ann))
+    doc = f"The request shape of ``{d.name}``: its fields by wire name."
+    if not all(_is_key(k) for k, _ in items):
+        pairs = ", ".join(f"{py_string(k)}: {py_string(v)}" for k, v in items)
+        return f"{name} = TypedDict({py_string(name)}, {{{pairs}}}, total=False)\n" + docstring(doc)
+    lines = [f"class {name}(TypedDict, total=False):", docstring(doc, "    ")]
+    if items:
+        lines.append("")
+        lines.extend(f"    {k}: {v}" for k, v in items)
+    return "\n".join(lines)
