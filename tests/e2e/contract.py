@@ -17,7 +17,7 @@ from typing import Any, cast
 import pytest
 
 from loom.codegen.ir.model import Api, Operation, TypeRef
-from loom.codegen.render.methods import field_arguments, options_prefix
+from loom.codegen.render.methods import field_arguments, option_arguments
 from loom.codegen.render.params import request_shapes
 from tests.e2e.conftest import CamundaUnderTest
 from tests.e2e.minimal_args import SchemaSampler, operation_args
@@ -85,8 +85,10 @@ def call_kwargs(
                 model = getattr(camunda.module("models"), op.body.type.name)
                 body = model.model_validate(body)
             kwargs["body"] = body
-    prefix = options_prefix(op, shapes, "fields")
-    kwargs[prefix + "extra_headers"] = {"Prefer": f"code={op.success_statuses[0]}"}
+    renamed = option_arguments(op, shapes, "fields")
+    kwargs[renamed.get("extra_headers", "extra_headers")] = {
+        "Prefer": f"code={op.success_statuses[0]}"
+    }
     return kwargs
 
 

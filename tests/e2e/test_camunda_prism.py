@@ -27,7 +27,7 @@ from loom.codegen.config import load_config
 from loom.codegen.diagnostics import DiagnosticSink
 from loom.codegen.ir.build import build_api
 from loom.codegen.ir.model import Api, Operation
-from loom.codegen.render.methods import field_arguments
+from loom.codegen.render.methods import field_arguments, option_arguments
 from loom.codegen.render.params import request_shapes
 from loom.codegen.sources import load_document
 from tests.e2e.conftest import CAMUNDA_CONFIG, CAMUNDA_SPEC, CamundaUnderTest
@@ -277,8 +277,8 @@ def test_declared_error_is_raised_and_parsed_when_prism_mocks_it(
     status = _first_declared_error(op)
     assert status is not None
     kwargs = call_kwargs(camunda, op, with_optional_body=True)
-    key = "request_extra_headers" if "request_extra_headers" in kwargs else "extra_headers"
-    kwargs[key] = {"Prefer": f"code={status}"}
+    key = option_arguments(op, request_shapes(camunda.api), "fields").get("extra_headers")
+    kwargs[key or "extra_headers"] = {"Prefer": f"code={status}"}
     outcome = call_sync(camunda, sync_client, case, kwargs)
     assert outcome.error is not None, f"{case.operation_id}: no error for {status}"
     assert outcome.status_code == status, describe(outcome)

@@ -22,7 +22,7 @@ from loom.codegen.ir.schemas import SchemaConverter
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PATH_VAR = re.compile(r"{([^{}]+)}")
 # Names a parameter cannot take (it gets a number: ``body2``). A parameter named like a per-call
-# option (``timeout``) keeps its name; that operation's options get the ``request_`` prefix
+# option (``timeout``) keeps its name; that operation's options get the ``call_`` prefix
 # (``render.methods``).
 RESERVED_PARAMS = frozenset({"self", "body", "consistency", "options"})
 _STATUS_WORDS = {

@@ -20,8 +20,9 @@ without overloads, and the twins keep the first overload only). Style ``body`` k
 Names (one rule, decided here): the API's names are never changed for the SDK's sake. When a
 parameter or body field is named like a per-call option (``extra_headers``, ``extra_query``,
 ``extra_body``, ``timeout``), that operation spells its options out with the prefix
-``request_`` (``request_timeout=``). ``self``, ``body``, ``consistency`` and ``options`` are
-taken: a body field named so gets a number (``body2``), as parameters do.
+``call_`` (``call_timeout=``; a number is added if that is taken too). ``self``, ``body``,
+``consistency`` and ``options`` are taken: a body field named so gets a number (``body2``), as
+parameters do.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ __all__ = [
     "MethodText",
     "field_arguments",
     "method_text",
-    "options_prefix",
+    "option_arguments",
     "twin_lines",
 ]
 
@@ -114,11 +115,19 @@ def field_arguments(
     return out
 
 
-def options_prefix(op: Operation, shapes: RequestShapes, style: str) -> str:
-    """``request_`` when an argument of ``op`` is named like a per-call option, else ``""``."""
+def option_arguments(op: Operation, shapes: RequestShapes, style: str) -> dict[str, str]:
+    """Per-call option → argument name, when an argument of ``op`` took an option's name
+    (``{"timeout": "call_timeout", ...}``); ``{}`` when the options are ``**options``."""
     names = {p.name for p in op.params}
     names.update(n for _, n in field_arguments(op, shapes, style) or ())
-    return "request_" if names & set(OPTION_NAMES) else ""
+    if not names & set(OPTION_NAMES):
+        return {}
+    taken = names | _TAKEN
+    out: dict[str, str] = {}
+    for opt in OPTION_NAMES:
+        out[opt] = N.dedupe("call_" + opt, taken)
+        taken.add(out[opt])
+    return out
 
 
 def _not_given(imports: Imports, rt: str) -> str:
@@ -129,14 +138,13 @@ def _not_given(imports: Imports, rt: str) -> str:
 
 def _body_args(
     op: Operation, args: _Args, imports: Imports, shapes: RequestShapes, style: str
-) -> tuple[str, bool]:
-    """Add the body's arguments; return the call's body expression and whether a field took an
-    option's name."""
+) -> str:
+    """Add the body's arguments; return the call's body expression."""
     rt = imports.up + "_runtime"
     body = op.body
     if body is None:
         imports.add(rt + ".types", "NOT_GIVEN")
-        return "NOT_GIVEN", False
+        return "NOT_GIVEN"
     if fields_of(op, shapes, style) is None:
         ann = input_annotation(body.type, imports, shapes, rt)
         if body.required:
@@ -144,12 +152,10 @@ def _body_args(
         else:
             args.optional.append(f"body: {ann}{_not_given(imports, rt)}")
         args.doc.insert(0, "body: " + _one_line(body.description or "the request body."))
-        return "body", False
+        return "body"
     pairs: list[str] = []
     any_required = False
-    clash = False
     for f, name in field_arguments(op, shapes, style) or ():
-        clash = clash or name in OPTION_NAMES
         ann = input_annotation(f.type, imports, shapes, rt)
         if f.required and body.required:
             any_required = True
@@ -161,14 +167,14 @@ def _body_args(
         pairs.append(f"{py_string(f.wire)}: {name}")
     mapping = "{" + ", ".join(pairs) + "}"
     if any_required:
-        return mapping, clash
+        return mapping
     assert body.type.kind == "model"
     imports.names.add(body.type.name)
     args.optional.append(f"body: {body.type.name}{_not_given(imports, rt)}")
     args.doc.append(f"body: the whole body as a ``{body.type.name}`` instead of its fields.")
     imports.add(rt + ".methods", "body_from")
     required = ", required=True" if body.required else ""
-    return f"body_from(body, {mapping}{required})", clash
+    return f"body_from(body, {mapping}{required})"
 
 
 def method_text(
@@ -178,7 +184,7 @@ def method_text(
     rt = imports.up + "_runtime"
     args = _Args([], [], [], [])
     for p in op.params:
-        ann = annotation(p.type, imports, runtime=rt)
+        ann = input_annotation(p.type, imports, shapes, rt)
         if p.location == "path":
             args.positional.append(f"{p.name}: {ann}")
         elif p.required:
@@ -187,8 +193,8 @@ def method_text(
             args.optional.append(f"{p.name}: {ann}{_not_given(imports, rt)}")
         if p.description:
             args.doc.append(f"{p.name}: {_one_line(p.description)}")
-    body_expr, clash = _body_args(op, args, imports, shapes, style)
-    clash = clash or any(p.name in OPTION_NAMES for p in op.params)
+    body_expr = _body_args(op, args, imports, shapes, style)
+    renamed = option_arguments(op, shapes, style)
     call = [const_name(op), "{" + ", ".join(f"{p.wire!r}: {p.name}" for p in op.params) + "}"]
     call.append(body_expr)
     if op.eventually_consistent:
@@ -196,13 +202,13 @@ def method_text(
         args.optional.append("consistency: Consistency | None = None")
         args.doc.append("consistency: wait until the result satisfies a predicate.")
         call.append("consistency=consistency")
-    if clash:
-        for opt in OPTION_NAMES:
+    if renamed:
+        for opt, arg in renamed.items():
             imports.add(rt + ".types", _OPTION_TYPES[opt].split(" ")[0])
-            args.optional.append(f"request_{opt}: {_OPTION_TYPES[opt]}")
-            call.append(f"{opt}=request_{opt}")
+            args.optional.append(f"{arg}: {_OPTION_TYPES[opt]}")
+            call.append(f"{opt}={arg}")
+            args.doc.append(f"{arg}: the per-call option ``{opt}`` (an argument took its name).")
         imports.add(rt + ".types", "NOT_GIVEN")
-        args.doc.append("request_*: the per-call options (named so: an argument took the name).")
     else:
         imports.add("typing_extensions", "Unpack")
         imports.add(rt + ".methods", "RequestOptions")

@@ -1,11 +1,12 @@
 """Request shapes: the ``TypedDict`` twin of every model a request body can contain.
 
-A method takes a nested request object as the model or as a plain dict; the dict is typed by
-``<Model>Param``, a ``TypedDict`` with the wire names as keys, ``Required[...]`` for the required
-fields and the field's Python type (inputs widened: a model becomes ``Model | ModelParam``, a
-list ``Sequence[...]``, a dict ``Mapping[str, ...]``). A type alias whose target holds such a
-model gets a ``<Alias>Param`` alias of the widened target. Read-only fields are left out: the
-server sets them.
+A method takes a nested request object (in a body or a parameter) as the model or as a plain
+dict; the dict is typed by ``<Model>Param``, a ``TypedDict`` with the wire names as keys,
+``Required[...]`` for the required fields and the field's Python type, widened for input: a
+model becomes ``Model | ModelParam``, a list ``Sequence[...]``, a dict ``Mapping[str, ...]``, an
+enum ``Enum | Literal[values]``. A type alias whose target holds such a model (or an enum) gets
+a ``<Alias>Param`` alias of the widened target. Read-only fields are left out: the server sets
+them.
 
 Each ``Param`` lives in its model's module (same import graph as the models); keys that are
 not plain ASCII identifiers (``$eq``, ``from``) use the functional ``TypedDict("X", {...})``
@@ -17,8 +18,8 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass
 
-from loom.codegen.ir.model import Alias, Api, Model, ModelField, TypeRef
-from loom.codegen.pyliteral import py_string
+from loom.codegen.ir.model import Alias, Api, Enum, Model, ModelField, TypeRef
+from loom.codegen.pyliteral import py_literal, py_string
 from loom.codegen.render.annotations import Imports, annotation, docstring
 
 __all__ = ["RequestShapes", "input_annotation", "render_param", "request_shapes"]
@@ -31,10 +32,12 @@ class RequestShapes:
     Attributes:
         names: model or alias name → its ``Param`` name.
         models: the API's models by name (for the flattened fields of a shape).
+        enums: the API's enums by name (an enum argument also takes its values as literals).
     """
 
     names: dict[str, str]
     models: dict[str, Model]
+    enums: dict[str, Enum]
 
     def fields(self, m: Model) -> list[ModelField]:
         """Every field a request may send: the bases' first, read-only ones left out."""
@@ -51,12 +54,14 @@ class RequestShapes:
 
 
 def request_shapes(api: Api) -> RequestShapes:
-    """The models reachable from a request body, and the aliases that lead to them."""
+    """The models reachable from a request body or a parameter, and the aliases that lead to
+    them."""
     models = {m.name: m for m in api.models}
     aliases = {a.name: a for a in api.aliases}
-    shapes = RequestShapes({}, models)
+    shapes = RequestShapes({}, models, {e.name: e for e in api.enums})
     reached: set[str] = set()
     stack: list[TypeRef] = [op.body.type for op in api.operations if op.body is not None]
+    stack.extend(p.type for op in api.operations for p in op.params)
     while stack:
         t = stack.pop()
         stack.extend(t.args)
@@ -71,10 +76,11 @@ def request_shapes(api: Api) -> RequestShapes:
     taken.update(s.name for s in api.semantic_types)
     wanted = {n for n in reached if n in models}
     changed = True
-    while changed:  # an alias needs a shape when its target mentions one
+    enums = {e.name for e in api.enums if e.members}
+    while changed:  # an alias needs a shape when its target mentions one, or an enum
         changed = False
         for n in sorted(reached - wanted):
-            if n in aliases and any(x in wanted for x in aliases[n].target.named()):
+            if n in aliases and any(x in wanted or x in enums for x in aliases[n].target.named()):
                 wanted.add(n)
                 changed = True
     for n in sorted(wanted):
@@ -104,6 +110,12 @@ def _input(t: TypeRef, imports: Imports, shapes: RequestShapes, runtime: str) ->
             return param
         imports.names.add(t.name)
         return f"{t.name} | {param}"
+    enum = shapes.enums.get(t.name) if t.kind == "enum" else None
+    if enum is not None and enum.members:
+        imports.names.add(t.name)
+        imports.add("typing", "Literal")
+        values = ", ".join(py_literal(m.value) for m in enum.members)
+        return f"{t.name} | Literal[{values}]"
     if t.kind == "list":
         imports.add("collections.abc", "Sequence")
         return f"Sequence[{input_annotation(t.args[0], imports, shapes, runtime)}]"

@@ -38,24 +38,27 @@ class List(SyncResource):
         body2: str | NotGiven = NOT_GIVEN,
         timeout: int | NotGiven = NOT_GIVEN,
         self2: str | NotGiven = NOT_GIVEN,
-        request_extra_headers: Headers | None = None,
-        request_extra_query: Query | None = None,
-        request_extra_body: JsonBody | None = None,
-        request_timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        call_extra_headers: Headers | None = None,
+        call_extra_query: Query | None = None,
+        call_extra_body: JsonBody | None = None,
+        call_timeout: TimeoutLike | NotGiven = NOT_GIVEN,
     ) -> J:
         """GET /lists
 
         Args:
-            request_*: the per-call options (named so: an argument took the name).
+            call_extra_headers: the per-call option ``extra_headers`` (an argument took its name).
+            call_extra_query: the per-call option ``extra_query`` (an argument took its name).
+            call_extra_body: the per-call option ``extra_body`` (an argument took its name).
+            call_timeout: the per-call option ``timeout`` (an argument took its name).
         """
         return self._client.request(
             _LIST,
             {"body": body2, "timeout": timeout, "self": self2},
             NOT_GIVEN,
-            extra_headers=request_extra_headers,
-            extra_query=request_extra_query,
-            extra_body=request_extra_body,
-            timeout=request_timeout,
+            extra_headers=call_extra_headers,
+            extra_query=call_extra_query,
+            extra_body=call_extra_body,
+            timeout=call_timeout,
         )
 
 
