@@ -7,7 +7,7 @@ import uuid
 from typing import assert_type
 
 from shapes import AsyncClient, Client, RawResponse
-from shapes.models import Item, ItemParam, ListItemsResponse, Node
+from shapes.models import Item, ListItemsResponse, Node
 
 
 def sync_calls(client: Client) -> None:
@@ -18,10 +18,10 @@ def sync_calls(client: Client) -> None:
         print(item.name)
     for one_page in client.items.list_all().pages():
         print(one_page.items)
-    created = client.items.create(name="pen", price=1.5, tags=("a",), meta={"any": [1, "x"]})
+    created = client.items.create(
+        name="pen", price=1.5, tags=("a",), meta={"any": [1, "x"]}, model_config_="x"
+    )
     assert_type(created, Item)
-    shape: ItemParam = {"name": "pen", "Model_Config": "x"}
-    print(shape)
     tree = client.trees.get(uuid.uuid4())
     assert_type(tree, Node)
     assert_type(client.trees.with_raw_response.get(uuid.uuid4()), RawResponse[Node])

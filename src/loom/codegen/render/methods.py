@@ -34,7 +34,7 @@ from loom.codegen.ir.model import Model, ModelField, Operation, TypeRef
 from loom.codegen.pyliteral import py_string
 from loom.codegen.render.annotations import Imports, annotation, docstring
 from loom.codegen.render.operations import const_name
-from loom.codegen.render.params import RequestShapes, input_annotation
+from loom.codegen.render.params import RequestShapes, body_fields, input_annotation
 
 __all__ = [
     "OPTION_NAMES",
@@ -83,27 +83,12 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def fields_of(op: Operation, shapes: RequestShapes, style: str) -> list[ModelField] | None:
-    """The body fields that become arguments, or ``None`` when the body is one argument."""
-    body = op.body
-    if style != "fields" or body is None or body.type.kind != "model" or body.type.nullable:
-        return None
-    ct = body.content_type.split(";")[0].strip().lower()
-    if not (ct == "application/json" or ct.endswith("+json")):
-        return None
-    model = shapes.models.get(body.type.name)
-    if model is None or model.extra_type is not None:
-        return None
-    fields = shapes.fields(model)
-    return fields or None
-
-
 def field_arguments(
     op: Operation, shapes: RequestShapes, style: str
 ) -> list[tuple[ModelField, str]] | None:
     """Each body field that becomes an argument, with the argument's name (``None``: the body
     is one ``body=`` argument)."""
-    fields = fields_of(op, shapes, style)
+    fields = body_fields(op, shapes, style)
     if fields is None:
         return None
     taken = set(_TAKEN) | {p.name for p in op.params}
@@ -145,7 +130,7 @@ def _body_args(
     if body is None:
         imports.add(rt + ".types", "NOT_GIVEN")
         return "NOT_GIVEN"
-    if fields_of(op, shapes, style) is None:
+    if body_fields(op, shapes, style) is None:
         ann = input_annotation(body.type, imports, shapes, rt)
         if body.required:
             args.required.insert(0, f"body: {ann}")

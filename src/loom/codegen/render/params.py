@@ -18,11 +18,11 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass
 
-from loom.codegen.ir.model import Alias, Api, Enum, Model, ModelField, TypeRef
+from loom.codegen.ir.model import Alias, Api, Enum, Model, ModelField, Operation, TypeRef
 from loom.codegen.pyliteral import py_literal, py_string
 from loom.codegen.render.annotations import Imports, annotation, docstring
 
-__all__ = ["RequestShapes", "input_annotation", "render_param", "request_shapes"]
+__all__ = ["RequestShapes", "body_fields", "input_annotation", "render_param", "request_shapes"]
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,39 @@ class RequestShapes:
         return [f for f in by_wire.values() if not f.read_only]
 
 
-def request_shapes(api: Api) -> RequestShapes:
-    """The models reachable from a request body or a parameter, and the aliases that lead to
-    them."""
+def body_fields(op: Operation, shapes: RequestShapes, style: str) -> list[ModelField] | None:
+    """The body fields that become arguments (style ``fields``, a JSON object body), or
+    ``None`` when the body is one ``body=`` argument."""
+    body = op.body
+    if style != "fields" or body is None or body.type.kind != "model" or body.type.nullable:
+        return None
+    ct = body.content_type.split(";")[0].strip().lower()
+    if not (ct == "application/json" or ct.endswith("+json")):
+        return None
+    model = shapes.models.get(body.type.name)
+    if model is None or model.extra_type is not None:
+        return None
+    return shapes.fields(model) or None
+
+
+def request_shapes(api: Api, style: str = "fields") -> RequestShapes:
+    """The models a call can take as a dict (in a ``body=``, a parameter, or nested in a body
+    field), and the aliases that lead to them. A body whose fields are arguments needs no
+    shape of its own (``body=`` takes the model)."""
     models = {m.name: m for m in api.models}
     aliases = {a.name: a for a in api.aliases}
     shapes = RequestShapes({}, models, {e.name: e for e in api.enums})
     reached: set[str] = set()
-    stack: list[TypeRef] = [op.body.type for op in api.operations if op.body is not None]
-    stack.extend(p.type for op in api.operations for p in op.params)
+    stack: list[TypeRef] = []
+    for op in api.operations:
+        stack.extend(p.type for p in op.params)
+        if op.body is None:
+            continue
+        fields = body_fields(op, shapes, style)
+        if fields is None:
+            stack.append(op.body.type)
+        else:
+            stack.extend(f.type for f in fields)
     while stack:
         t = stack.pop()
         stack.extend(t.args)

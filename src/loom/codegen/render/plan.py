@@ -41,7 +41,7 @@ def plan_files(
 ) -> Plan:
     """Every file of the SDK by relative path; deterministic for the same inputs."""
     modules, where = plan_modules(api)
-    shapes = request_shapes(api)
+    shapes = request_shapes(api, config.body_style)
     for name, param in shapes.names.items():
         where[param] = where[name]
     semantic = {s.name for s in api.semantic_types}

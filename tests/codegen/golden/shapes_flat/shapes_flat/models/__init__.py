@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .error import Error
-    from .item import Item, ItemParam
+    from .item import Item
     from .json import Json
     from .list_items_response import ListItemsResponse
     from .node import Node
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 _MODULES: dict[str, str] = {
     "Error": "error",
     "Item": "item",
-    "ItemParam": "item",
     "Json": "json",
     "ListItemsResponse": "list_items_response",
     "Node": "node",
@@ -27,7 +26,6 @@ _MODULES: dict[str, str] = {
 __all__ = [
     "Error",
     "Item",
-    "ItemParam",
     "Json",
     "ListItemsResponse",
     "Node",
