@@ -25,4 +25,6 @@ CASES: dict[str, tuple[Path, dict[str, Any]]] = {
         {"package": "shapes_flat", "layout": "flat", "env_prefix": "SHAPES"},
     ),
     "collisions": (FIXTURES / "collisions.yaml", {"package": "collisions"}),
+    # components and no paths (OpenAPI 3.1): a models-only package, no client
+    "models_only": (FIXTURES / "models_only.json", {"package": "models_only"}),
 }

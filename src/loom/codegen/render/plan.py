@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from loom.codegen.config import GeneratorConfig
 from loom.codegen.ir.model import Api
-from loom.codegen.render.docs import render_pyproject, render_readme
+from loom.codegen.render.docs import render_models_readme, render_pyproject, render_readme
 from loom.codegen.render.models import render_model_module, render_models_init
 from loom.codegen.render.modules import alias_cycles, plan_modules
 from loom.codegen.render.package import (
@@ -19,6 +19,9 @@ from loom.codegen.render.package import (
     render_types,
 )
 from loom.codegen.render.params import request_shapes
+
+MODELS_RUNTIME = frozenset({"__init__.py", "models.py", "types.py"})
+"""The runtime modules a models-only package carries (models import nothing else)."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,13 @@ def plan_files(
     )
     pkg = config.package
     files: dict[str, str] = {}
-    files[f"{pkg}/__init__.py"] = render_init(ctx)
-    files[f"{pkg}/_client.py"] = render_client(ctx)
-    files[f"{pkg}/errors.py"] = render_errors(ctx)
+    # A document with components and no operations (OpenAPI 3.1 allows it) is a models package:
+    # models, id types and the part of the runtime they use; no client, resources or errors.
+    models_only = not api.operations and not api.skipped
+    files[f"{pkg}/__init__.py"] = render_init(ctx, models_only=models_only)
+    if not models_only:
+        files[f"{pkg}/_client.py"] = render_client(ctx)
+        files[f"{pkg}/errors.py"] = render_errors(ctx)
     files[f"{pkg}/types.py"] = render_types(ctx)
     files[f"{pkg}/py.typed"] = ""
     recursive = alias_cycles(modules)
@@ -65,15 +72,22 @@ def plan_files(
         )
         if is_formatted:
             formatted.add(rel)
-    if config.layout == "resources":
+    if config.layout == "resources" and not models_only:
         files[f"{pkg}/resources/__init__.py"] = (
             f'{header}\n"""One module per group of operations, imported on first use."""\n'
         )
         for r in api.resources:
             files[f"{pkg}/resources/{r.module}.py"] = render_resource(r, ctx)
     for rel, text in runtime_files.items():
+        if models_only and rel not in MODELS_RUNTIME:
+            continue
         files[f"{pkg}/_runtime/{rel}"] = f"{header}\n{text}"
         formatted.add(f"{pkg}/_runtime/{rel}")
+    if models_only:
+        files["README.md"] = render_models_readme(ctx)
+        files["pyproject.toml"] = render_pyproject(ctx, models_only=True)
+        files["loom-manifest.json"] = render_manifest(ctx)
+        return Plan(files, frozenset(formatted))
     files["README.md"] = render_readme(ctx)
     files["pyproject.toml"] = render_pyproject(ctx)
     files["CONFIGURATION.md"] = _configuration(ctx)
