@@ -1,4 +1,4 @@
-"""The ``loom`` command: ``generate``, ``check``, ``serve``, ``db``, ``worker``, ``demo``.
+"""The ``loom`` command: ``generate``, ``check``, ``diff``, ``serve``, ``db``, ``worker``, ``demo``.
 
 Each sub-command imports its part of loom only when it runs, so ``loom --help`` is instant.
 """
@@ -36,6 +36,12 @@ def _add_generate(sub: Subparsers) -> None:
             p.add_argument(
                 "--check", action="store_true", help="do not write; exit 1 when OUT is stale"
             )
+        p.add_argument(
+            "--previous",
+            type=Path,
+            help="the SDK (folder or schema) this one replaces: the version follows semver "
+            "from the API changes since it",
+        )
         p.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
         p.add_argument(
             "--diagnostics",
@@ -72,9 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_generate(sub)
+    from loom.codegen.diff.cli import add_command as add_diff
+
+    add_diff(sub)
     demo = sub.add_parser("demo", help="generate the Camunda SDK and run the engine's demo job")
     demo.add_argument("--skip-engine", action="store_true", help="only the SDK part")
     demo.set_defaults(func=_run_demo)
+    from loom.worker_cli import add_command as add_worker
+
+    add_worker(sub)
     try:
         from loom.engine.cli import add_commands
     except ImportError:  # the engine is optional for generator-only installs

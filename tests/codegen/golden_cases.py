@@ -27,4 +27,10 @@ CASES: dict[str, tuple[Path, dict[str, Any]]] = {
     "collisions": (FIXTURES / "collisions.yaml", {"package": "collisions"}),
     # components and no paths (OpenAPI 3.1): a models-only package, no client
     "models_only": (FIXTURES / "models_only.json", {"package": "models_only"}),
+    # issue 17 item 7: strict-clean without models, with list[list[Enum]] defaults, numeric const
+    "no_models": (FIXTURES / "no_models.yaml", {"package": "no_models"}),
+    "nested_enum_lists": (FIXTURES / "nested_enum_lists.yaml", {"package": "nested_enum_lists"}),
+    "numeric_const": (FIXTURES / "numeric_const.yaml", {"package": "numeric_const"}),
+    # issue 17 item 8: date, date-time, time, uuid, alias, enum and container defaults
+    "defaults": (FIXTURES / "defaults.yaml", {"package": "defaults"}),
 }

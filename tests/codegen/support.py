@@ -149,6 +149,8 @@ def generate_sdk(schema: Path, out: Path, **options: Any) -> tuple[Result, Modul
     """Generate into ``out`` and import the package (a fresh import every time)."""
     config = GeneratorConfig(**options)
     result = generate(schema, out, config)
+    lost = [d for d in result.diagnostics if d.code == "operations-unaccounted"]
+    assert not lost, f"operations dropped without a diagnostic: {lost}"
     for name in [
         m for m in sys.modules if m == config.package or m.startswith(config.package + ".")
     ]:

@@ -194,16 +194,19 @@ def test_fatal_when_entry_refers_to_a_missing_pointer_in_another_file(tmp_path: 
     assert caught.value.pointer == "#/components/schemas/Cat"
 
 
-def test_fatal_when_an_internal_ref_dangles_after_bundling(tmp_path: Path) -> None:
+def test_warning_when_an_internal_ref_dangles_after_bundling_in_an_unused_component(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "common.yaml").write_text("components: {schemas: {Pet: {type: object}}}\n")
     (tmp_path / "api.yaml").write_text(
         "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n"
         "    Pet: {$ref: 'common.yaml#/components/schemas/Pet'}\n"
         "    Owner: {properties: {pet: {$ref: '#/components/schemas/Nope'}}}\n"
     )
-    with pytest.raises(FatalSchemaError, match="does not resolve") as caught:
-        _load(tmp_path / "api.yaml")
-    assert caught.value.pointer == "#/components/schemas/Owner/properties/pet"
+    _, sink = _load(tmp_path / "api.yaml")
+    [found] = [d for d in sink.sorted() if d.code == "dangling-ref"]
+    assert found.pointer == "#/components/schemas/Owner/properties/pet"
+    assert found.severity is Severity.WARNING
 
 
 def test_path_items_are_copied_in_place_when_paths_reference_files() -> None:

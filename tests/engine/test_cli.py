@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+from loom.engine.db.session import HEAD_REVISION
+
 from .conftest import PYTHON, REPO_ROOT, subprocess_env
 from .engine_process import run_db_command
 
@@ -14,7 +16,7 @@ def test_db_commands_upgrade_report_and_downgrade_when_run(database_url: str) ->
     assert "database at base" in current.stdout
     upgraded = run_db_command(database_url, "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "database at 0002" in upgraded.stdout
+    assert f"database at {HEAD_REVISION}" in upgraded.stdout
     downgraded = run_db_command(database_url, "downgrade", "base")
     assert downgraded.returncode == 0, downgraded.stderr
     assert "database at base" in downgraded.stdout

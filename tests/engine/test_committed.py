@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from loom.engine.db.committed import CommittedRows
 from loom.engine.db.rows import ExecutionRow, StepRow
-from loom.engine.scheduler.committed import CommittedRows
+from loom.engine.domain import ExecutionStatus
 
 
 def _execution(execution_id: str, steps: int) -> tuple[ExecutionRow, list[StepRow]]:
@@ -17,7 +18,7 @@ def _execution(execution_id: str, steps: int) -> tuple[ExecutionRow, list[StepRo
         params={},
         initiator=None,
         callback_topics=[],
-        status="running",
+        status=ExecutionStatus.RUNNING,
         outputs=None,
         error=None,
         progress_percent=0.0,

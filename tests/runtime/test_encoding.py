@@ -111,12 +111,14 @@ def test_content_parameter_is_json_encoded_when_declared() -> None:
     assert serialize_query(param, {"a": 1}) == ["filter=%7B%22a%22%3A1%7D"]
 
 
-def test_deep_object_nests_when_object_has_objects() -> None:
+def test_deep_object_nests_and_indexes_arrays_when_object_has_objects_and_arrays() -> None:
+    # ``f[c]=1&f[c]=2`` reads back as ``c="2"`` in Rack-style parsers (Stripe's): arrays are
+    # indexed, as Stripe's own clients send them.
     param = Param("f", "query", "deepObject", True)
-    assert serialize_query(param, {"a": {"b": 1}, "c": [1, 2]}) == [
+    assert serialize_query(param, {"a": {"b": 1}, "c": [1, {"d": 2}]}) == [
         "f[a][b]=1",
-        "f[c]=1",
-        "f[c]=2",
+        "f[c][0]=1",
+        "f[c][1][d]=2",
     ]
 
 

@@ -73,6 +73,10 @@ class DiagnosticSink:
         self._seen.add(key)
         self.items.append(Diagnostic(pointer, message, severity, code))
 
+    def has(self, pointer: str, code: str) -> bool:
+        """Whether a diagnostic with this code was recorded at ``pointer``."""
+        return any(d.pointer == pointer and d.code == code for d in self.items)
+
     def sorted(self) -> list[Diagnostic]:
         """Diagnostics in a deterministic order (by pointer, then message)."""
         return sorted(self.items)

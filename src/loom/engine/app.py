@@ -24,7 +24,6 @@ from loom.engine.db.session import (
     HEAD_REVISION,
     create_engine,
     create_read_engine,
-    create_session_factory,
     current_revision,
     ensure_migrated,
 )
@@ -75,8 +74,6 @@ async def start_runtime(runtime: EngineRuntime) -> None:
     settings = runtime.settings
     runtime.db = create_engine(settings.database_url)
     runtime.read_db = create_read_engine(settings.database_url, runtime.db)
-    runtime.sessions = create_session_factory(runtime.db)
-    runtime.readers = create_session_factory(runtime.read_db)
     runtime.database = Database(runtime.db, runtime.read_db)
     if not settings.is_sqlite:
         # Created before the pool's first connection: it tells its own wake-ups by their
@@ -119,12 +116,10 @@ async def stop_runtime(runtime: EngineRuntime) -> None:
     if runtime.read_db is not None and runtime.settings.is_sqlite:  # its own pool
         await runtime.read_db.dispose()
     runtime.read_db = None
-    runtime.readers = None
     runtime.database = None
     if runtime.db is not None:
         await runtime.db.dispose()
         runtime.db = None
-        runtime.sessions = None
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

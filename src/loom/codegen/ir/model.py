@@ -7,7 +7,10 @@ Frozen dataclasses; names, types and defaults are decided when the IR is built
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from loom.codegen.renames import ResolvedRenames
 
 TypeKind = Literal[
     "any",
@@ -196,6 +199,25 @@ class Parameter:
     content_type: str | None = None
     description: str | None = None
     deprecated: bool = False
+    arg: str | None = None
+    """The key in the call's argument mapping when not ``wire`` (``"header:id"``): the wire name
+    is used by parameters in several locations; mirrors ``loom.runtime.operation.Param.arg``."""
+
+    @property
+    def key(self) -> str:
+        """The key of this parameter's value in the call's argument mapping."""
+        return self.arg or self.wire
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyEncoding:
+    """One entry of a form or multipart media type's ``encoding`` map (OpenAPI 3 §4.8.15);
+    mirrors ``loom.runtime.operation.Encoding``."""
+
+    content_type: str | None = None
+    style: str | None = None
+    explode: bool | None = None
+    allow_reserved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +230,8 @@ class RequestBody:
     file_fields: tuple[str, ...] = ()
     json_fields: tuple[str, ...] = ()
     description: str | None = None
+    encoding: tuple[tuple[str, PropertyEncoding], ...] = ()
+    """By wire name, in document order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +334,8 @@ class Api:
     default_security: tuple[tuple[str, ...], ...]
     skipped: tuple[SkippedOperation, ...] = ()
     extensions: dict[str, Any] = field(default_factory=dict[str, Any])
+    renames: ResolvedRenames | None = None
+    """The deprecated old names the SDK keeps (``[renames]``, checked against this API)."""
 
     @property
     def operations(self) -> list[Operation]:

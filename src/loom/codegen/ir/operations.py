@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from loom.codegen.ir.model import (
     NONE,
     PaginationInfo,
     Parameter,
+    PropertyEncoding,
     RequestBody,
     TypeRef,
 )
 from loom.codegen.ir.schemas import SchemaConverter
+from loom.codegen.sources.pointer import parse_fragment, resolve
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PATH_VAR = re.compile(r"{([^{}]+)}")
@@ -92,9 +95,8 @@ class OperationBuilder:
         paths = _d(self.doc.get("paths")) or {}
         for path, item in paths.items():
             ptr_path = "#/paths/" + escape_pointer_token(path)
-            item_d = _d(item)
+            item_d = self._path_item(item, ptr_path)
             if item_d is None:
-                self.sink.add(ptr_path, "path item is not an object; skipped", code="invalid-path")
                 continue
             for method in METHODS:
                 op = _d(item_d.get(method))
@@ -117,6 +119,36 @@ class OperationBuilder:
         return out
 
     # -- resolution -------------------------------------------------------------------------
+
+    def _path_item(self, item: object, ptr: str) -> Schema | None:
+        """A path item with its ``$ref`` followed (OpenAPI 3.1 ``#/components/pathItems/…`` or
+        any local pointer; the bundler made every reference local). Fields beside ``$ref``
+        override the referenced ones (3.1 §4.8.9.1 leaves that case undefined)."""
+        d = _d(item)
+        seen: set[str] = set()
+        while d is not None and isinstance(d.get("$ref"), str):
+            ref = cast(str, d["$ref"])
+            target: object = None
+            if ref.startswith("#") and ref not in seen:
+                seen.add(ref)
+                with contextlib.suppress(ValueError):
+                    target = resolve(self.doc, parse_fragment(ref[1:]))
+            target_d = _d(target)
+            if target_d is None:
+                if self.sink.has(ptr, "dangling-ref"):
+                    return None  # the loader named it
+                self.sink.add(
+                    ptr,
+                    f"path item $ref {ref!r} does not resolve to a path item; its operations "
+                    "are skipped",
+                    code="unresolved-path-item",
+                    severity=Severity.ERROR,
+                )
+                return None
+            d = {**target_d, **{k: v for k, v in d.items() if k != "$ref"}}
+        if d is None:
+            self.sink.add(ptr, "path item is not an object; skipped", code="invalid-path")
+        return d
 
     def _resolve(self, obj: object, table: Schema, kind: str, ptr: str) -> Schema | None:
         d = _d(obj)
@@ -171,6 +203,7 @@ class OperationBuilder:
                 )
         out: list[Parameter] = []
         taken: set[str] = set(RESERVED_PARAMS)
+        firsts = _first_locations(list(merged))
         ordered = sorted(
             merged.items(),
             key=lambda kv: (
@@ -188,8 +221,10 @@ class OperationBuilder:
                     severity=Severity.INFO,
                 )
                 continue
-            out.append(self._parameter(pd, ptr, cast(Any, loc), name, prefix, taken))
-        # required keyword-only parameters first among keyword-only ones keeps signatures tidy
+            # A name used in several locations: the first keeps it, the others say where they go.
+            suffix = "" if firsts[name] == loc else loc
+            param = self._parameter(pd, ptr, cast(Any, loc), name, prefix, taken, suffix)
+            out.append(param)
         return out
 
     def _parameter(
@@ -200,8 +235,10 @@ class OperationBuilder:
         name: str,
         prefix: str,
         taken: set[str],
+        suffix: str = "",
     ) -> Parameter:
-        py = N.safe_attribute(N.snake(name), taken=taken)
+        base = N.snake(name) + (f"_{suffix}" if suffix else "")
+        py = N.safe_attribute(base, taken=taken)
         taken.add(py)
         content_type: str | None = None
         schema: object = pd.get("schema")
@@ -247,6 +284,7 @@ class OperationBuilder:
             content_type=content_type,
             description=_text(pd.get("description")),
             deprecated=pd.get("deprecated") is True,
+            arg=f"{loc}:{name}" if suffix else None,
         )
 
     # -- bodies -------------------------------------------------------------------------------
@@ -274,15 +312,21 @@ class OperationBuilder:
         required = rb.get("required") is True
         desc = _text(rb.get("description"))
         base = ct.split(";", 1)[0].strip().lower()
-        if is_json(ct) or base == "application/x-www-form-urlencoded":
+        if is_json(ct):
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
             return RequestBody(
                 base if base != "*/*" else "application/json", t, required, description=desc
             )
-        if base.startswith("multipart/"):
+        if base == "application/x-www-form-urlencoded" or base.startswith("multipart/"):
             t = self.conv.type_of(schema, mptr, prefix + "Request") if schema is not None else ANY
-            files, jsons = self._multipart_fields(t)
-            return RequestBody(base, t, required, tuple(files), tuple(jsons), desc)
+            files, jsons = (
+                self._multipart_fields(t)
+                if base != "application/x-www-form-urlencoded"
+                else ([], [])
+            )
+            eptr = f"{ptr}/content/{escape_pointer_token(ct)}/encoding"
+            encoding = _encoding(media.get("encoding"), eptr, self.sink)
+            return RequestBody(base, t, required, tuple(files), tuple(jsons), desc, encoding)
         if _is_text(ct) and base != "application/xml":
             return RequestBody(base, TypeRef("str"), required, description=desc)
         return RequestBody(base, TypeRef("file"), required, description=desc)
@@ -331,7 +375,7 @@ class OperationBuilder:
                 status = int(code) if code.isdigit() else 200  # "2XX" and "default"
                 success.append((status, t, kind))
             elif (code[:1] in {"4", "5"} or code == "default") and t.kind != "none":
-                errors.append((code.upper() if not code.isdigit() else code, t))
+                errors.append((_error_key(code), t))
         if not success:
             return NONE, "none", (200, 201, 202, 204), errors
         kinds = {k for _, _, k in success if k != "none"}
@@ -479,6 +523,63 @@ class OperationBuilder:
         if t.kind != "model" or t.name not in self.conv.models:
             return {}
         return {f.wire: f.type for f in self.conv.all_fields(self.conv.models[t.name])}
+
+
+_FORM_STYLES = frozenset({"form", "spaceDelimited", "pipeDelimited", "deepObject"})
+
+
+def _encoding(
+    value: object, ptr: str, sink: DiagnosticSink
+) -> tuple[tuple[str, PropertyEncoding], ...]:
+    """A media type's ``encoding`` map (OpenAPI 3 §4.8.15); bad entries are named and skipped."""
+    out: list[tuple[str, PropertyEncoding]] = []
+    for name, raw in (_d(value) or {}).items():
+        entry = _d(raw)
+        here = f"{ptr}/{escape_pointer_token(name)}"
+        if entry is None:
+            sink.add(here, "encoding entry is not an object; ignored", code="invalid-encoding")
+            continue
+        style = entry.get("style")
+        if style is not None and style not in _FORM_STYLES:
+            sink.add(
+                here + "/style",
+                f"style {style!r} is not a form style (form, spaceDelimited, pipeDelimited, "
+                "deepObject); the property is sent with the default encoding",
+                code="invalid-encoding",
+            )
+            style = None
+        ct = entry.get("contentType")
+        explode = entry.get("explode")
+        out.append(
+            (
+                str(name),
+                PropertyEncoding(
+                    content_type=ct.split(",", 1)[0].strip() if isinstance(ct, str) else None,
+                    style=cast(str | None, style),
+                    explode=explode if isinstance(explode, bool) else None,
+                    allow_reserved=entry.get("allowReserved") is True,
+                ),
+            )
+        )
+    return tuple(out)
+
+
+_LOCATION_ORDER = ("path", "query", "header", "cookie")
+
+
+def _first_locations(keys: list[tuple[str, str]]) -> dict[str, str]:
+    """For each wire name, the location that keeps the plain Python name (path, query, header,
+    cookie, in that order); parameters of that name elsewhere get the location as a suffix."""
+    out: dict[str, str] = {}
+    for loc, name in sorted(keys, key=lambda k: _LOCATION_ORDER.index(k[0])):
+        out.setdefault(name, loc)
+    return out
+
+
+def _error_key(code: str) -> str:
+    """The key the runtime looks errors up by: ``"404"``, ``"4XX"`` (ranges upper case, as
+    OpenAPI 3 §4.8.16.2 writes them) and ``"default"`` (lower case, as the runtime reads it)."""
+    return "default" if code.lower() == "default" else code.upper()
 
 
 def _list_item(t: TypeRef | None) -> TypeRef | None:

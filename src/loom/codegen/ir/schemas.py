@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from loom.codegen.diagnostics import DiagnosticSink, Severity, escape_pointer_token
 from loom.codegen.ir import names as N
-from loom.codegen.ir.defaults import constraints_of, default_expression
+from loom.codegen.ir.defaults import constraints_of, default_expression, default_problem
 from loom.codegen.ir.model import (
     ANY,
     NONE,
@@ -211,6 +211,8 @@ class SchemaConverter:
             key = _unescape(ref[len(_COMPONENT_PREFIX) :])
             if key in self.components:
                 return self.component_type(key)
+        if self.sink.has(ptr, "dangling-ref"):
+            return ANY  # the loader named it, with how much it matters
         self.sink.add(
             ptr,
             f"$ref {ref!r} does not point to a component schema; using Any",
@@ -549,7 +551,15 @@ class SchemaConverter:
             required = False
         if not required:
             t = t.with_nullable(True)
-        default, factory = default_expression(ps.get("default"), t, self.enums)
+        raw_default = ps.get("default")
+        default, factory = default_expression(raw_default, t, self.enums, self.aliases)
+        if raw_default is not None and default is None and factory is None:
+            self.sink.add(
+                ptr + "/default",
+                default_problem(raw_default, t),
+                code="invalid-default",
+                severity=Severity.INFO if t.kind == "any" else Severity.WARNING,
+            )
         return ModelField(
             name=name,
             wire=wire,
@@ -592,7 +602,16 @@ def _int_member(v: str | int) -> str:
 
 
 def _literal(value: object, ptr: str, sink: DiagnosticSink) -> TypeRef:
-    if isinstance(value, (str, int, float, bool)):
+    if isinstance(value, float):
+        # PEP 586: Literal takes ints, strings, bytes, booleans, enums and None, not floats.
+        sink.add(
+            ptr + "/const",
+            f"const {value!r} is typed float: a Literal cannot hold a float",
+            code="const",
+            severity=Severity.INFO,
+        )
+        return TypeRef("float")
+    if isinstance(value, (str, int, bool)):
         return TypeRef("literal", values=(value,))
     if value is None:
         return NONE

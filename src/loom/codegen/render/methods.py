@@ -69,6 +69,8 @@ class MethodText:
     name: str
     items: str | None
     deprecated: bool = False
+    pager_of: str = ""
+    """For an old name kept by ``[renames]``: the new method its pager iterates."""
 
 
 @dataclass
@@ -163,9 +165,16 @@ def _body_args(
 
 
 def method_text(
-    op: Operation, imports: Imports, shapes: RequestShapes, *, name: str, receiver: str, style: str
+    op: Operation,
+    imports: Imports,
+    shapes: RequestShapes,
+    *,
+    name: str,
+    receiver: str,
+    style: str,
+    decorator: str = "",
 ) -> MethodText:
-    """The sync method of one operation."""
+    """The sync method of one operation (``decorator``: one more line above its ``def``)."""
     rt = imports.up + "_runtime"
     args = _Args([], [], [], [])
     for p in op.params:
@@ -180,7 +189,7 @@ def method_text(
             args.doc.append(f"{p.name}: {_one_line(p.description)}")
     body_expr = _body_args(op, args, imports, shapes, style)
     renamed = option_arguments(op, shapes, style)
-    call = [const_name(op), "{" + ", ".join(f"{p.wire!r}: {p.name}" for p in op.params) + "}"]
+    call = [const_name(op), "{" + ", ".join(f"{p.key!r}: {p.name}" for p in op.params) + "}"]
     call.append(body_expr)
     if op.eventually_consistent:
         imports.add(rt + ".consistency", "Consistency")
@@ -205,10 +214,10 @@ def method_text(
     parts.extend(args.required)
     parts.extend(args.optional)
     return_type = annotation(op.response, imports, runtime=rt)
-    deco = ""
+    deco = f"    {decorator}\n" if decorator else ""
     if op.deprecated:
         imports.add("typing_extensions", "deprecated")
-        deco = f"    @deprecated({py_string(op.operation_id + ' is deprecated')})\n"
+        deco += f"    @deprecated({py_string(op.operation_id + ' is deprecated')})\n"
     joined = ",\n        ".join(parts)
     text = (
         f"{deco}    def {name}(\n        {joined},\n    ) -> {return_type}:\n"
@@ -270,5 +279,7 @@ def twin_lines(
         out.append(f"    {m.name} = {factory[kind]}({source}.{m.name}){ignore}")
         if with_pagers and m.items is not None:
             imports.add(rt + ".methods", "async_pager")
-            out.append(f"    {m.name}_all = async_pager({source}.{m.name}, {m.items}){ignore}")
+            target = m.pager_of or m.name
+            unwarned = "" if m.pager_of else ignore
+            out.append(f"    {m.name}_all = async_pager({source}.{target}, {m.items}){unwarned}")
     return out

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from loom.codegen.ir.model import ANY, Alias, Enum, Model, ModelField, TypeRef
 from loom.codegen.pyliteral import py_literal, py_string
+from loom.codegen.renames import ResolvedRenames
+from loom.codegen.render.aliases import field_aliases, renamed_models
 from loom.codegen.render.annotations import Imports, annotation, docstring
 from loom.codegen.render.layout import call_statement, fits
 from loom.codegen.render.modules import ModelModule
@@ -14,6 +16,7 @@ from loom.codegen.render.order import all_sort_key, blank_lines_after_imports, f
 from loom.codegen.render.params import RequestShapes, render_param
 
 _ODD_WHITESPACE = re.compile(r"[^\S\n ]")
+_ENUM_MEMBER = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*")
 
 
 @dataclass
@@ -35,15 +38,27 @@ class _Layout:
         return text
 
 
+def _factory(f: ModelField, imports: Imports) -> str:
+    """The field's ``default_factory``; an empty ``list``/``dict`` of containers is spelled with
+    its type (``list[list[Cell]]``): pyright strict reads a bare ``list`` there as
+    ``list[list[Unknown]]``, and ruff rewrites ``lambda: []`` back to ``list`` (PIE807)."""
+    factory = f.default_factory or ""
+    t = f.type.with_nullable(False)
+    if factory in {"list", "dict"} and t.kind == factory and t.args:
+        if t.args[0].kind in {"list", "dict"}:
+            return annotation(t, imports, runtime=".._runtime")
+    return factory
+
+
 def _field_line(f: ModelField, imports: Imports, request_only: bool, layout: _Layout) -> str:
     ann = annotation(f.type, imports, runtime=".._runtime")
-    if f.default is not None and f.default[:1].isalpha() and "." in f.default:
+    if f.default is not None and _ENUM_MEMBER.fullmatch(f.default):
         imports.names.add(f.default.split(".", 1)[0])  # an enum member
     default = f.default if f.default is not None else "None"
     args: list[str] = []
     if not f.required:
         if f.default_factory is not None:
-            args.append(f"default_factory={f.default_factory}")
+            args.append(f"default_factory={_factory(f, imports)}")
         else:
             args.append(f"default={default}")
     if f.name != f.wire:
@@ -94,7 +109,9 @@ def _field_line(f: ModelField, imports: Imports, request_only: bool, layout: _La
     return line + ("\n" + ds if ds else "")
 
 
-def render_model(m: Model, imports: Imports, layout: _Layout) -> str:
+def render_model(
+    m: Model, imports: Imports, layout: _Layout, renames: ResolvedRenames | None = None
+) -> str:
     """One pydantic model class."""
     base = m.base or "BaseModel"
     if m.base is None:
@@ -109,6 +126,10 @@ def render_model(m: Model, imports: Imports, layout: _Layout) -> str:
     if ds:
         lines.append(ds)
     body = [_field_line(f, imports, m.request_only, layout) for f in m.fields]
+    kept = field_aliases(m, renames, imports)
+    if kept:
+        layout.formatted = False
+        body.extend(kept)
     if not body and not ds:
         body = ["    pass"]
     if body:
@@ -151,6 +172,7 @@ def render_model_module(
     semantic: set[str],
     recursive_aliases: set[str],
     header: str,
+    renames: ResolvedRenames | None = None,
     shapes: RequestShapes | None = None,
 ) -> tuple[str, bool]:
     """A whole ``models/<module>.py``, and whether it is already as ``ruff format`` would
@@ -160,7 +182,7 @@ def render_model_module(
     blocks: list[str] = []
     for d in module.definitions:
         if isinstance(d, Model):
-            blocks.append(render_model(d, imports, layout))
+            blocks.append(render_model(d, imports, layout, renames))
         elif isinstance(d, Enum):
             blocks.append(render_enum(d, imports, layout))
         else:
@@ -187,7 +209,10 @@ def render_model_module(
 
 
 def render_models_init(
-    modules: list[ModelModule], header: str, shapes: RequestShapes | None = None
+    modules: list[ModelModule],
+    header: str,
+    renames: ResolvedRenames | None = None,
+    shapes: RequestShapes | None = None,
 ) -> str:
     """``models/__init__.py``: every model (and request shape) by name, imported on first access."""
     entries: list[tuple[str, str]] = sorted(
@@ -199,6 +224,13 @@ def render_models_init(
             if shapes is not None and d.name in shapes.names
         ]
     )
+    if not entries:
+        # No lazy table: an empty ``if TYPE_CHECKING:`` and an untyped ``[]`` are what ruff
+        # (TC005) and pyright strict (list[Unknown]) would object to.
+        return (
+            f'{header}\n"""The API declares no models."""\n\nfrom __future__ import annotations'
+            "\n\n__all__: list[str] = []\n"
+        )
     by_module: dict[str, list[str]] = {}
     for name, mod in entries:
         by_module.setdefault("." + mod, []).append(name)
@@ -207,6 +239,20 @@ def render_models_init(
     all_names = "\n".join(
         f"    {py_string(name)}," for name in sorted((n for n, _ in entries), key=all_sort_key)
     )
+    old_names, renamed = renamed_models(renames)
+    if old_names:
+        type_imports += "\n\n" + old_names
+        table += (
+            "\n}\n\n# Old model names (deprecated): old -> new.\n"
+            f"_RENAMED: dict[str, str] = {{\n{renamed}"
+        )
+        lookup = (
+            "    if name in _RENAMED:\n"
+            "        from .._runtime.renames import renamed_model\n\n"
+            "        return renamed_model(name, _RENAMED[name], __getattr__(_RENAMED[name]))\n"
+        )
+    else:
+        lookup = ""
     return f'''{header}
 """Every model of the API. Each is imported on first access, so importing this is cheap."""
 
@@ -228,7 +274,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
+{lookup}    module = _MODULES.get(name)
     if module is None:
         raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
     value = getattr(importlib.import_module(f".{{module}}", __name__), name)

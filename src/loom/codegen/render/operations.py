@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loom.codegen.ir.model import Operation, Parameter
+from loom.codegen.ir.model import Operation, Parameter, PropertyEncoding
 from loom.codegen.render.annotations import Imports, annotation
 
 _ERROR_BASES = {
@@ -78,6 +78,9 @@ def operation_constant(
             body_args.append(f"file_fields=frozenset({sorted(op.body.file_fields)!r})")
         if op.body.json_fields:
             body_args.append(f"json_fields=frozenset({sorted(op.body.json_fields)!r})")
+        if op.body.encoding:
+            imports.add(rt + ".operation", "Encoding")
+            body_args.append(f"encoding={_encoding_map(op.body.encoding)}")
         args.append(f"body=Body({', '.join(body_args)})")
     if op.response.kind != "none":
         args.append(f"response={response}")
@@ -127,6 +130,24 @@ def operation_constant(
     return f"{const_name(op)} = Operation[{response}](\n    {joined},\n)"
 
 
+def _encoding_map(encoding: tuple[tuple[str, PropertyEncoding], ...]) -> str:
+    entries: list[str] = []
+    for name, e in encoding:
+        args = [
+            f"{k}={v!r}"
+            for k, v in (
+                ("content_type", e.content_type),
+                ("style", e.style),
+                ("explode", e.explode),
+            )
+            if v is not None
+        ]
+        if e.allow_reserved:
+            args.append("allow_reserved=True")
+        entries.append(f"{name!r}: Encoding({', '.join(args)})")
+    return "{" + ", ".join(entries) + "}"
+
+
 def _param_ctor(p: Parameter) -> str:
     args = [repr(p.wire), repr(p.location), repr(p.style), repr(p.explode)]
     if p.allow_reserved:
@@ -135,4 +156,6 @@ def _param_ctor(p: Parameter) -> str:
         args.append("required=True")
     if p.content_type:
         args.append(f"content_type={p.content_type!r}")
+    if p.arg:
+        args.append(f"arg={p.arg!r}")
     return f"Param({', '.join(args)})"

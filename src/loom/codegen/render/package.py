@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from loom.codegen.config import GeneratorConfig
 from loom.codegen.ir.model import Api, Operation, Resource
+from loom.codegen.renames import ResolvedRenames
+from loom.codegen.render.aliases import keyword_decorator, method_aliases
 from loom.codegen.render.annotations import Imports, docstring
 from loom.codegen.render.methods import MethodText, method_text, twin_lines
 from loom.codegen.render.operations import operation_constant, per_operation_errors
@@ -43,8 +45,14 @@ def _twin_classes(
     *,
     sync_members: list[str],
     async_members: list[str],
+    renames: ResolvedRenames | None = None,
+    alias_attr: str = "",
 ) -> list[str]:
-    """The sync class (the methods, written once) and its three one-line-per-method twins."""
+    """The sync class (the methods, written once) and its three one-line-per-method twins.
+
+    Old names kept by ``[renames]`` are deprecated methods of the sync class calling the new
+    ones; the twins bind them like any method (their pagers are the new name's, unwarned).
+    """
     sync, asyn, raw, araw = names
     imports.add("functools", "cached_property")
     imports.add(imports.up + "_runtime.methods", "RawView")
@@ -61,6 +69,17 @@ def _twin_classes(
     for m in texts:
         pagers = twin_lines([m], sync, "pager", imports, with_pagers=False)
         methods.append(m.text + ("\n\n" + "\n".join(pagers) if pagers else ""))
+    aliases = renames.methods_of(alias_attr) if renames is not None else []
+    methods.extend(method_aliases(aliases, imports, pagers=False))
+    items = {m.name: m.items for m in texts}
+    alias_texts = [
+        MethodText("", a.old, items.get(a.new), deprecated=True, pager_of=a.new) for a in aliases
+    ]
+    for a in alias_texts:
+        if a.items is not None:
+            imports.add(imports.up + "_runtime.methods", "pager")
+            methods.append(f"    {a.name}_all = pager({a.pager_of}, {a.items})")
+    texts = [*texts, *alias_texts]
     blocks = [
         _class(sync, bases[0], docs[0], [*sync_members, raw_prop(raw), *methods]),
         _class(
@@ -101,6 +120,7 @@ def _texts(
             name=op.flat_name if flat else op.method_name,
             receiver=receiver,
             style=ctx.config.body_style,
+            decorator=keyword_decorator(op, ctx.api.renames, imports),
         )
         for op in ops
     ]
@@ -131,6 +151,8 @@ def render_resource(resource: Resource, ctx: Context) -> str:
         imports,
         sync_members=[],
         async_members=[],
+        renames=ctx.api.renames,
+        alias_attr=resource.attr,
     )
     _resolve_names(imports, ctx, "..models", "..types")
     return "\n".join(
@@ -185,6 +207,7 @@ def render_client(ctx: Context) -> str:
             imports,
             sync_members=[prelude],
             async_members=[prelude],
+            renames=api.renames,
         )
         _resolve_names(imports, ctx, ".models", ".types")
         body = "\n\n\n".join(blocks)

@@ -63,12 +63,12 @@ def plan_files(
     files[f"{pkg}/types.py"] = render_types(ctx)
     files[f"{pkg}/py.typed"] = ""
     recursive = alias_cycles(modules)
-    files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header, shapes)
+    files[f"{pkg}/models/__init__.py"] = render_models_init(modules, header, api.renames, shapes)
     formatted: set[str] = set()
     for m in modules:
         rel = f"{pkg}/models/{m.name}.py"
         files[rel], is_formatted = render_model_module(
-            m, where, semantic, recursive, header, shapes
+            m, where, semantic, recursive, header, api.renames, shapes
         )
         if is_formatted:
             formatted.add(rel)

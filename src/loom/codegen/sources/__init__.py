@@ -8,6 +8,7 @@ traceback); the rest go to the ``DiagnosticSink``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError
+from loom.codegen.diagnostics import DiagnosticSink, FatalSchemaError, Severity
 from loom.codegen.sources.bundle import Bundler
 from loom.codegen.sources.guard import check_expansion
 from loom.codegen.sources.model import SourceFile
@@ -63,7 +64,8 @@ def load_document(path: Path, *, sink: DiagnosticSink) -> LoadedDocument:
 
     Raises:
         FatalSchemaError: unreadable or unparseable input, not OpenAPI 3.0/3.1, no ``paths``,
-            or a ``$ref`` that does not resolve.
+            or a ``$ref`` into another file that does not resolve (one inside the document is a
+            diagnostic: an error when an operation uses it, a warning otherwise).
     """
     try:
         data = path.read_bytes()
@@ -116,7 +118,7 @@ def _load(
             raise FatalSchemaError(
                 f"{name}: the document nests too deeply to bundle; flatten it"
             ) from None
-        _check_internal_refs(document, bundler.internal_refs)
+        _check_internal_refs(document, bundler.internal_refs, sink)
         if len(bundler.files) > 1:
             promote_titled_variants(document)
     files = list(bundler.files.values())
@@ -247,25 +249,83 @@ def _needs_bundling(root: dict[str, Any], *, name: str) -> bool:
     return False
 
 
-def _check_internal_refs(document: dict[str, Any], refs: list[tuple[str, str]]) -> None:
-    resolved: set[str] = set()
+def _check_internal_refs(
+    document: dict[str, Any], refs: list[tuple[str, str]], sink: DiagnosticSink
+) -> None:
+    """Report every ``$ref`` inside the document that points nowhere, in one run.
+
+    One used by an operation (reachable from ``paths`` or ``webhooks``) is an error: that schema
+    falls back to ``Any``, or that parameter or response is skipped. One in a component nothing
+    uses is a warning. Generation goes on either way.
+    """
+    dangling: list[tuple[str, str]] = []
+    checked: dict[str, bool] = {}
     for ref, location in refs:
-        if ref in resolved:
-            continue
-        _, fragment = split_ref(ref)
-        try:
-            tokens = parse_fragment(fragment)
-        except ValueError as exc:
-            raise FatalSchemaError(
-                f"$ref {ref!r} has an invalid JSON pointer: {exc}", pointer=location
-            ) from None
-        if is_missing(resolve(document, tokens)):
-            raise FatalSchemaError(
-                f"$ref {ref!r} does not resolve: the document has nothing at {ref}; "
-                "fix the pointer or add the component",
-                pointer=location,
+        if ref not in checked:
+            _, fragment = split_ref(ref)
+            try:
+                tokens = parse_fragment(fragment)
+            except ValueError as exc:  # an anchor, not a pointer: loom cannot follow it at all
+                raise FatalSchemaError(
+                    f"$ref {ref!r} has an invalid JSON pointer: {exc}", pointer=location
+                ) from None
+            checked[ref] = not is_missing(resolve(document, tokens))
+        if not checked[ref]:
+            dangling.append((ref, location))
+    if not dangling:
+        return
+    used = _used_targets(document)
+    for ref, location in dangling:
+        if _is_used(location, used):
+            sink.add(
+                location,
+                f"$ref {ref!r} does not resolve: the document has nothing at {ref}; the schema "
+                "falls back to Any (a parameter, body or response is skipped); fix the pointer "
+                "or add the component",
+                code="dangling-ref",
+                severity=Severity.ERROR,
             )
-        resolved.add(ref)
+        else:
+            sink.add(
+                location,
+                f"$ref {ref!r} does not resolve; no operation uses this component, so the SDK "
+                "is not affected",
+                code="dangling-ref",
+                severity=Severity.WARNING,
+            )
+
+
+def _used_targets(document: dict[str, Any]) -> set[str]:
+    """Pointers of every ``$ref`` target reachable from ``paths`` and ``webhooks``."""
+    targets: set[str] = set()
+    stack: list[Any] = [document.get("paths"), document.get("webhooks")]
+    seen: set[int] = set()
+    while stack:
+        node: object = stack.pop()
+        if isinstance(node, list):
+            stack.extend(cast("list[Any]", node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        mapping = cast("dict[str, Any]", node)
+        if id(mapping) in seen:
+            continue
+        seen.add(id(mapping))
+        ref = mapping.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#") and ref not in targets:
+            targets.add(ref)
+            with contextlib.suppress(ValueError):
+                target: Any = resolve(document, parse_fragment(ref[1:]))
+                stack.append(target)
+        stack.extend(mapping.values())
+    return targets
+
+
+def _is_used(location: str, used: set[str]) -> bool:
+    if location.startswith(("#/paths/", "#/webhooks/")):
+        return True
+    parts = location.split("/")
+    return any("/".join(parts[:i]) in used for i in range(2, len(parts) + 1))
 
 
 def _sha256(files: list[SourceFile], *, base_dir: Path | None) -> str:

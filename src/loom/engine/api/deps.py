@@ -11,16 +11,19 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from loom.engine import metrics
 from loom.engine.actions.base import ActionRegistry
 from loom.engine.db import notify
 from loom.engine.db.rows import ExecutionRow
-from loom.engine.db.store import Database, Tx
+from loom.engine.db.store import Database
+from loom.engine.db.tx import Tx
 from loom.engine.masking import MASK, is_secret_key, mask_secrets
 from loom.engine.pointers import escape_pointer
 from loom.engine.scheduler.engine import Scheduler
 from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
+from loom.engine.services.executions import Committed
 from loom.engine.settings import EngineSettings
 
 
@@ -32,8 +35,6 @@ class EngineRuntime:
     registry: ActionRegistry
     db: AsyncEngine | None = None
     read_db: AsyncEngine | None = None
-    sessions: async_sessionmaker[AsyncSession] | None = None
-    readers: async_sessionmaker[AsyncSession] | None = None
     database: Database | None = None
     waiters: dict[str, list[asyncio.Future[ExecutionRow | None]]] = field(
         default_factory=dict[str, list[asyncio.Future[ExecutionRow | None]]]
@@ -43,14 +44,6 @@ class EngineRuntime:
     migrated: bool = False
     startup_seconds: float = 0.0
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncGenerator[AsyncSession, None]:
-        """A session inside a transaction, committed when the block ends without error."""
-        if self.sessions is None:
-            raise RuntimeError("the engine is not started")
-        async with self.sessions() as session, session.begin():
-            yield session
-
     def require_database(self) -> Database:
         """The database (the engine must be started)."""
         if self.database is None:
@@ -59,7 +52,7 @@ class EngineRuntime:
 
     @asynccontextmanager
     async def begin(self) -> AsyncGenerator[Tx, None]:
-        """A transaction for Core statements and the hot-path writes, committed at the end."""
+        """A unit of work (a transaction), committed when the block ends without error."""
         async with self.require_database().transaction() as tx:
             yield tx
 
@@ -75,13 +68,15 @@ class EngineRuntime:
         async with self.require_database().read() as conn:
             yield conn
 
-    @asynccontextmanager
-    async def reading(self) -> AsyncGenerator[AsyncSession, None]:
-        """A session for reads only (never blocks behind writers on SQLite)."""
-        if self.readers is None:
-            raise RuntimeError("the engine is not started")
-        async with self.readers() as session:
-            yield session
+    def after_commit(self, committed: Committed) -> None:
+        """What a unit of work of the API did, once committed: the scheduler starts what it
+        claimed and stops what ended; requests waiting for an ended execution are answered."""
+        if self.scheduler is not None:
+            self.scheduler.after_commit(committed)
+        if committed.ended:
+            execution = committed.execution
+            self.execution_finished(execution.id, execution)
+            metrics.EXECUTIONS_FINISHED.labels(execution.status).inc()
 
     def execution_finished(self, execution_id: str, row: ExecutionRow | None = None) -> None:
         """Wake the requests waiting for this execution to end.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
@@ -18,16 +18,14 @@ from loom.engine.api.schemas import (
     ExecutionCreate,
     ExecutionPage,
     ExecutionRead,
-    ExecutionStatus,
     ProgressRead,
     StepList,
     StepRead,
 )
 from loom.engine.db.models import utcnow
 from loom.engine.db.rows import ExecutionRow, StepRow
+from loom.engine.domain import TERMINAL_EXECUTION, ExecutionStatus
 from loom.engine.logging import correlation_id
-from loom.engine.scheduler.claims import Claim
-from loom.engine.scheduler.dag import TERMINAL_EXECUTION
 from loom.engine.services import executions as service
 from loom.engine.services.errors import Issue, NotFoundError
 
@@ -42,7 +40,7 @@ def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
         pipeline_id=e.pipeline_id,
         pipeline_version=e.pipeline_version,
         pipeline_name=e.pipeline_name,
-        status=e.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        status=e.status,
         params=runtime.mask(e.params),
         initiator=e.initiator,
         callback_topics=e.callback_topics,
@@ -55,11 +53,11 @@ def _read(e: ExecutionRow, runtime: Runtime) -> ExecutionRead:
     )
 
 
-def _step(run: StepRow, runtime: Runtime) -> StepRead:
+def _step(run: StepRow, runtime: Runtime, now: datetime) -> StepRead:
     return StepRead(
         step_id=run.step_id,
         action=run.action,
-        status=run.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        status=service.step_state(run, now),
         attempt=run.attempt,
         outputs=runtime.mask(run.outputs),
         error=run.error,
@@ -101,19 +99,8 @@ async def create_execution(
         except NotFoundError as exc:
             exc.issues.append(Issue("/pipeline_id", exc.detail, "not_found"))
             raise
-    scheduler = runtime.scheduler
-    claims: list[Claim] = []
-    ready: list[StepRow] = []
-    steps: list[StepRow] = []
-
-    def claim_ready(*args: Any) -> int:  # called again should the first create be redone
-        steps[:] = args[1]
-        ready[:] = args[2]
-        claims[:] = scheduler.claim_new(*args) if scheduler is not None else []
-        return len(claims)
-
     async with runtime.autocommit() as tx:
-        execution = await service.start_execution(
+        started = await service.start_execution(
             tx,
             registry=runtime.registry,
             pipeline_id=pipeline_id,
@@ -122,15 +109,13 @@ async def create_execution(
             initiator=body.initiator,
             callback_topics=body.callback_topics,
             correlation_id=correlation_id.get(),
-            claim_ready=claim_ready,
+            claimer=runtime.scheduler,
         )
     metrics.EXECUTIONS_STARTED.inc()
+    execution = started.execution
     # Read now: from here on the scheduler owns the rows and changes them as steps finish.
     answer = _read(execution, runtime)
-    if scheduler is not None:
-        scheduler.spawn(claims, (execution, steps))
-        if len(claims) < len(ready):
-            scheduler.wake()  # committed now: the claim loop takes the rest
+    runtime.after_commit(started)
     if wait_seconds > 0 and execution.status not in TERMINAL_EXECUTION:
         return await _until_ended(runtime, execution.id, wait_seconds, known=answer)
     return answer
@@ -226,7 +211,7 @@ async def get_progress(execution_id: ExecutionId, runtime: Runtime) -> ProgressR
     progress = service.compute_progress(execution, runs, now=utcnow())
     return ProgressRead(
         execution_id=execution.id,
-        status=execution.status,  # pyright: ignore[reportArgumentType]  # the column only holds these
+        status=execution.status,
         percent=progress.percent,
         completed_steps=progress.completed_steps,
         total_steps=progress.total_steps,
@@ -251,9 +236,10 @@ async def list_steps(
     eid = require_id(execution_id, "execution")
     async with runtime.read() as conn:
         runs = await service.list_steps(conn, eid)
+    now = utcnow()
     start = (page - 1) * page_size
     return StepList(
-        items=[_step(r, runtime) for r in runs[start : start + page_size]],
+        items=[_step(r, runtime, now) for r in runs[start : start + page_size]],
         page=page,
         page_size=page_size,
         total=len(runs),
@@ -304,13 +290,9 @@ async def cancel_execution(execution_id: ExecutionId, runtime: Runtime) -> Execu
     """Running steps are cancelled, pending ones skipped."""
     eid = require_id(execution_id, "execution")
     async with runtime.begin() as tx:
-        execution = await service.cancel_execution(tx, eid)
-    if runtime.scheduler is not None:
-        runtime.scheduler.forget(eid)
-        runtime.scheduler.cancel_local(eid)
-    runtime.execution_finished(eid, execution)
-    metrics.EXECUTIONS_FINISHED.labels("cancelled").inc()
-    return _read(execution, runtime)
+        cancelled = await service.cancel_execution(tx, eid)
+    runtime.after_commit(cancelled)
+    return _read(cancelled.execution, runtime)
 
 
 @router.post(
@@ -323,8 +305,6 @@ async def retry_execution(execution_id: ExecutionId, runtime: Runtime) -> Execut
     """Re-run failed and cancelled steps and what depends on them; keep completed outputs."""
     eid = require_id(execution_id, "execution")
     async with runtime.begin() as tx:
-        execution = await service.retry_execution(tx, eid)
-    if runtime.scheduler is not None:
-        runtime.scheduler.forget(eid)
-        runtime.scheduler.wake()
-    return _read(execution, runtime)
+        retried = await service.retry_execution(tx, eid)
+    runtime.after_commit(retried)
+    return _read(retried.execution, runtime)

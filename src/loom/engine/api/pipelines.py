@@ -16,7 +16,7 @@ from loom.engine.api.schemas import (
     ProblemError,
     ValidationReport,
 )
-from loom.engine.db.models import Pipeline
+from loom.engine.db.rows import PipelineRow
 from loom.engine.definitions import DefinitionParseError, load_definition_data
 from loom.engine.services import pipelines as service
 from loom.engine.services.errors import InvalidInputError, Issue, ServiceError
@@ -67,7 +67,7 @@ async def read_definition(request: Request) -> object:
     return data
 
 
-def _summary(p: Pipeline) -> PipelineSummary:
+def _summary(p: PipelineRow) -> PipelineSummary:
     return PipelineSummary(
         id=p.id,
         name=p.name,
@@ -97,8 +97,8 @@ def _read(stored: service.StoredPipeline, runtime: Runtime) -> PipelineRead:
 async def create_pipeline(request: Request, runtime: Runtime) -> PipelineRead:
     """Validate and store a pipeline; drafts (no steps) are allowed but cannot run."""
     raw = await read_definition(request)
-    async with runtime.transaction() as session:
-        stored = await service.create_pipeline(session, raw, runtime.registry)
+    async with runtime.begin() as tx:
+        stored = await service.create_pipeline(tx, raw, runtime.registry)
     return _read(stored, runtime)
 
 
@@ -113,10 +113,8 @@ async def list_pipelines(
 ) -> PipelinePage:
     """A page of pipelines, newest first."""
     reject_nul_params(name=name)
-    async with runtime.reading() as session:
-        items, total = await service.list_pipelines(
-            session, page=page, page_size=page_size, name=name
-        )
+    async with runtime.read() as conn:
+        items, total = await service.list_pipelines(conn, page=page, page_size=page_size, name=name)
     return PipelinePage(
         items=[_summary(p) for p in items], page=page, page_size=page_size, total=total
     )
@@ -167,8 +165,8 @@ async def get_pipeline(
 ) -> PipelineRead:
     """A pipeline with its current definition (or the given ``version``)."""
     pid = require_id(pipeline_id, "pipeline")
-    async with runtime.reading() as session:
-        stored = await service.get_pipeline(session, pid, version=version)
+    async with runtime.read() as conn:
+        stored = await service.get_pipeline(conn, pid, version=version)
     return _read(stored, runtime)
 
 
@@ -185,8 +183,8 @@ async def update_pipeline(
     """Store a new version; running executions keep the version they started with."""
     pid = require_id(pipeline_id, "pipeline")
     raw = await read_definition(request)
-    async with runtime.transaction() as session:
-        stored = await service.update_pipeline(session, pid, raw, runtime.registry)
+    async with runtime.begin() as tx:
+        stored = await service.update_pipeline(tx, pid, raw, runtime.registry)
     return _read(stored, runtime)
 
 
@@ -201,6 +199,6 @@ async def update_pipeline(
 async def delete_pipeline(pipeline_id: PipelineId, runtime: Runtime) -> Response:
     """Delete a pipeline and its versions; executions keep their own copy."""
     pid = require_id(pipeline_id, "pipeline")
-    async with runtime.transaction() as session:
-        await service.delete_pipeline(session, pid)
+    async with runtime.begin() as tx:
+        await service.delete_pipeline(tx, pid)
     return Response(status_code=204)

@@ -7,8 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
-StepStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped"]
+from loom.engine.domain import EventKind, ExecutionStatus, SkipReason, StepState
 
 
 class ProblemError(BaseModel):
@@ -110,11 +109,11 @@ class StepRead(BaseModel):
 
     step_id: str
     action: str
-    status: StepStatus
+    status: StepState
     attempt: int
     outputs: dict[str, Any] | None
     error: str | None
-    skip_reason: str | None
+    skip_reason: SkipReason | None
     weight: float
     ready_at: datetime | None
     started_at: datetime | None
@@ -135,7 +134,7 @@ class EventRead(BaseModel):
 
     id: int
     step_id: str | None
-    kind: str
+    kind: EventKind
     message: str
     data: dict[str, Any] | None
     created_at: datetime

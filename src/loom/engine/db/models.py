@@ -138,6 +138,8 @@ class StepRun(Base):
     position: Mapped[int] = mapped_column(sa.Integer)
     status: Mapped[str] = mapped_column(sa.String(16))
     attempt: Mapped[int] = mapped_column(sa.Integer)
+    # Attempts made before the execution was last retried (the retry policy counts from here).
+    attempts_before_retry: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     outputs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(sa.Text)
     skip_reason: Mapped[str | None] = mapped_column(sa.String(32))

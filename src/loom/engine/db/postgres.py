@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -36,7 +37,6 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from loom.engine.db import notify
 from loom.engine.db.rows import (
-    ACTIVE_EXECUTION,
     EVENTS,
     EXECUTION_MUTABLE,
     EXECUTIONS,
@@ -46,6 +46,8 @@ from loom.engine.db.rows import (
     NewEvent,
     StepRow,
 )
+from loom.engine.db.tx import Locked, TxBase
+from loom.engine.domain import ACTIVE_EXECUTION, StepStatus
 
 # The type each column's values are sent as (cast to ``kind[]`` for ``unnest``), by the
 # column's SQLAlchemy type; lengths are left out on purpose: a cast to ``varchar(n)`` would
@@ -143,16 +145,17 @@ _SELECT_WITH_STEPS = (
 )
 READ = _SELECT_WITH_STEPS + " ORDER BY x.id, s.position"
 LOCK = READ + " FOR UPDATE"
+_ACTIVE = ", ".join(f"'{status}'" for status in sorted(ACTIVE_EXECUTION))
 # The claim loop: runnable steps, then their active executions (with all their steps), each
 # locked with SKIP LOCKED, so that engines claiming at the same time never wait for each other
 # and never take the same step; the per-execution parallelism is counted under the lock.
 RUNNABLE = (
-    "SELECT id, execution_id FROM step_runs WHERE status = 'pending' AND ready_at <= $1"
+    f"SELECT id, execution_id FROM step_runs WHERE status = '{StepStatus.PENDING}'"
+    " AND ready_at <= $1"
     " ORDER BY ready_at LIMIT $2 FOR UPDATE SKIP LOCKED"
 )
 LOCK_ACTIVE = (
-    _SELECT_WITH_STEPS
-    + f" AND x.status IN ({', '.join(repr(status) for status in ACTIVE_EXECUTION)})"
+    _SELECT_WITH_STEPS + f" AND x.status IN ({_ACTIVE})"
     " ORDER BY x.id, s.position FOR UPDATE OF x SKIP LOCKED"
 )
 
@@ -384,3 +387,60 @@ async def write(
     for row in (*changed_runs, *written):
         row.row_version += 1
         row.mark_saved()
+
+
+@dataclass(slots=True)
+class PostgresTx(TxBase):
+    """:class:`loom.engine.db.tx.Tx` on PostgreSQL: each method one statement sent to asyncpg.
+
+    ``raw`` is the asyncpg connection under ``conn``; ``locking`` is false for an optimistic
+    unit of work (``Database.commit``), whose :meth:`lock` reads without locking.
+    """
+
+    raw: Any = None
+    locking: bool = True
+
+    async def pipeline_version(self, pipeline_id: str) -> int | None:
+        """The current version of a stored pipeline (``None`` when it does not exist)."""
+        return await pipeline_version(self.raw, pipeline_id)
+
+    async def lock(self, execution_ids: Iterable[str]) -> Locked:
+        """Executions and their steps, ``FOR UPDATE`` unless optimistic."""
+        return await lock(self.raw, execution_ids, for_update=self.locking)
+
+    async def lock_runnable(
+        self, *, now: datetime, limit: int
+    ) -> tuple[list[str], dict[str, ExecutionRow], dict[str, list[StepRow]]]:
+        """Runnable steps and their active executions, locked with ``SKIP LOCKED``."""
+        return await lock_runnable(self.raw, now=now, limit=limit)
+
+    async def write(
+        self,
+        executions: Iterable[ExecutionRow],
+        runs: Iterable[StepRow],
+        events: Sequence[NewEvent],
+        notifications: Iterable[str] = (),
+    ) -> None:
+        """One all-or-nothing statement (see :func:`write`)."""
+        await write(self.raw, self.forget_written(executions), runs, events, notifications)
+
+    async def create(
+        self,
+        execution: ExecutionRow,
+        definition: Mapping[str, Any],
+        runs: Sequence[StepRow],
+        events: Sequence[NewEvent],
+        notifications: Iterable[str] = (),
+        *,
+        of_current_version: bool = False,
+    ) -> None:
+        """One atomic statement (see :func:`create`); it needs no transaction around it."""
+        await create(
+            self.raw,
+            execution,
+            definition,
+            runs,
+            events,
+            notifications,
+            of_current_version=of_current_version,
+        )

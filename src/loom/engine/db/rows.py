@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine.db.models import Event, Execution, Pipeline, PipelineVersion, StepRun
+from loom.engine.domain import EventKind, ExecutionStatus, SkipReason, StepStatus
 
 PIPELINES = cast("sa.Table", Pipeline.__table__)
 PIPELINE_VERSIONS = cast("sa.Table", PipelineVersion.__table__)
@@ -33,8 +34,6 @@ EXECUTIONS = cast("sa.Table", Execution.__table__)
 STEP_RUNS = cast("sa.Table", StepRun.__table__)
 EVENTS = cast("sa.Table", Event.__table__)
 
-# The statuses of an execution that can still run steps.
-ACTIVE_EXECUTION = ("pending", "running")
 EXECUTION_MUTABLE = (
     "status",
     "outputs",
@@ -47,6 +46,7 @@ EXECUTION_MUTABLE = (
 STEP_MUTABLE = (
     "status",
     "attempt",
+    "attempts_before_retry",
     "outputs",
     "error",
     "skip_reason",
@@ -91,6 +91,20 @@ class _Versioned:
 
 
 @dataclass(slots=True, eq=False)
+class PipelineRow:
+    """A stored pipeline without its definitions (those are in ``pipeline_versions``)."""
+
+    id: str
+    name: str
+    description: str | None
+    current_version: int
+    is_draft: bool
+    created_at: datetime
+    updated_at: datetime
+    row_version: int = 1
+
+
+@dataclass(slots=True, eq=False)
 class ExecutionRow(_Versioned):
     """An execution without its definition (that is parsed once and cached per process)."""
 
@@ -101,7 +115,7 @@ class ExecutionRow(_Versioned):
     params: dict[str, Any]
     initiator: str | None
     callback_topics: list[str]
-    status: str
+    status: ExecutionStatus
     outputs: dict[str, Any] | None
     error: str | None
     progress_percent: float
@@ -126,11 +140,12 @@ class StepRow(_Versioned):
     position: int
     action: str
     weight: float
-    status: str = "pending"
+    status: StepStatus = StepStatus.PENDING
     attempt: int = 0
+    attempts_before_retry: int = 0
     outputs: dict[str, Any] | None = None
     error: str | None = None
-    skip_reason: str | None = None
+    skip_reason: SkipReason | None = None
     ready_at: datetime | None = None
     runnable_since: datetime | None = None
     started_at: datetime | None = None
@@ -148,7 +163,7 @@ class NewEvent:
     """A timeline entry to insert."""
 
     execution_id: str
-    kind: str
+    kind: EventKind
     message: str
     created_at: datetime
     step_id: str | None = None

@@ -1,4 +1,4 @@
-"""The async engine, the session factory and migrations (Alembic, shipped in the package).
+"""The async engines and migrations (Alembic, shipped in the package).
 
 Alembic is imported only when a migration actually runs: start-up on an up-to-date database
 reads ``alembic_version`` with one query and compares it with :data:`HEAD_REVISION`.
@@ -15,8 +15,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 
@@ -27,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision shipped; tests check it against Alembic's own view of the scripts.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 _LOCK_KEY = 0x6C6F6F6D  # "loom"
 
 
@@ -116,11 +114,6 @@ def create_read_engine(database_url: str, write_engine: AsyncEngine) -> AsyncEng
         cursor.close()
 
     return engine
-
-
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """A session factory whose sessions keep loaded objects usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 def alembic_config(database_url: str | None = None) -> Config:

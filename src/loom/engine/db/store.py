@@ -16,21 +16,25 @@ Wake-up notifications exist only on PostgreSQL (SQLite is one process).
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine.db import postgres, rows
-from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
+from loom.engine.db.cache import DefinitionCache
+from loom.engine.db.committed import CommittedRows
+from loom.engine.db.postgres import PostgresTx
+from loom.engine.db.rows import ExecutionRow
+from loom.engine.db.sqlite import SqliteTx
+from loom.engine.db.tx import Tx
+from loom.engine.definitions import PipelineDefinition
 
 
 def _asyncpg_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
@@ -82,6 +86,28 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# SQLSTATE classes of a value the database refuses: 22 data exception (NUL or a character
+# the encoding lacks, a string too long), 54 program limit exceeded (a row too large).
+_UNSTORABLE_CLASSES = frozenset({"22", "54"})
+
+
+def is_unstorable(exc: BaseException) -> bool:
+    """Whether an error means a value cannot be stored as it is (doing it again cannot help):
+    the database refused the data, or it could not be encoded (an action's output that is no
+    JSON, text the driver cannot send: a ``TypeError`` or ``ValueError`` on the way)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TypeError | ValueError | sqlite3.DataError):
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state[:2] in _UNSTORABLE_CLASSES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 # What a caller retries: a lost optimistic lock, a lost connection, a deadlock or serialization
 # failure, from SQLAlchemy or (on the PostgreSQL fast path) from the driver itself.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -91,114 +117,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     *_DRIVER_ERRORS,
 )
-
-
-@dataclass(slots=True)
-class Tx:
-    """One transaction (or, from :meth:`Database.autocommit` on PostgreSQL, none)."""
-
-    conn: AsyncConnection
-    raw: Any = None  # the asyncpg connection on PostgreSQL
-    locking: bool = True  # False: an optimistic unit of work (see Database.commit)
-
-    async def pipeline_version(self, pipeline_id: str) -> int | None:
-        """The current version of a stored pipeline (``None`` when it does not exist)."""
-        if self.raw is not None:
-            return await postgres.pipeline_version(self.raw, pipeline_id)
-        pipelines = rows.PIPELINES.c
-        version = (
-            await self.conn.execute(
-                sa.select(pipelines.current_version).where(pipelines.id == pipeline_id)
-            )
-        ).scalar_one_or_none()
-        return None if version is None else int(version)
-
-    async def lock(
-        self, execution_ids: Iterable[str]
-    ) -> tuple[dict[str, ExecutionRow], dict[str, list[StepRow]]]:
-        """Executions (locked, in id order) and all their steps as they are after the lock."""
-        if self.raw is not None:
-            return await postgres.lock(self.raw, execution_ids, for_update=self.locking)
-        executions = await rows.load_executions(self.conn, execution_ids, lock=True)
-        return executions, await rows.load_steps(self.conn, executions)
-
-    async def lock_runnable(
-        self, *, now: datetime, limit: int
-    ) -> tuple[list[str], dict[str, ExecutionRow], dict[str, list[StepRow]]]:
-        """The ids of up to ``limit`` runnable steps (oldest first), and their active
-        executions with all their steps. PostgreSQL locks each row with ``SKIP LOCKED`` (a
-        step or an execution another engine holds is left to it); SQLite's transaction
-        already holds the database's write lock."""
-        if self.raw is not None:
-            return await postgres.lock_runnable(self.raw, now=now, limit=limit)
-        sr = rows.STEP_RUNS.c
-        runnable = list(
-            (
-                await self.conn.execute(
-                    sa.select(sr.id, sr.execution_id)
-                    .where(sr.status == "pending", sr.ready_at <= now)
-                    .order_by(sr.ready_at)
-                    .limit(limit)
-                )
-            ).all()
-        )
-        found = await rows.load_executions(self.conn, {row.execution_id for row in runnable})
-        active = {eid: x for eid, x in found.items() if x.status in rows.ACTIVE_EXECUTION}
-        return [row.id for row in runnable], active, await rows.load_steps(self.conn, active)
-
-    async def write(
-        self,
-        executions: Iterable[ExecutionRow],
-        runs: Iterable[StepRow],
-        events: Sequence[NewEvent],
-        notifications: Iterable[str] = (),
-    ) -> None:
-        """Write changed rows back (optimistic lock on each), append events, send wake-ups.
-
-        Raises:
-            StaleDataError: a row changed since it was read.
-        """
-        if self.raw is not None:
-            await postgres.write(self.raw, executions, runs, events, notifications)
-            return
-        await rows.save(self.conn, executions, runs)
-        await rows.insert_events(self.conn, events)
-
-    async def create(
-        self,
-        execution: ExecutionRow,
-        definition: Mapping[str, Any],
-        runs: Sequence[StepRow],
-        events: Sequence[NewEvent],
-        notifications: Iterable[str] = (),
-        *,
-        of_current_version: bool = False,
-    ) -> None:
-        """Insert a new execution with its steps and events (one atomic statement on
-        PostgreSQL, so it needs no transaction there).
-
-        ``of_current_version``: write only if the execution's pipeline version is still the
-        current one, else raise ``StaleDataError`` and write nothing (on PostgreSQL the same
-        statement checks it: a caller that knows the version saves a round trip).
-        """
-        if self.raw is not None:
-            await postgres.create(
-                self.raw,
-                execution,
-                definition,
-                runs,
-                events,
-                notifications,
-                of_current_version=of_current_version,
-            )
-            return
-        if of_current_version and (
-            execution.pipeline_id is None
-            or await self.pipeline_version(execution.pipeline_id) != execution.pipeline_version
-        ):
-            raise StaleDataError("the pipeline has a newer version")
-        await rows.insert_execution(self.conn, execution, definition, runs)
-        await rows.insert_events(self.conn, events)
 
 
 async def _drop_if_broken(conn: AsyncConnection, raw: Any, exc: BaseException) -> None:
@@ -267,19 +185,27 @@ class Database:
         self.write_engine = write
         self.read_engine = read
         self.is_postgres = write.dialect.name == "postgresql"
+        # The process's caches; every unit of work carries them (see Tx).
+        self.kept = CommittedRows()  # what the committer wrote last (committed.py)
+        self.definitions = DefinitionCache()
+
+    def _tx(self, conn: AsyncConnection, raw: Any = None, *, locking: bool = True) -> Tx:
+        if raw is None:
+            return SqliteTx(conn, self.kept, self.definitions)
+        return PostgresTx(conn, self.kept, self.definitions, raw, locking)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncGenerator[Tx, None]:
         """A transaction, committed when the block ends without an exception."""
         if not self.is_postgres:
             async with self.write_engine.begin() as conn:
-                yield Tx(conn)
+                yield self._tx(conn)
             return
         async with self.read_engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             try:
                 async with raw.transaction():  # pyright: ignore[reportOptionalMemberAccess]
-                    yield Tx(conn, raw)
+                    yield self._tx(conn, raw)
             except BaseException as exc:
                 await _drop_if_broken(conn, raw, exc)
                 raise
@@ -312,7 +238,7 @@ class Database:
             return
         conn, raw = await held.get()
         try:
-            yield Tx(conn, raw, locking=False)
+            yield self._tx(conn, raw, locking=False)
         except StaleDataError:
             raise  # the statement failed cleanly: the connection is fine
         except BaseException as exc:
@@ -336,10 +262,19 @@ class Database:
         async with self.read_engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             try:
-                yield Tx(conn, raw, locking=locking)
+                yield self._tx(conn, raw, locking=locking)
             except BaseException as exc:
                 await _drop_if_broken(conn, raw, exc)
                 raise
+
+    async def definition(self, execution_id: str) -> PipelineDefinition:
+        """The parsed definition of an execution (read on the read pool, parsed once)."""
+        cached = self.definitions.execution(execution_id)
+        if cached is not None:
+            return cached
+        async with self.read_engine.connect() as conn:
+            data = await rows.load_definition(conn, execution_id)
+        return self.definitions.parse(execution_id, data)
 
     async def execution(self, execution_id: str) -> ExecutionRow | None:
         """One execution as committed now (``None`` when it does not exist)."""

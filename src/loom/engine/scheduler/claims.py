@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loom.engine.db.rows import STEP_RUNS, ExecutionRow, NewEvent, StepRow
-from loom.engine.db.store import Tx
+from loom.engine.db.tx import Tx
+from loom.engine.domain import EventKind, ExecutionStatus, StepStatus
 from loom.engine.scheduler.dag import new_event, template_context
 
 
@@ -54,7 +55,7 @@ async def claim_runnable(
     for execution_id, execution in executions.items():
         runs = runs_of[execution_id]
         ready = sorted(
-            (run for run in runs if run.id in order and run.status == "pending"),
+            (run for run in runs if run.id in order and run.status == StepStatus.PENDING),
             key=lambda run: order[run.id],
         )
         made = claim_in_transaction(
@@ -86,7 +87,7 @@ async def count_runnable(conn: AsyncConnection, *, now: datetime) -> int:
             await conn.execute(
                 sa.select(sa.func.count())
                 .select_from(STEP_RUNS)
-                .where(STEP_RUNS.c.status == "pending", STEP_RUNS.c.ready_at <= now)
+                .where(STEP_RUNS.c.status == StepStatus.PENDING, STEP_RUNS.c.ready_at <= now)
             )
         ).scalar_one()
     )
@@ -108,14 +109,14 @@ def claim_in_transaction(
     The caller holds the execution row's lock, so the per-execution parallelism is exact;
     this saves a claim round trip and the poll delay for every step after the first.
     """
-    running = sum(1 for r in runs if r.status == "running")
+    running = sum(1 for r in runs if r.status == StepStatus.RUNNING)
     limit = min(capacity, execution.max_parallel_steps - running)
     if limit <= 0:
         return []
     chosen = ready[:limit]
     lease_until = now + timedelta(seconds=lease_seconds)
     for run in chosen:
-        run.status = "running"
+        run.status = StepStatus.RUNNING
         run.lease_owner = owner
         run.lease_expires_at = lease_until
         run.started_at = now
@@ -124,7 +125,7 @@ def claim_in_transaction(
         events.append(
             new_event(
                 run.execution_id,
-                "step_started",
+                EventKind.STEP_STARTED,
                 f"step started (attempt {run.attempt})"
                 + (" resuming" if run.resume_state is not None else ""),
                 now,
@@ -132,10 +133,12 @@ def claim_in_transaction(
                 data={"attempt": run.attempt, "owner": owner},
             )
         )
-    if execution.status == "pending":
-        execution.status = "running"
+    if execution.status == ExecutionStatus.PENDING:
+        execution.status = ExecutionStatus.RUNNING
         execution.started_at = now
-        events.append(new_event(execution.id, "execution_started", "execution started", now))
+        events.append(
+            new_event(execution.id, EventKind.EXECUTION_STARTED, "execution started", now)
+        )
     context = template_context(execution, runs)
     return [
         Claim(

@@ -14,21 +14,26 @@ from datetime import datetime
 from typing import Any
 
 from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
+from loom.engine.db.storable import storable_json, storable_text
 from loom.engine.definitions import PipelineDefinition, StepDefinition
+from loom.engine.domain import (
+    CHOSEN_SKIPS,
+    FINISHED_EVENT,
+    TERMINAL_EXECUTION,
+    TERMINAL_STEP,
+    EventKind,
+    ExecutionStatus,
+    SkipReason,
+    StepStatus,
+)
 from loom.engine.templates import TemplateError, evaluate_condition, render
 
 logger = logging.getLogger(__name__)
 
-TERMINAL_STEP = frozenset({"completed", "failed", "skipped", "cancelled"})
-TERMINAL_EXECUTION = frozenset({"completed", "failed", "cancelled"})
-# Skips that a retry undoes: they were caused by a failure, a cancel or a timeout, not by the
-# pipeline's own logic (a false condition, a branch not taken).
-RETRYABLE_SKIPS = frozenset({"dependency", "cancelled", "fail_fast", "timeout"})
-
 
 def new_event(
     execution_id: str,
-    kind: str,
+    kind: EventKind,
     message: str,
     now: datetime,
     *,
@@ -59,48 +64,56 @@ def template_context(
 
 def is_hard_failure(run: StepRow, step: StepDefinition | None) -> bool:
     """A failed step that fails its execution (``on_failure`` is not ``continue``)."""
-    return run.status == "failed" and (step is None or step.on_failure != "continue")
+    return run.status == StepStatus.FAILED and (step is None or step.on_failure != "continue")
 
 
 def skip_step(
-    run: StepRow, reason: str, message: str, now: datetime, events: list[NewEvent]
+    run: StepRow, reason: SkipReason, message: str, now: datetime, events: list[NewEvent]
 ) -> None:
     """Mark a not-yet-finished step skipped."""
-    run.status = "skipped"
+    run.status = StepStatus.SKIPPED
     run.skip_reason = reason
     run.error = message
     run.ready_at = None
     run.finished_at = now
     run.lease_owner = None
     run.lease_expires_at = None
-    events.append(new_event(run.execution_id, "step_skipped", message, now, step_id=run.step_id))
+    events.append(
+        new_event(run.execution_id, EventKind.STEP_SKIPPED, message, now, step_id=run.step_id)
+    )
 
 
 def cancel_running(run: StepRow, message: str, now: datetime, events: list[NewEvent]) -> None:
-    """Mark a running step cancelled (its runner notices at its next heartbeat)."""
-    run.status = "cancelled"
+    """Mark a started step cancelled (a running one's runner notices at its next heartbeat)."""
+    run.status = StepStatus.CANCELLED
     run.error = message
+    run.ready_at = None
     run.finished_at = now
     run.lease_owner = None
     run.lease_expires_at = None
-    events.append(new_event(run.execution_id, "step_cancelled", message, now, step_id=run.step_id))
+    events.append(
+        new_event(run.execution_id, EventKind.STEP_CANCELLED, message, now, step_id=run.step_id)
+    )
 
 
 def stop_execution(
     execution: ExecutionRow,
     runs: Iterable[StepRow],
     *,
-    status: str,
-    reason: str,
+    status: ExecutionStatus,
+    reason: SkipReason,
     message: str,
     now: datetime,
     events: list[NewEvent],
 ) -> None:
-    """End an execution early: running steps are cancelled, waiting ones skipped."""
+    """End an execution early: steps that started (running, or waiting in a ``delay`` or a
+    retry's back-off) are cancelled, steps that never started are skipped."""
     for run in runs:
-        if run.status == "running":
+        if run.status == StepStatus.RUNNING or (
+            run.status == StepStatus.PENDING and run.attempt > run.attempts_before_retry
+        ):
             cancel_running(run, message, now, events)
-        elif run.status == "pending":
+        elif run.status == StepStatus.PENDING:
             skip_step(run, reason, message, now, events)
     finish_execution(execution, status=status, error=message, now=now, events=events)
 
@@ -108,7 +121,7 @@ def stop_execution(
 def finish_execution(
     execution: ExecutionRow,
     *,
-    status: str,
+    status: ExecutionStatus,
     error: str | None,
     now: datetime,
     events: list[NewEvent],
@@ -119,20 +132,29 @@ def finish_execution(
     execution.error = error
     execution.outputs = outputs
     execution.finished_at = now
-    if status == "completed":
+    if status == ExecutionStatus.COMPLETED:
         execution.progress_percent = 100.0
     events.append(
         new_event(
             execution.id,
-            f"execution_{status}",
+            FINISHED_EVENT[status],
             f"execution {status}" + (f": {error}" if error else ""),
             now,
         )
     )
 
 
+def is_done(run: StepRow) -> bool:
+    """Whether a step counts as done for progress: completed, or skipped by the pipeline's
+    own choice (a false condition, a branch not taken); a failed, cancelled or blocked step
+    is not done, so a failed execution does not read 100 %."""
+    return run.status == StepStatus.COMPLETED or (
+        run.status == StepStatus.SKIPPED and run.skip_reason in CHOSEN_SKIPS
+    )
+
+
 def update_progress(execution: ExecutionRow, runs: Iterable[StepRow]) -> None:
-    """Raise ``progress_percent`` to the weighted share of finished steps (never lower it)."""
+    """Raise ``progress_percent`` to the weighted share of done steps (never lower it)."""
     total = 0.0
     done = 0.0
     count = 0
@@ -140,7 +162,7 @@ def update_progress(execution: ExecutionRow, runs: Iterable[StepRow]) -> None:
     for run in runs:
         count += 1
         total += run.weight
-        if run.status in TERMINAL_STEP:
+        if is_done(run):
             done += run.weight
             done_count += 1
     percent = 100.0 * done / total if total > 0 else 100.0 * done_count / count if count else 100.0
@@ -185,8 +207,8 @@ def advance(
         stop_execution(
             execution,
             runs,
-            status="failed",
-            reason="fail_fast",
+            status=ExecutionStatus.FAILED,
+            reason=SkipReason.FAIL_FAST,
             message=f"step {first.step_id!r} failed: {first.error}",
             now=now,
             events=events,
@@ -200,7 +222,7 @@ def advance(
         changed = False
         for step in defn.steps:
             run = by_id.get(step.id)
-            if run is None or run.status != "pending" or run.ready_at is not None:
+            if run is None or run.status != StepStatus.PENDING or run.ready_at is not None:
                 continue
             deps = [by_id[d] for d in step.depends_on if d in by_id]
             if any(dep.status not in TERMINAL_STEP for dep in deps):
@@ -208,14 +230,14 @@ def advance(
             blocked = [
                 dep
                 for dep in deps
-                if dep.status in {"skipped", "cancelled"}
+                if dep.status in {StepStatus.SKIPPED, StepStatus.CANCELLED}
                 or is_hard_failure(dep, steps.get(dep.step_id))
             ]
             changed = True
             if blocked:
                 skip_step(
                     run,
-                    "dependency",
+                    SkipReason.DEPENDENCY,
                     f"skipped: dependency {blocked[0].step_id!r} is {blocked[0].status}",
                     now,
                     events,
@@ -227,17 +249,19 @@ def advance(
                 try:
                     holds = evaluate_condition(step.condition, context)
                 except TemplateError as exc:
-                    run.status = "failed"
-                    message = f"condition could not be evaluated: {exc}"
+                    run.status = StepStatus.FAILED
+                    message = storable_text(f"condition could not be evaluated: {exc}")
                     run.error = message
                     run.finished_at = now
                     events.append(
-                        new_event(execution.id, "step_failed", message, now, step_id=run.step_id)
+                        new_event(
+                            execution.id, EventKind.STEP_FAILED, message, now, step_id=run.step_id
+                        )
                     )
                     context = None
                     continue
                 if not holds:
-                    skip_step(run, "condition", "skipped: condition is false", now, events)
+                    skip_step(run, SkipReason.CONDITION, "skipped: condition is false", now, events)
                     context = None
                     continue
             run.ready_at = now
@@ -264,30 +288,35 @@ def _conclude(
 ) -> None:
     steps = {step.id: step for step in defn.steps}
     failed = [run for run in runs if is_hard_failure(run, steps.get(run.step_id))]
-    cancelled = [run for run in runs if run.status == "cancelled"]
+    cancelled = [run for run in runs if run.status == StepStatus.CANCELLED]
     if failed or cancelled:
         culprit = (failed or cancelled)[0]
         finish_execution(
             execution,
-            status="failed",
+            status=ExecutionStatus.FAILED,
             error=f"step {culprit.step_id!r} {culprit.status}: {culprit.error}",
             now=now,
             events=events,
         )
         return
     try:
-        outputs = resolve_outputs(defn.outputs, template_context(execution, runs))
+        outputs = storable_json(resolve_outputs(defn.outputs, template_context(execution, runs)))
     except TemplateError as exc:
         finish_execution(
             execution,
-            status="failed",
-            error=f"the pipeline outputs could not be resolved: {exc}",
+            status=ExecutionStatus.FAILED,
+            error=storable_text(f"the pipeline outputs could not be resolved: {exc}"),
             now=now,
             events=events,
         )
         return
     finish_execution(
-        execution, status="completed", error=None, now=now, events=events, outputs=outputs
+        execution,
+        status=ExecutionStatus.COMPLETED,
+        error=None,
+        now=now,
+        events=events,
+        outputs=outputs,
     )
 
 

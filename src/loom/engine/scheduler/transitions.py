@@ -7,11 +7,17 @@ from datetime import datetime, timedelta
 from loom.engine.actions.base import ActionRegistry
 from loom.engine.db import notify
 from loom.engine.db.rows import ExecutionRow, NewEvent, StepRow
-from loom.engine.db.store import Tx
+from loom.engine.db.tx import Tx
 from loom.engine.definitions import PipelineDefinition
-from loom.engine.scheduler.dag import TERMINAL_EXECUTION, new_event, skip_step, stop_execution
+from loom.engine.domain import (
+    TERMINAL_EXECUTION,
+    EventKind,
+    ExecutionStatus,
+    SkipReason,
+    StepStatus,
+)
+from loom.engine.scheduler.dag import new_event, skip_step, stop_execution
 from loom.engine.scheduler.outcomes import Completed, Failed, LeaseExpired, Outcome, Suspended
-from loom.engine.services.executions import execution_definition
 
 MAX_DELAY_SECONDS = 366 * 86400.0
 
@@ -36,35 +42,39 @@ def apply_outcome(
     run.lease_owner = None
     run.lease_expires_at = None
     if isinstance(outcome, Completed):
-        run.status = "completed"
+        run.status = StepStatus.COMPLETED
         run.outputs = outcome.outputs
         run.error = None
         run.finished_at = now
         run.resume_state = None
         events.append(
             new_event(
-                run.execution_id, "step_completed", "step completed", now, step_id=run.step_id
+                run.execution_id,
+                EventKind.STEP_COMPLETED,
+                "step completed",
+                now,
+                step_id=run.step_id,
             )
         )
         for other in runs:
-            if other.step_id in outcome.skip_steps and other.status == "pending":
+            if other.step_id in outcome.skip_steps and other.status == StepStatus.PENDING:
                 skip_step(
                     other,
-                    "branch",
+                    SkipReason.BRANCH,
                     f"skipped: branch not taken by {run.step_id!r}",
                     now,
                     events,
                 )
         return
     if isinstance(outcome, Suspended):
-        run.status = "pending"
+        run.status = StepStatus.PENDING
         run.ready_at = outcome.resume_at
         run.runnable_since = outcome.resume_at
         run.resume_state = outcome.state
         events.append(
             new_event(
                 run.execution_id,
-                "step_suspended",
+                EventKind.STEP_SUSPENDED,
                 f"step waits until {outcome.resume_at.isoformat()}",
                 now,
                 step_id=run.step_id,
@@ -74,13 +84,13 @@ def apply_outcome(
     if isinstance(outcome, LeaseExpired):
         action = registry.get(run.action)
         if action is not None and action.idempotent:
-            run.status = "pending"
+            run.status = StepStatus.PENDING
             run.ready_at = now
             run.runnable_since = now
             events.append(
                 new_event(
                     run.execution_id,
-                    "step_recovered",
+                    EventKind.STEP_RECOVERED,
                     f"the lease of engine {outcome.owner!r} expired; running the step "
                     f"again (action {run.action!r} is idempotent)",
                     now,
@@ -95,9 +105,10 @@ def apply_outcome(
         )
         outcome = Failed(message, retryable=False)
     retry = step.effective_retry if step is not None else None
-    if outcome.retryable and retry is not None and run.attempt < retry.max_attempts:
-        delay = min(retry.delay_seconds(run.attempt), MAX_DELAY_SECONDS)
-        run.status = "pending"
+    tries = run.attempt - run.attempts_before_retry  # the policy counts since the last retry
+    if outcome.retryable and retry is not None and tries < retry.max_attempts:
+        delay = min(retry.delay_seconds(tries), MAX_DELAY_SECONDS)
+        run.status = StepStatus.PENDING
         run.error = outcome.message
         run.ready_at = now + timedelta(seconds=delay)
         run.runnable_since = run.ready_at
@@ -105,7 +116,7 @@ def apply_outcome(
         events.append(
             new_event(
                 run.execution_id,
-                "step_retrying",
+                EventKind.STEP_RETRYING,
                 f"attempt {run.attempt} failed: {outcome.message}; retrying in {delay:g} s",
                 now,
                 step_id=run.step_id,
@@ -113,12 +124,14 @@ def apply_outcome(
             )
         )
         return
-    run.status = "failed"
+    run.status = StepStatus.FAILED
     run.error = outcome.message
     run.finished_at = now
     run.resume_state = None
     events.append(
-        new_event(run.execution_id, "step_failed", outcome.message, now, step_id=run.step_id)
+        new_event(
+            run.execution_id, EventKind.STEP_FAILED, outcome.message, now, step_id=run.step_id
+        )
     )
 
 
@@ -133,13 +146,13 @@ async def time_out_execution(tx: Tx, execution_id: str, now: datetime) -> Execut
     if execution is None or execution.status in TERMINAL_EXECUTION:
         return None
     runs = runs_of[execution_id]
-    defn = await execution_definition(tx.conn, execution_id)
+    defn = await tx.definition(execution_id)
     events: list[NewEvent] = []
     stop_execution(
         execution,
         runs,
-        status="failed",
-        reason="timeout",
+        status=ExecutionStatus.FAILED,
+        reason=SkipReason.TIMEOUT,
         message=f"the execution timed out after {defn.settings.timeout_seconds:g} s",
         now=now,
         events=events,

@@ -1,1 +1,2 @@
-"""Services: plain async functions over an ``AsyncSession`` (no FastAPI here)."""
+"""Services: plain async functions over a unit of work (``Tx``) or a read connection
+(no FastAPI here)."""

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,12 +23,22 @@ from loom.engine.db.rows import (
     NewEvent,
     StepRow,
 )
-from loom.engine.db.store import Database, Tx
+from loom.engine.db.store import Database
+from loom.engine.db.tx import Tx
 from loom.engine.definitions import ParameterError, PipelineDefinition, bind_parameters
-from loom.engine.scheduler.dag import (
+from loom.engine.domain import (
+    RETRYABLE_EXECUTION,
     RETRYABLE_SKIPS,
     TERMINAL_EXECUTION,
     TERMINAL_STEP,
+    EventKind,
+    ExecutionStatus,
+    SkipReason,
+    StepState,
+    StepStatus,
+)
+from loom.engine.scheduler.claims import Claim
+from loom.engine.scheduler.dag import (
     advance,
     new_event,
     stop_execution,
@@ -37,17 +46,33 @@ from loom.engine.scheduler.dag import (
 from loom.engine.services.errors import ConflictError, InvalidInputError, Issue, NotFoundError
 from loom.engine.services.pipelines import require_valid
 
-ClaimHook = Callable[[ExecutionRow, list[StepRow], list[StepRow], datetime, list[NewEvent]], int]
-EXECUTION_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
-_DEFINITION_CACHE: OrderedDict[str, PipelineDefinition] = OrderedDict()
-_DEFINITION_CACHE_SIZE = 2048
-_VERSION_CACHE: OrderedDict[tuple[str, int], tuple[PipelineDefinition, dict[str, Any]]] = (
-    OrderedDict()
-)
-_VERSION_CACHE_SIZE = 256
-# The version of each pipeline that was current when this process last looked: a guess, which
-# the statement that creates an execution checks (Tx.create(of_current_version=True)).
-_CURRENT_VERSION: OrderedDict[str, int] = OrderedDict()
+
+class Claimer(Protocol):
+    """Claims the first steps of a new execution in the statement that creates it (the
+    scheduler of the process serving the request, see ``Scheduler.claim_new``)."""
+
+    def claim_new(
+        self,
+        execution: ExecutionRow,
+        runs: list[StepRow],
+        ready: list[StepRow],
+        now: datetime,
+        events: list[NewEvent],
+    ) -> list[Claim]:
+        """Claim some of ``ready`` for this process (changing the rows in memory)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What a unit of work of the API changed, once committed: what the scheduler of this
+    process does next (``EngineRuntime.after_commit``)."""
+
+    execution: ExecutionRow
+    runs: list[StepRow]
+    claims: list[Claim] = field(default_factory=list[Claim])  # to start now
+    runnable: bool = False  # steps became runnable that no one here claimed: wake the poller
+    ended: bool = False  # the execution ended here (a cancel): stop its steps, wake waiters
 
 
 async def _pipeline_definition(
@@ -64,20 +89,15 @@ async def _pipeline_definition(
     Raises:
         NotFoundError: no such pipeline.
     """
-    version = _CURRENT_VERSION.get(pipeline_id) if guess else None
-    if version is not None and (pipeline_id, version) in _VERSION_CACHE:
-        cached = _VERSION_CACHE[(pipeline_id, version)]
+    cache = tx.definitions
+    version = cache.current_version(pipeline_id) if guess else None
+    if version is not None and (cached := cache.version(pipeline_id, version)) is not None:
         return version, cached[0], cached[1], True
     version = await tx.pipeline_version(pipeline_id)
+    cache.pipeline_changed(pipeline_id, version)
     if version is None:
-        _CURRENT_VERSION.pop(pipeline_id, None)
         raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
-    _CURRENT_VERSION[pipeline_id] = version
-    _CURRENT_VERSION.move_to_end(pipeline_id)
-    if len(_CURRENT_VERSION) > _VERSION_CACHE_SIZE:
-        _CURRENT_VERSION.popitem(last=False)
-    key = (pipeline_id, version)
-    cached = _VERSION_CACHE.get(key)
+    cached = cache.version(pipeline_id, version)
     if cached is None:
         versions = PIPELINE_VERSIONS.c
         data = (
@@ -89,41 +109,10 @@ async def _pipeline_definition(
         ).scalar_one_or_none()
         if data is None:
             raise NotFoundError(f"pipeline {pipeline_id!r} has no version {version}")
-        cached = (PipelineDefinition.model_validate(data), dict(data))
-        _VERSION_CACHE[key] = cached
-        if len(_VERSION_CACHE) > _VERSION_CACHE_SIZE:
-            _VERSION_CACHE.popitem(last=False)
-    return key[1], cached[0], cached[1], False
-
-
-def cached_definition(execution_id: str) -> PipelineDefinition | None:
-    """The parsed definition of an execution if this process has it at hand."""
-    return _DEFINITION_CACHE.get(execution_id)
-
-
-def _remember(execution_id: str, defn: PipelineDefinition) -> None:
-    _DEFINITION_CACHE[execution_id] = defn
-    if len(_DEFINITION_CACHE) > _DEFINITION_CACHE_SIZE:
-        _DEFINITION_CACHE.popitem(last=False)
-
-
-def definition_of(execution_id: str, data: Mapping[str, Any]) -> PipelineDefinition:
-    """The parsed definition of an execution (cached: an execution's definition never changes)."""
-    cached = _DEFINITION_CACHE.get(execution_id)
-    if cached is not None:
-        _DEFINITION_CACHE.move_to_end(execution_id)
-        return cached
-    defn = PipelineDefinition.model_validate(data)
-    _remember(execution_id, defn)
-    return defn
-
-
-async def execution_definition(conn: AsyncConnection, execution_id: str) -> PipelineDefinition:
-    """The parsed definition of an execution, read from the database when not cached."""
-    cached = _DEFINITION_CACHE.get(execution_id)
-    if cached is not None:
-        return cached
-    return definition_of(execution_id, await rows.load_definition(conn, execution_id))
+        cache.keep_version(pipeline_id, version, data)
+        cached = cache.version(pipeline_id, version)
+        assert cached is not None
+    return version, cached[0], cached[1], False
 
 
 def deadline_after(now: datetime, timeout_seconds: float | None) -> datetime | None:
@@ -141,7 +130,7 @@ class ExecutionFilter:
     """Filters of the execution list."""
 
     pipeline_id: str | None = None
-    status: str | None = None
+    status: ExecutionStatus | None = None
     initiator: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
@@ -168,15 +157,15 @@ async def start_execution(
     initiator: str | None,
     callback_topics: Sequence[str] = (),
     correlation_id: str | None = None,
-    claim_ready: ClaimHook | None = None,
-) -> ExecutionRow:
+    claimer: Claimer | None = None,
+) -> Committed:
     """Create an execution of a stored pipeline (its current version) or of an inline definition.
 
-    ``claim_ready`` lets the engine process that serves the request claim the first runnable
-    steps in the creating statement (see ``Scheduler.claim_new``); it returns how many it
-    claimed, and the other processes are woken for the rest (it may be called twice: the last
-    call counts). On PostgreSQL the execution is written by one statement, so ``tx`` may be in
-    autocommit mode.
+    ``claimer`` lets the engine process that serves the request claim the first runnable
+    steps in the creating statement; the other processes are woken for the rest. The answer
+    says what was claimed and has to be started once committed (``EngineRuntime.after_commit``).
+    On PostgreSQL the execution is written by one statement, so ``tx`` may be in autocommit
+    mode.
 
     Raises:
         NotFoundError: the pipeline does not exist.
@@ -231,7 +220,7 @@ async def start_execution(
             params=bound,
             initiator=initiator,
             callback_topics=list(callback_topics),
-            status="pending",
+            status=ExecutionStatus.PENDING,
             outputs=None,
             error=None,
             progress_percent=0.0,
@@ -252,26 +241,31 @@ async def start_execution(
             for index, step in enumerate(defn.steps)
         ]
         events = [
-            new_event(execution.id, "execution_created", f"execution of {defn.name!r} created", now)
+            new_event(
+                execution.id,
+                EventKind.EXECUTION_CREATED,
+                f"execution of {defn.name!r} created",
+                now,
+            )
         ]
         ready = advance(execution, defn, runs, now=now, events=events)
-        claimed = claim_ready(execution, runs, ready, now, events) if ready and claim_ready else 0
+        claims = claimer.claim_new(execution, runs, ready, now, events) if ready and claimer else []
         try:
             await tx.create(
                 execution,
                 definition_data or defn.model_dump(mode="json"),
                 runs,
                 events,
-                [notify.RUNNABLE] if claimed < len(ready) else [],
+                [notify.RUNNABLE] if len(claims) < len(ready) else [],
                 of_current_version=guessed,
             )
         except StaleDataError:
             if not guessed:
                 raise
-            _CURRENT_VERSION.pop(pipeline_id or "", None)
+            tx.definitions.pipeline_changed(pipeline_id or "", None)
             continue
-        _remember(execution.id, defn)
-        return execution
+        tx.definitions.remember(execution.id, defn)
+        return Committed(execution, runs, claims, runnable=len(claims) < len(ready))
     raise AssertionError("unreachable: the second try does not guess")
 
 
@@ -366,32 +360,50 @@ async def list_events(
     return list(found), total
 
 
+def step_state(run: StepRow, now: datetime) -> StepState:
+    """A step's status as users read it: a pending step whose time has not come (a ``delay``,
+    or the back-off before a retry) is ``waiting``."""
+    if run.status == StepStatus.PENDING and run.ready_at is not None and run.ready_at > now:
+        return StepState.WAITING
+    return StepState(run.status)
+
+
 def compute_progress(
     execution: ExecutionRow, runs: Sequence[StepRow], *, now: datetime
 ) -> Progress:
     """Progress of an execution: weighted percentage, current steps and an ETA.
 
-    The ETA is the mean duration of the finished steps times the steps left, divided by the
-    parallelism the pipeline allows; there is none before a step has finished.
+    Current steps are the running and the waiting ones. The ETA is at least the longest wait
+    left (a ``delay``, a retry's back-off), plus the mean duration of the completed steps for
+    each step not started yet, divided by the parallelism the pipeline allows; there is none
+    before a step has completed or started waiting.
     """
-    done = [run for run in runs if run.status in TERMINAL_STEP]
+    finished = [run for run in runs if run.status in TERMINAL_STEP]
+    states = [(run, step_state(run, now)) for run in runs]
+    current = [run for run, state in states if state in {StepState.RUNNING, StepState.WAITING}]
+    waits = [
+        (run.ready_at - now).total_seconds()
+        for run, state in states
+        if state == StepState.WAITING and run.ready_at is not None
+    ]
     durations = [
         (run.finished_at - run.started_at).total_seconds()
         for run in runs
-        if run.status == "completed" and run.finished_at and run.started_at
+        if run.status == StepStatus.COMPLETED and run.finished_at and run.started_at
     ]
-    remaining = len(runs) - len(done)
     eta: float | None = None
     if execution.status in TERMINAL_EXECUTION:
         eta = 0.0
-    elif durations:
-        lanes = max(1, min(execution.max_parallel_steps, remaining))
-        eta = round(sum(durations) / len(durations) * remaining / lanes, 3)
+    elif durations or waits:
+        not_started = len(runs) - len(finished) - len(current)
+        lanes = max(1, min(execution.max_parallel_steps, not_started))
+        mean = sum(durations) / len(durations) if durations else 0.0
+        eta = round(max(waits, default=0.0) + mean * not_started / lanes, 3)
     return Progress(
         percent=execution.progress_percent,
-        completed_steps=len(done),
+        completed_steps=len(finished),
         total_steps=len(runs),
-        current_steps=[run.step_id for run in runs if run.status == "running"],
+        current_steps=[run.step_id for run in current],
         eta_seconds=eta,
     )
 
@@ -409,7 +421,7 @@ async def _locked(tx: Tx, execution_id: str) -> tuple[ExecutionRow, list[StepRow
     return execution, runs[execution_id]
 
 
-async def cancel_execution(tx: Tx, execution_id: str) -> ExecutionRow:
+async def cancel_execution(tx: Tx, execution_id: str) -> Committed:
     """Cancel: running steps are cancelled, waiting ones skipped.
 
     Raises:
@@ -423,17 +435,17 @@ async def cancel_execution(tx: Tx, execution_id: str) -> ExecutionRow:
     stop_execution(
         execution,
         runs,
-        status="cancelled",
-        reason="cancelled",
+        status=ExecutionStatus.CANCELLED,
+        reason=SkipReason.CANCELLED,
         message="cancelled by request",
         now=utcnow(),
         events=events,
     )
     await tx.write([execution], runs, events, [notify.finished(execution.id, execution.status)])
-    return execution
+    return Committed(execution, runs, ended=True)
 
 
-async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
+async def retry_execution(tx: Tx, execution_id: str) -> Committed:
     """Re-run the failed and cancelled steps and what depends on them; completed steps keep
     their outputs.
 
@@ -442,20 +454,20 @@ async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
         ConflictError: the execution is not failed or cancelled.
     """
     execution, runs = await _locked(tx, execution_id)
-    if execution.status not in {"failed", "cancelled"}:
+    if execution.status not in RETRYABLE_EXECUTION:
         raise ConflictError(
             f"execution {execution_id!r} is {execution.status}; only failed or cancelled "
             "executions can be retried"
         )
-    defn = await execution_definition(tx.conn, execution_id)
+    defn = await tx.definition(execution_id)
     now = utcnow()
     reset = 0
     for run in runs:
-        if run.status in {"failed", "cancelled"} or (
-            run.status == "skipped" and run.skip_reason in RETRYABLE_SKIPS
+        if run.status in {StepStatus.FAILED, StepStatus.CANCELLED} or (
+            run.status == StepStatus.SKIPPED and run.skip_reason in RETRYABLE_SKIPS
         ):
-            run.status = "pending"
-            run.attempt = 0
+            run.status = StepStatus.PENDING
+            run.attempts_before_retry = run.attempt  # numbers go on; the policy starts over
             run.outputs = None
             run.error = None
             run.skip_reason = None
@@ -467,12 +479,14 @@ async def retry_execution(tx: Tx, execution_id: str) -> ExecutionRow:
             run.lease_expires_at = None
             run.resume_state = None
             reset += 1
-    execution.status = "running"
+    execution.status = ExecutionStatus.RUNNING
     execution.error = None
     execution.outputs = None
     execution.finished_at = None
     execution.deadline_at = deadline_after(now, defn.settings.timeout_seconds)
-    events = [new_event(execution.id, "execution_retried", f"retrying {reset} step(s)", now)]
+    events = [
+        new_event(execution.id, EventKind.EXECUTION_RETRIED, f"retrying {reset} step(s)", now)
+    ]
     ready = advance(execution, defn, runs, now=now, events=events)
     await tx.write([execution], runs, events, [notify.RUNNABLE] if ready else [])
-    return execution
+    return Committed(execution, runs, runnable=bool(ready))

@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm.exc import StaleDataError
 
 from loom.engine.actions.base import ActionRegistry
-from loom.engine.db.models import Pipeline, PipelineVersion, utcnow
+from loom.engine.db.models import utcnow
+from loom.engine.db.rows import PIPELINE_VERSIONS, PIPELINES, PipelineRow
+from loom.engine.db.tx import Tx
 from loom.engine.definitions import DefinitionParseError, PipelineDefinition
 from loom.engine.pointers import escape_pointer
 from loom.engine.services.errors import InvalidInputError, Issue, NotFoundError
@@ -23,10 +26,43 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StoredPipeline:
-    """A pipeline with the definition of its current version."""
+    """A pipeline with the definition of one of its versions."""
 
-    pipeline: Pipeline
+    pipeline: PipelineRow
     definition: dict[str, Any]
+
+
+_PIPELINE_NAMES = tuple(c.name for c in PIPELINES.c)
+
+
+def _pipeline(row: sa.Row[Any]) -> PipelineRow:
+    return PipelineRow(**dict(zip(_PIPELINE_NAMES, row, strict=True)))
+
+
+async def _load(conn: AsyncConnection, pipeline_id: str, *, lock: bool = False) -> PipelineRow:
+    query = sa.select(PIPELINES).where(PIPELINES.c.id == pipeline_id)
+    if lock:
+        query = query.with_for_update()
+    found = (await conn.execute(query)).first()
+    if found is None:
+        raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
+    return _pipeline(found)
+
+
+async def _insert_version(
+    conn: AsyncConnection, pipeline: PipelineRow, defn: PipelineDefinition
+) -> dict[str, Any]:
+    data = definition_json(defn)
+    await conn.execute(
+        sa.insert(PIPELINE_VERSIONS).values(
+            pipeline_id=pipeline.id,
+            version=pipeline.current_version,
+            definition=data,
+            is_draft=defn.is_draft,
+            created_at=pipeline.updated_at,
+        )
+    )
+    return data
 
 
 def check_definition(
@@ -71,9 +107,7 @@ def definition_json(defn: PipelineDefinition) -> dict[str, Any]:
     return defn.model_dump(mode="json")
 
 
-async def create_pipeline(
-    session: AsyncSession, raw: object, registry: ActionRegistry
-) -> StoredPipeline:
+async def create_pipeline(tx: Tx, raw: object, registry: ActionRegistry) -> StoredPipeline:
     """Validate and store a new pipeline (version 1).
 
     Raises:
@@ -81,7 +115,7 @@ async def create_pipeline(
     """
     defn = require_valid(raw, registry)
     now = utcnow()
-    pipeline = Pipeline(
+    pipeline = PipelineRow(
         id=str(uuid.uuid4()),
         name=defn.name,
         description=defn.description,
@@ -90,59 +124,59 @@ async def create_pipeline(
         created_at=now,
         updated_at=now,
     )
-    data = definition_json(defn)
-    session.add(pipeline)
-    await session.flush()
-    session.add(
-        PipelineVersion(
-            pipeline_id=pipeline.id,
-            version=1,
-            definition=data,
-            is_draft=defn.is_draft,
-            created_at=now,
-        )
+    await tx.conn.execute(
+        sa.insert(PIPELINES).values({name: getattr(pipeline, name) for name in _PIPELINE_NAMES})
     )
-    await session.flush()
+    data = await _insert_version(tx.conn, pipeline, defn)
+    tx.definitions.pipeline_changed(pipeline.id, pipeline.current_version)
     return StoredPipeline(pipeline, data)
 
 
 async def list_pipelines(
-    session: AsyncSession, *, page: int, page_size: int, name: str | None = None
-) -> tuple[list[Pipeline], int]:
+    conn: AsyncConnection, *, page: int, page_size: int, name: str | None = None
+) -> tuple[list[PipelineRow], int]:
     """One page of pipelines (newest first) and the total count."""
-    query = sa.select(Pipeline)
-    count = sa.select(sa.func.count()).select_from(Pipeline)
-    if name:
-        query = query.where(Pipeline.name == name)
-        count = count.where(Pipeline.name == name)
-    total = int((await session.execute(count)).scalar_one())
-    rows = await session.execute(
-        query.order_by(Pipeline.created_at.desc(), Pipeline.id)
+    p = PIPELINES.c
+    conditions = [p.name == name] if name else []
+    total = int(
+        (
+            await conn.execute(sa.select(sa.func.count()).select_from(PIPELINES).where(*conditions))
+        ).scalar_one()
+    )
+    found = await conn.execute(
+        sa.select(PIPELINES)
+        .where(*conditions)
+        .order_by(p.created_at.desc(), p.id)
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    return list(rows.scalars()), total
+    return [_pipeline(row) for row in found], total
 
 
 async def get_pipeline(
-    session: AsyncSession, pipeline_id: str, *, version: int | None = None
+    conn: AsyncConnection, pipeline_id: str, *, version: int | None = None
 ) -> StoredPipeline:
     """A pipeline with the definition of ``version`` (the current one by default).
 
     Raises:
         NotFoundError: no such pipeline or version.
     """
-    pipeline = await session.get(Pipeline, pipeline_id)
-    if pipeline is None:
-        raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
-    stored = await session.get(PipelineVersion, (pipeline_id, version or pipeline.current_version))
-    if stored is None:
+    pipeline = await _load(conn, pipeline_id)
+    v = PIPELINE_VERSIONS.c
+    data = (
+        await conn.execute(
+            sa.select(v.definition).where(
+                v.pipeline_id == pipeline_id, v.version == (version or pipeline.current_version)
+            )
+        )
+    ).scalar_one_or_none()
+    if data is None:
         raise NotFoundError(f"pipeline {pipeline_id!r} has no version {version}")
-    return StoredPipeline(pipeline, stored.definition)
+    return StoredPipeline(pipeline, cast("dict[str, Any]", data))
 
 
 async def update_pipeline(
-    session: AsyncSession, pipeline_id: str, raw: object, registry: ActionRegistry
+    tx: Tx, pipeline_id: str, raw: object, registry: ActionRegistry
 ) -> StoredPipeline:
     """Store a new version; executions already started keep theirs.
 
@@ -151,40 +185,43 @@ async def update_pipeline(
         InvalidInputError: the definition is invalid.
     """
     defn = require_valid(raw, registry)
-    pipeline = await session.get(Pipeline, pipeline_id, with_for_update=True)
-    if pipeline is None:
-        raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
-    now = utcnow()
+    pipeline = await _load(tx.conn, pipeline_id, lock=True)
+    read_version = pipeline.row_version
     pipeline.current_version += 1
     pipeline.name = defn.name
     pipeline.description = defn.description
     pipeline.is_draft = defn.is_draft
-    pipeline.updated_at = now
-    data = definition_json(defn)
-    session.add(
-        PipelineVersion(
-            pipeline_id=pipeline.id,
-            version=pipeline.current_version,
-            definition=data,
-            is_draft=defn.is_draft,
-            created_at=now,
+    pipeline.updated_at = utcnow()
+    pipeline.row_version += 1
+    p = PIPELINES.c
+    result = await tx.conn.execute(
+        sa.update(PIPELINES)
+        .where(p.id == pipeline_id, p.row_version == read_version)
+        .values(
+            current_version=pipeline.current_version,
+            name=pipeline.name,
+            description=pipeline.description,
+            is_draft=pipeline.is_draft,
+            updated_at=pipeline.updated_at,
+            row_version=pipeline.row_version,
         )
     )
-    await session.flush()
+    if result.rowcount != 1:
+        raise StaleDataError(f"pipeline {pipeline_id!r} changed since it was read")
+    data = await _insert_version(tx.conn, pipeline, defn)
+    tx.definitions.pipeline_changed(pipeline_id, pipeline.current_version)
     return StoredPipeline(pipeline, data)
 
 
-async def delete_pipeline(session: AsyncSession, pipeline_id: str) -> None:
+async def delete_pipeline(tx: Tx, pipeline_id: str) -> None:
     """Delete a pipeline and its versions (executions keep their own copy).
 
     Raises:
         NotFoundError: no such pipeline.
     """
-    pipeline = await session.get(Pipeline, pipeline_id)
-    if pipeline is None:
-        raise NotFoundError(f"pipeline {pipeline_id!r} does not exist")
-    await session.execute(
-        sa.delete(PipelineVersion).where(PipelineVersion.pipeline_id == pipeline_id)
+    await _load(tx.conn, pipeline_id, lock=True)
+    await tx.conn.execute(
+        sa.delete(PIPELINE_VERSIONS).where(PIPELINE_VERSIONS.c.pipeline_id == pipeline_id)
     )
-    await session.delete(pipeline)
-    await session.flush()
+    await tx.conn.execute(sa.delete(PIPELINES).where(PIPELINES.c.id == pipeline_id))
+    tx.definitions.pipeline_changed(pipeline_id, None)

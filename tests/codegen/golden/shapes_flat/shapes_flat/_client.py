@@ -59,7 +59,7 @@ _GET_TREE = Operation[Node](
     path="/trees/{treeId}",
     params=(Param("treeId", "path", "simple", False, required=True),),
     response=Node,
-    errors={"DEFAULT": Error},
+    errors={"default": Error},
 )
 
 _LIST_ITEMS = Operation[ListItemsResponse](

@@ -38,6 +38,10 @@ class Param:
         required: whether the operation requires it (path parameters always are).
         content_type: set when the parameter uses ``content`` instead of ``schema``; the value is
             then serialised as that media type (JSON) and sent as one string.
+        arg: the key of the value in a call's argument mapping when it is not ``name``: the
+            operation has parameters of that name in several locations (OpenAPI 3 §4.8.12.1: a
+            parameter is identified by name *and* location), so ``"header:id"`` keeps the header
+            ``id`` apart from the path ``id``.
     """
 
     name: str
@@ -47,6 +51,33 @@ class Param:
     allow_reserved: bool = False
     required: bool = False
     content_type: str | None = None
+    arg: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The key of this parameter's value in a call's argument mapping."""
+        return self.arg or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    """How one property of a form or multipart body is sent (OpenAPI 3 §4.8.15, Encoding Object).
+
+    Attributes:
+        content_type: the property's media type (a multipart part's ``Content-Type``; a JSON
+            type JSON-encodes the value in a form body too).
+        style: a query style (``form``, ``deepObject``, ``spaceDelimited``, ``pipeDelimited``):
+            the property is serialised like a query parameter of that style, ``deepObject``
+            nesting brackets (``metadata[k]=v``, ``items[0][price]=p``); ``None`` keeps the
+            defaults (objects as JSON, arrays repeated).
+        explode: the ``explode`` flag for ``style`` (defaults to ``style == "form"``).
+        allow_reserved: RFC 3986 reserved characters are sent unescaped.
+    """
+
+    content_type: str | None = None
+    style: ParamStyle | None = None
+    explode: bool | None = None
+    allow_reserved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +93,14 @@ class Body:
             carries several files under one name).
         json_fields: for multipart and form bodies, fields whose values are objects or arrays
             and are sent JSON-encoded (OpenAPI 3 §4.8.14.4 default for objects in multipart).
+        encoding: the media type's ``encoding`` map, by wire name (form and multipart bodies).
     """
 
     content_type: str
     required: bool = False
     file_fields: frozenset[str] = frozenset()
     json_fields: frozenset[str] = frozenset()
+    encoding: Mapping[str, Encoding] = field(default_factory=dict[str, "Encoding"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +151,8 @@ class Operation(Generic[T]):
         operation_id: the schema's ``operationId`` (or the id loom derived), for logs and errors.
         method: upper-case HTTP method.
         path: the path template relative to the base URL (``/process-instances/{key}``).
-        params: every parameter, keyed by wire name in call arguments.
+        params: every parameter, keyed by wire name in call arguments (``Param.key``: a name
+            used in several locations is keyed ``"<location>:<name>"`` for all but the first).
         body: the request body, if the operation takes one.
         response: the annotation of the success body (a model class, ``list[Model]``,
             a union, ``bytes``, ``str``, ``None``); the runtime builds and caches a pydantic

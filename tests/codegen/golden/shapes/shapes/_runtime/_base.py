@@ -308,7 +308,7 @@ class BaseClient:
         cookies: list[tuple[Param, object]] = []
         tenant = self._settings.tenant_id
         for param in op.params:
-            value = params.get(param.name, NOT_GIVEN)
+            value = params.get(param.key, NOT_GIVEN)
             if isinstance(value, NotGiven):
                 if tenant is not None and param.name == "tenantId" and param.location != "path":
                     value = tenant

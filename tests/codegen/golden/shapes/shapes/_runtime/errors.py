@@ -20,7 +20,10 @@ Hierarchy::
         └── InternalServerError            >= 500
 
 Messages never contain credentials: status errors name the operation, method, URL without its
-query string, and status; the body is available as ``.body`` but is not part of ``str(error)``.
+query string, and status, then the server's own words from the body (``error_message``: the
+declared error model's message-like field, ``message``, ``error.message``,
+``error_description``, ``errors[0]``, RFC 9457 ``title``/``detail``), one line, truncated, with
+credentials masked. The whole body is available as ``.body``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
+
+from .error_message import describe
 
 if TYPE_CHECKING:
     import httpx
@@ -188,7 +193,7 @@ class APIStatusError(APIError):
         super().__init__(
             message
             or f"{prefix}{request.method} {_safe_url(request)} returned {response.status_code}"
-            + _detail(body)
+            + describe(body, request)
         )
         self.response = response
         self.request = request
@@ -263,21 +268,3 @@ def _safe_url(request: httpx.Request) -> str:
     # The query string may carry an API key (apiKey in query); never put it in a message.
     url = request.url
     return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}{url.path}"
-
-
-def _detail(body: object) -> str:
-    """A short, secret-free detail from a problem+json body (RFC 9457 ``title``/``detail``)."""
-    title: object = None
-    detail: object = None
-    if isinstance(body, Mapping):
-        mapping: Mapping[str, object] = body  # pyright: ignore[reportUnknownVariableType]
-        title = mapping.get("title")
-        detail = mapping.get("detail")
-    else:
-        title = getattr(body, "title", None)
-        detail = getattr(body, "detail", None)
-    parts = [str(p) for p in (title, detail) if isinstance(p, str) and p]
-    if not parts:
-        return ""
-    text = ": ".join(parts)
-    return f" ({text[:300]})"

@@ -33,12 +33,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, cast
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pydantic
 from pydantic_core import to_jsonable_python
 
-from .operation import Body, Param
+from .operation import Body, Encoding, Param
 from .types import NotGiven
 
 __all__ = [
@@ -240,9 +240,11 @@ def _deep_object(prefix: str, value: object, reserved: bool) -> list[str]:
             for k, v in mapping.items():
                 walk(f"{key}[{_q(str(k), allow_reserved=reserved)}]", v)
         elif isinstance(node, list):
+            # Arrays inside a deep object are indexed (``a[0]=x&a[1]=y``): the specification
+            # leaves them undefined, and this is the form Rails/Rack and Stripe parse back.
             values: list[Any] = cast(Any, node)
-            for v in values:
-                walk(key, v)
+            for i, v in enumerate(values):
+                walk(f"{key}[{i}]", v)
         else:
             out.append(f"{key}={_q(_scalar(node), allow_reserved=reserved)}")
 
@@ -366,32 +368,14 @@ def encode_body(spec: Body, body: object, extra_body: Mapping[str, object] | Non
         fields = _fields(body)
         if extra_body:
             fields.update(extra_body)
-        # Every part goes in ``files`` (plain fields as ``(None, bytes)`` parts, which httpx
-        # sends without a filename or type) so that a body without files stays multipart.
-        parts: list[tuple[str, Any]] = []
-        for name, value in fields.items():
-            if name in spec.file_fields:
-                many = isinstance(value, list)
-                seq: list[Any] = value if many else [value]  # pyright: ignore[reportUnknownVariableType]
-                parts.extend((name, _file_part(name, v)) for v in seq)
-            elif name in spec.json_fields or _is_object(value):
-                # OpenAPI 3 §4.8.14.4: object parts default to application/json.
-                text = json.dumps(to_jsonable(value), separators=(",", ":"))
-                parts.append((name, (None, text.encode("utf-8"), "application/json")))
-            else:
-                encoded = _form_value(value, as_json=False)
-                for item in encoded if isinstance(encoded, list) else [encoded]:
-                    parts.append((name, (None, item.encode("utf-8"))))
-        return EncodedBody(files=parts)
+        return EncodedBody(files=_multipart_parts(spec, fields))
     if base == "application/x-www-form-urlencoded":
         fields = _fields(body)
         if extra_body:
             fields.update(extra_body)
         pairs: list[str] = []
         for name, value in fields.items():
-            encoded = _form_value(value, as_json=name in spec.json_fields)
-            values = encoded if isinstance(encoded, list) else [encoded]
-            pairs.extend(f"{quote(name, safe='')}={quote(v, safe='')}" for v in values)
+            pairs.extend(_form_pairs(spec, name, value))
         return EncodedBody(content="&".join(pairs).encode("ascii"), content_type=content_type)
     if isinstance(body, str):
         charset = (
@@ -407,13 +391,74 @@ def encode_body(spec: Body, body: object, extra_body: Mapping[str, object] | Non
     )
 
 
-def _file_part(name: str, value: object) -> object:
+def _styled(name: str, value: object, enc: Encoding | None) -> list[str] | None:
+    """``key=value`` fragments for a property with a ``style`` (serialised as a query
+    parameter of that style, OpenAPI 3 §4.8.15.1), or ``None`` when it has none."""
+    if enc is None or enc.style is None:
+        return None
+    explode = enc.explode if enc.explode is not None else enc.style == "form"
+    param = Param(name, "query", enc.style, explode, allow_reserved=enc.allow_reserved)
+    return serialize_query(param, value)
+
+
+def _form_pairs(spec: Body, name: str, value: object) -> list[str]:
+    """The encoded ``key=value`` pairs of one property of a form body (OpenAPI 3 §4.8.15)."""
+    enc = spec.encoding.get(name)
+    styled = _styled(name, value, enc)
+    if styled is not None:
+        return styled
+    # Without a style: objects take the default contentType, application/json; arrays are
+    # form/explode (repeated); a declared JSON contentType JSON-encodes any value.
+    as_json = name in spec.json_fields or (
+        enc is not None and enc.content_type is not None and _is_json(enc.content_type)
+    )
+    safe = _RESERVED if enc is not None and enc.allow_reserved else ""
+    encoded = _form_value(value, as_json=as_json)
+    values = encoded if isinstance(encoded, list) else [encoded]
+    key = quote(name, safe="")
+    return [f"{key}={quote(v, safe=safe)}" for v in values]
+
+
+def _multipart_parts(spec: Body, fields: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Every part of a multipart body, plain fields as ``(None, bytes[, type])`` parts.
+
+    Every part goes in httpx's ``files`` (plain fields without a filename) so that a body
+    without files stays multipart.
+    """
+    parts: list[tuple[str, Any]] = []
+    for name, value in fields.items():
+        enc = spec.encoding.get(name)
+        declared = enc.content_type if enc is not None else None
+        if name in spec.file_fields:
+            many = isinstance(value, list)
+            seq: list[Any] = value if many else [value]  # pyright: ignore[reportUnknownVariableType]
+            parts.extend((name, _file_part(name, v, declared)) for v in seq)
+            continue
+        styled = _styled(name, value, enc)
+        if styled is not None:  # OpenAPI 3.1 §4.8.15.1: style applies to multipart/form-data
+            for fragment in styled:
+                key, _, text = fragment.partition("=")
+                parts.append((unquote(key), (None, unquote(text).encode("utf-8"))))
+        elif name in spec.json_fields or _is_object(value) or (declared and _is_json(declared)):
+            # OpenAPI 3 §4.8.14.4: object parts default to application/json.
+            text = json.dumps(to_jsonable(value), separators=(",", ":"))
+            parts.append((name, (None, text.encode("utf-8"), declared or "application/json")))
+        else:
+            encoded = _form_value(value, as_json=False)
+            for item in encoded if isinstance(encoded, list) else [encoded]:
+                part = (None, item.encode("utf-8"), declared) if declared else (None, item.encode())
+                parts.append((name, part))
+    return parts
+
+
+def _file_part(name: str, value: object, content_type: str | None = None) -> object:
     """A multipart file part; bare content gets the field name as its file name."""
     if isinstance(value, tuple):
         return value  # pyright: ignore[reportUnknownVariableType]
+    media = content_type or "application/octet-stream"
     if isinstance(value, bytes | bytearray):
-        return (name, bytes(value), "application/octet-stream")
+        return (name, bytes(value), media)
     filename = getattr(value, "name", None)
     if isinstance(filename, str):
         filename = filename.rsplit("/", 1)[-1]
-    return (filename or name, value, "application/octet-stream")
+    return (filename or name, value, media)

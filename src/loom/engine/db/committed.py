@@ -77,6 +77,12 @@ class CommittedRows:
             _, (_, dropped) = self._rows.popitem(last=False)
             self._row_count -= len(dropped)
 
+    def renewing(self, execution_ids: Iterable[str]) -> None:
+        """Leases of these executions' steps are being renewed: drop their rows, and make
+        rows read by a unit of work running meanwhile unkeepable (see the module docstring)."""
+        self.epoch += 1
+        self.forget(execution_ids)
+
     def forget(self, execution_ids: Iterable[str]) -> None:
         """Drop executions (written by someone else, or changed in memory and not written)."""
         for execution_id in execution_ids:
