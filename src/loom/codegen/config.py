@@ -94,6 +94,9 @@ class GeneratorConfig:
         default_factory=dict[str, str | int | float | bool | tuple[str, ...]]
     )
     base_url_suffix: str = ""
+    parameter_settings: dict[str, str] = field(default_factory=dict[str, str])
+    """Query/header parameter wire name -> the setting whose value it takes when a call omits
+    it (Camunda: ``{"tenantId": "tenant_id"}``)."""
     pagination: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     renames: Renames = field(default_factory=Renames)
     path: Path | None = None
@@ -158,6 +161,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
             k: tuple(v) if isinstance(v, list) else v for k, v in runtime.setting_defaults.items()
         },
         base_url_suffix=runtime.base_url_suffix,
+        parameter_settings=dict(runtime.parameter_settings),
         pagination={
             op: spec.model_dump(exclude_none=True) for op, spec in parsed.pagination.items()
         },

@@ -64,6 +64,7 @@ class RuntimeTable(_Table):
     setting_defaults: dict[str, Scalar | list[str]] = Field(
         default_factory=dict[str, Scalar | list[str]]
     )
+    parameter_settings: dict[str, str] = Field(default_factory=dict[str, str])
 
 
 class PaginationTable(_Table):

@@ -44,9 +44,13 @@ def _factory(f: ModelField, imports: Imports) -> str:
     ``list[list[Unknown]]``, and ruff rewrites ``lambda: []`` back to ``list`` (PIE807)."""
     factory = f.default_factory or ""
     t = f.type.with_nullable(False)
-    if factory in {"list", "dict"} and t.kind == factory and t.args:
-        if t.args[0].kind in {"list", "dict"}:
-            return annotation(t, imports, runtime=".._runtime")
+    if (
+        factory in {"list", "dict"}
+        and t.kind == factory
+        and t.args
+        and t.args[0].kind in {"list", "dict"}
+    ):
+        return annotation(t, imports, runtime=".._runtime")
     return factory
 
 

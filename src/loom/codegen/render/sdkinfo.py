@@ -31,6 +31,7 @@ def sdk_info(ctx: Context) -> SdkInfo:
         setting_defaults=dict(sorted(cfg.setting_defaults.items())),
         env_aliases=dict(sorted(cfg.env_aliases.items())),
         base_url_suffix=cfg.base_url_suffix,
+        parameter_settings=dict(sorted(cfg.parameter_settings.items())),
     )
 
 
@@ -69,4 +70,6 @@ def sdk_info_source(ctx: Context, imports: Imports) -> str:
         args.append(f"env_aliases={dict(info.env_aliases)!r}")
     if info.base_url_suffix:
         args.append(f"base_url_suffix={info.base_url_suffix!r}")
+    if info.parameter_settings:
+        args.append(f"parameter_settings={dict(info.parameter_settings)!r}")
     return "_SDK = SdkInfo(\n    " + ",\n    ".join(args) + ",\n)"

@@ -234,6 +234,8 @@ class SdkInfo:
             is a configuration error.
         base_url_suffix: a base path appended to a configured base URL that lacks it (``/v2``),
             unless the ``base_url_exact`` setting is true.
+        parameter_settings: query/header parameter wire name → the setting whose value the
+            parameter takes when a call leaves it out (Camunda: ``{"tenantId": "tenant_id"}``).
     """
 
     name: str
@@ -248,3 +250,4 @@ class SdkInfo:
     setting_defaults: Mapping[str, object] = field(default_factory=dict[str, object])
     env_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict[str, tuple[str, ...]])
     base_url_suffix: str = ""
+    parameter_settings: Mapping[str, str] = field(default_factory=dict[str, str])
