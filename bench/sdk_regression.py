@@ -71,11 +71,12 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def _source_of(commit: str, dest: Path) -> Path:
-    """``src`` of ``commit`` unpacked under ``dest``; returns the ``src`` folder."""
+    """``src`` and the Camunda configuration of ``commit`` unpacked under ``dest``; returns
+    ``dest``."""
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     archive = subprocess.run(
-        ["git", "archive", "--format=tar", commit, "src"],
+        ["git", "archive", "--format=tar", commit, "src", "examples/camunda/loom.toml"],
         cwd=ROOT,
         capture_output=True,
         check=False,
@@ -84,15 +85,17 @@ def _source_of(commit: str, dest: Path) -> Path:
         raise RuntimeError(f"git archive {commit} failed: {archive.stderr.decode()[-500:]}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(dest, filter="data")
-    return dest / "src"
+    return dest
 
 
-def _generate(out: Path, src: Path | None) -> float:
-    """Generate the Camunda SDK into ``out`` with the loom in ``src`` (``None``: this one)."""
+def _generate(out: Path, checkout: Path | None) -> float:
+    """Generate the Camunda SDK into ``out`` with the loom (and the configuration) unpacked in
+    ``checkout`` (``None``: this one)."""
     shutil.rmtree(out, ignore_errors=True)
+    config = CAMUNDA_CONFIG if checkout is None else checkout / "examples/camunda/loom.toml"
     cmd = [str(LOOM_PYTHON), "-m", "loom", "generate", str(CAMUNDA_SCHEMA), "-o", str(out)]
-    cmd += ["--config", str(CAMUNDA_CONFIG)]
-    env = _clean_env({"PYTHONPATH": str(src)} if src is not None else {})
+    cmd += ["--config", str(config)]
+    env = _clean_env({"PYTHONPATH": str(checkout / "src")} if checkout is not None else {})
     started = time.perf_counter()
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
