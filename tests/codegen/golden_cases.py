@@ -33,4 +33,9 @@ CASES: dict[str, tuple[Path, dict[str, Any]]] = {
     "numeric_const": (FIXTURES / "numeric_const.yaml", {"package": "numeric_const"}),
     # issue 17 item 8: date, date-time, time, uuid, alias, enum and container defaults
     "defaults": (FIXTURES / "defaults.yaml", {"package": "defaults"}),
+    # a Swagger 2.0 document (converted by loom): collection formats, formData, file responses
+    "swagger2_store": (
+        ROOT.parent / "fixtures" / "swagger2" / "e2e" / "store.yaml",
+        {"package": "swagger2_store"},
+    ),
 }

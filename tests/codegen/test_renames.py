@@ -311,3 +311,35 @@ def test_loom_generate_previous_prints_the_version_it_chose(
     )
     assert proc.returncode == 0, proc.stderr
     assert "version 1.0.0 (previous 0.1.0; " in proc.stderr
+
+
+def test_aliases_the_previous_major_version_had_are_dropped_on_the_next_major(
+    trees: dict[str, Path], sdk: ModuleType, tmp_path: Path
+) -> None:
+    del sdk
+    previous = load_surface(trees["new"], GeneratorConfig())  # 0.1.0, with the aliases
+    assert previous.aliases
+    doc = _renamed_schema()
+    doc["paths"].pop("/pets/{petId}")  # a break: the next version is 1.0.0
+    path = tmp_path / "api.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    config = GeneratorConfig(package="pets", renames=RENAMES)
+    result = generate(path, tmp_path / "out", config, previous=previous)
+    assert result.version == "1.0.0"
+    dropped = [d.message for d in result.diagnostics if "previous major version" in d.message]
+    assert len(dropped) == 4
+    resource = (tmp_path / "out" / "pets" / "resources" / "pets.py").read_text(encoding="utf-8")
+    assert "def create(" not in resource
+    assert "renamed_keywords" not in resource
+
+
+def test_aliases_stay_while_the_major_version_does(
+    trees: dict[str, Path], sdk: ModuleType, tmp_path: Path
+) -> None:
+    del sdk
+    previous = load_surface(trees["new"], GeneratorConfig())
+    config = GeneratorConfig(package="pets", renames=RENAMES)
+    result = generate(trees["new_schema"], tmp_path / "out", config, previous=previous)
+    assert (result.changes, result.version) == ([], "0.1.0")
+    resource = (tmp_path / "out" / "pets" / "resources" / "pets.py").read_text(encoding="utf-8")
+    assert "def create(" in resource

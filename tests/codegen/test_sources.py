@@ -97,10 +97,18 @@ def test_line_and_column_are_reported_when_json_is_unparseable(tmp_path: Path) -
     )
 
 
-def test_swagger_2_is_refused_with_advice_when_loaded() -> None:
+def test_swagger_2_is_converted_to_openapi_3_when_loaded() -> None:
+    loaded = load_document(FIXTURES / "swagger2.json", sink=DiagnosticSink())
+    assert loaded.version == "3.0"
+    assert loaded.converted_from == "swagger-2.0"
+    assert loaded.document["openapi"] == "3.0.3"
+    assert loaded.document["paths"] == {}
+
+
+def test_swagger_1_2_is_refused_with_advice_when_loaded() -> None:
     with pytest.raises(FatalSchemaError) as caught:
-        load_document(FIXTURES / "swagger2.json", sink=DiagnosticSink())
-    assert "Swagger 2.0 is not supported yet; convert it to OpenAPI 3" in str(caught.value)
+        load_document(FIXTURES / "swagger12.json", sink=DiagnosticSink())
+    assert "Swagger 1.2 is not supported; Swagger 1.x describes an API" in str(caught.value)
 
 
 def test_missing_paths_is_fatal_when_the_document_is_3_0() -> None:
@@ -229,7 +237,7 @@ def test_bundle_json_is_returned_as_parsed_when_it_has_no_file_refs() -> None:
     ("schema", "expected"),
     [
         ("broken.yaml", "broken.yaml:8:1: cannot parse YAML:"),
-        ("swagger2.json", "Swagger 2.0 is not supported yet; convert it to OpenAPI 3"),
+        ("swagger12.json", "Swagger 1.2 is not supported; Swagger 1.x describes an API"),
         ("missing_paths.yaml", "the document has no `paths`"),
         ("dangling_file/api.yaml", "schemas/missing.yaml, which does not exist"),
         ("dangling_pointer/api.yaml", "common.yaml#/components/schemas/Pet/properties/owner"),

@@ -15,7 +15,7 @@ from loom.runtime.encoding import (
     to_jsonable,
 )
 from loom.runtime.models import BaseModel
-from loom.runtime.operation import Body, Operation, Param, ParamLocation, ParamStyle
+from loom.runtime.operation import Body, Encoding, Operation, Param, ParamLocation, ParamStyle
 
 from .helpers import Client
 from .loopback import LoopbackServer, Received, Reply, Script
@@ -84,6 +84,43 @@ def test_query_style_matches_spec_table_when_serialised(
 def test_header_simple_style_matches_spec_when_array_or_object() -> None:
     assert serialize_header(Param("X-C", "header", "simple", False), ARRAY) == "blue,black,brown"
     assert serialize_header(Param("X-C", "header", "simple", True), OBJECT) == "R=100,G=200,B=150"
+
+
+@pytest.mark.parametrize(
+    ("style", "query", "text"),
+    [
+        ("spaceDelimited", "color=blue%20black%20brown", "blue black brown"),
+        ("pipeDelimited", "color=blue|black|brown", "blue|black|brown"),
+        ("tabDelimited", "color=blue%09black%09brown", "blue\tblack\tbrown"),
+    ],
+)
+def test_delimited_styles_join_arrays_in_query_path_and_header_when_swagger_formats(
+    style: ParamStyle, query: str, text: str
+) -> None:
+    # Swagger 2.0 collectionFormat ssv, pipes and tsv, wherever a 2.0 parameter may sit.
+    assert serialize_query(Param("color", "query", style, False), ARRAY) == [query]
+    assert serialize_path(Param("color", "path", style, False), ARRAY) == query.split("=", 1)[1]
+    assert serialize_header(Param("color", "header", style, False), ARRAY) == text
+
+
+def test_delimited_form_fields_are_one_value_when_encoding_says_explode_false() -> None:
+    # Swagger 2.0 formData collectionFormat csv (the default), ssv and tsv after conversion.
+    encoding = {
+        "csv": Encoding(style="form", explode=False),
+        "ssv": Encoding(style="spaceDelimited", explode=False),
+        "tsv": Encoding(style="tabDelimited", explode=False),
+    }
+    spec = Body("application/x-www-form-urlencoded", encoding=encoding)
+    body = {"csv": ["a", "b"], "ssv": ["c", "d"], "tsv": ["e", "f"], "multi": ["g", "h"]}
+    encoded = encode_body(spec, body, None)
+    assert encoded.content == b"csv=a,b&ssv=c%20d&tsv=e%09f&multi=g&multi=h"
+    parts = encode_body(Body("multipart/form-data", encoding=encoding), body, None)
+    assert parts.files is not None
+    assert [(name, part[1]) for name, part in parts.files][:3] == [
+        ("csv", b"a,b"),
+        ("ssv", b"c d"),
+        ("tsv", b"e\tf"),
+    ]
 
 
 def test_reserved_characters_are_escaped_unless_allow_reserved() -> None:

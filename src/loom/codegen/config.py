@@ -94,6 +94,10 @@ class GeneratorConfig:
         default_factory=dict[str, str | int | float | bool | tuple[str, ...]]
     )
     base_url_suffix: str = ""
+    token_exchange: dict[str, str | float] | None = None
+    """``[runtime.token_exchange]``: the API issues its own tokens (``runtime.TokenExchange``)."""
+    base_url_drop_suffix: str = ""
+    """``[runtime] base_url_drop_suffix``: removed from a configured base URL ending with it."""
     parameter_settings: dict[str, str] = field(default_factory=dict[str, str])
     """Query/header parameter wire name -> the setting whose value it takes when a call omits
     it (Camunda: ``{"tenantId": "tenant_id"}``)."""
@@ -119,10 +123,10 @@ def load_config(path: Path | None) -> GeneratorConfig:
         FatalSchemaError: the file is missing, is not TOML, has an unknown key or a bad value
             (one line per problem, each with the file, the line and the dotted key).
     """
-    from loom.codegen.config_file import parse_file
-
     if path is None:
         return GeneratorConfig()
+    from loom.codegen.config_file import parse_file  # pydantic: only when there is a file
+
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
@@ -161,6 +165,12 @@ def load_config(path: Path | None) -> GeneratorConfig:
             k: tuple(v) if isinstance(v, list) else v for k, v in runtime.setting_defaults.items()
         },
         base_url_suffix=runtime.base_url_suffix,
+        base_url_drop_suffix=runtime.base_url_drop_suffix,
+        token_exchange=(
+            None
+            if runtime.token_exchange is None
+            else runtime.token_exchange.model_dump(exclude_none=True)
+        ),
         parameter_settings=dict(runtime.parameter_settings),
         pagination={
             op: spec.model_dump(exclude_none=True) for op, spec in parsed.pagination.items()

@@ -52,11 +52,25 @@ class HooksTable(_Table):
     post: str | None = None
 
 
+class TokenExchangeTable(_Table):
+    """``[runtime.token_exchange]``: the API issues its own tokens (``runtime.TokenExchange``)."""
+
+    path: str = "/token"
+    id_field: str = "keyId"
+    secret_field: str = "keySecret"
+    token_field: str = "token"
+    header: str = "X-Authorization"
+    prefix: str = ""
+    lifetime_seconds: Annotated[float, Field(gt=0)] | None = None
+
+
 class RuntimeTable(_Table):
     """``[runtime]``: the SDK's configuration names and defaults."""
 
     env_prefix: EnvName | None = None
     base_url_suffix: str = ""
+    base_url_drop_suffix: str = ""
+    token_exchange: TokenExchangeTable | None = None
     env_names: dict[str, EnvName] = Field(default_factory=dict[str, EnvName])
     env_aliases: dict[str, EnvName | list[EnvName]] = Field(
         default_factory=dict[str, EnvName | list[EnvName]]

@@ -7,6 +7,7 @@ falls back to ``Any``); a fatal one raises ``FatalSchemaError``, which the CLI p
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -53,9 +54,14 @@ class FatalSchemaError(Exception):
 
 @dataclass
 class DiagnosticSink:
-    """Collects diagnostics during one generation; deduplicates and keeps a stable order."""
+    """Collects diagnostics during one generation; deduplicates and keeps a stable order.
+
+    ``translate``, when set, maps each pointer before it is recorded: a converted input (Swagger
+    2.0) sets it so that diagnostics name places in the file the user wrote.
+    """
 
     items: list[Diagnostic] = field(default_factory=list[Diagnostic])
+    translate: Callable[[str], str] | None = None
     _seen: set[tuple[str, str, str]] = field(default_factory=set[tuple[str, str, str]])
 
     def add(
@@ -67,6 +73,8 @@ class DiagnosticSink:
         severity: Severity = Severity.WARNING,
     ) -> None:
         """Record one diagnostic unless the same one was already recorded."""
+        if self.translate is not None:
+            pointer = self.translate(pointer)
         key = (pointer, message, code)
         if key in self._seen:
             return

@@ -105,10 +105,8 @@ def generate(
         result.api = api
         surface = surface_of(api, config, api.renames.aliases if api.renames else ())
         if previous is not None:
-            result.changes = compare(previous, surface)
-            version = later_version(config.version, next_version(previous.version, result.changes))
-            config = dataclasses.replace(config, version=version)
-            surface = dataclasses.replace(surface, version=version)
+            api, surface, config = _follow_previous(api, surface, config, previous, sink, result)
+            result.api = api
         result.version = config.version
         t = stage("build IR", t)
 
@@ -150,6 +148,34 @@ def generate(
         stage("write", t)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _follow_previous(
+    api: Api,
+    surface: Surface,
+    config: GeneratorConfig,
+    previous: Surface,
+    sink: DiagnosticSink,
+    result: Result,
+) -> tuple[Api, Surface, GeneratorConfig]:
+    """The version from the changes since ``previous``; on a new major version, the aliases
+    ``previous`` already had are dropped (an old name is kept for one major version)."""
+    changes = compare(previous, surface)
+    version = later_version(config.version, next_version(previous.version, changes))
+    expired = frozenset(previous.aliases) & frozenset(surface.aliases)
+    if expired and _major(version) > _major(previous.version):
+        renames = resolve_renames(api, config, sink, expired=expired)
+        api = dataclasses.replace(api, renames=renames)
+        surface = surface_of(api, config, renames.aliases)
+        changes = compare(previous, surface)
+    result.changes = changes
+    config = dataclasses.replace(config, version=version)
+    return api, dataclasses.replace(surface, version=version), config
+
+
+def _major(version: str) -> int:
+    head = version.split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def _staging_root() -> str | None:

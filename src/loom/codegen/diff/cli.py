@@ -32,16 +32,16 @@ def run(args: argparse.Namespace) -> int:
     from loom.codegen.config import load_config
     from loom.codegen.diagnostics import FatalSchemaError
     from loom.codegen.diff.compare import compare
-    from loom.codegen.diff.load import load_surface
+    from loom.codegen.diff.load import load_pair
     from loom.codegen.diff.report import FORMATS, next_version, summary
 
     started = time.perf_counter()
     try:
         shared = args.config
-        old = load_surface(args.old, load_config(args.old_config or shared))
-        print(f"  old  {time.perf_counter() - started:6.2f} s  {args.old}", file=sys.stderr)
-        new = load_surface(args.new, load_config(args.new_config or shared))
-        print(f"  new  {time.perf_counter() - started:6.2f} s  {args.new}", file=sys.stderr)
+        old_config = load_config(args.old_config or shared)
+        new_config = load_config(args.new_config or shared)
+        old, new = load_pair(args.old, args.new, old_config, new_config)
+        print(f"  load  {time.perf_counter() - started:6.2f} s  both sides", file=sys.stderr)
     except FatalSchemaError as exc:
         print(f"loom: error: {exc}", file=sys.stderr)
         return 2

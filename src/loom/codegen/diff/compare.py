@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar, cast
 
 from loom.codegen.diff.surface import Field, Method, Named, Param, Surface
-from loom.codegen.diff.typecheck import Role, breaks, relate, show
+from loom.codegen.diff.typecheck import Relation, Role, breaks, relate, show
 from loom.codegen.ir.model import TypeRef
 
 T = TypeVar("T")
@@ -54,9 +54,13 @@ class _Context:
     new_roles: dict[str, Role]
     aliases: set[tuple[str, str, str]]
     out: list[Change] = field(default_factory=list[Change])
+    targets: tuple[dict[str, TypeRef], dict[str, TypeRef]] = ({}, {})
 
     def add(self, change: Change) -> None:
         self.out.append(change)
+
+    def relate(self, old: TypeRef, new: TypeRef) -> Relation:
+        return relate(old, new, self.renamed, self.targets)
 
 
 _NO_KEY = "\0"
@@ -86,6 +90,7 @@ def compare(old: Surface, new: Surface) -> list[Change]:
         old_roles=roles(old),
         new_roles=roles(new),
         aliases={(a.kind, a.old, a.new) for a in new.aliases},
+        targets=(_targets(old), _targets(new)),
     )
     moved = _aliased(new, "operation")
     pairs, removed, added = match_items(
@@ -111,6 +116,10 @@ def compare(old: Surface, new: Surface) -> list[Change]:
     for a, b in type_pairs:
         _named(ctx, a, b)
     return sorted(ctx.out, key=lambda c: (not c.breaking, c.kind, c.python))
+
+
+def _targets(surface: Surface) -> dict[str, TypeRef]:
+    return {t.name: t.target for t in surface.types if t.target is not None}
 
 
 def _gone(area: str, name: str, pointer: str, python: str) -> Change:
@@ -207,7 +216,7 @@ def _method(ctx: _Context, a: Method, b: Method) -> None:
                 ", ".join(new_positional),
             )
         )
-    relation = relate(a.response, b.response, ctx.renamed)
+    relation = ctx.relate(a.response, b.response)
     if relation != "same":
         ctx.add(
             Change(
@@ -234,7 +243,7 @@ def _param(ctx: _Context, where: str, pointer: str, p: Param, q: Param) -> None:
         ctx.add(Change("parameter-required", True, python, pointer, "became required"))
     elif p.required and not q.required:
         ctx.add(Change("parameter-optional", False, python, pointer, "became optional"))
-    relation = relate(p.type, q.type, ctx.renamed)
+    relation = ctx.relate(p.type, q.type)
     if relation != "same":
         ctx.add(
             Change(
@@ -304,7 +313,7 @@ def _named(ctx: _Context, a: Named, b: Named) -> None:
                     )
                 )
     elif b.kind == "alias" and a.target is not None and b.target is not None:
-        relation = relate(a.target, b.target, ctx.renamed)
+        relation = ctx.relate(a.target, b.target)
         if relation != "same":
             ctx.add(
                 Change(
@@ -363,7 +372,7 @@ def _field(ctx: _Context, python: str, pointer: str, f: Field, g: Field, role: R
         ctx.add(Change("field-required", role != "output", python, pointer, "became required"))
     elif f.required and not g.required:
         ctx.add(Change("field-optional", role != "input", python, pointer, "became optional"))
-    relation = relate(f.type, g.type, ctx.renamed)
+    relation = ctx.relate(f.type, g.type)
     if relation != "same":
         ctx.add(
             Change(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from loom.codegen.config import GeneratorConfig
@@ -29,6 +31,38 @@ def load_surface(path: Path, config: GeneratorConfig) -> Surface:
     if path.name == SURFACE_FILE:
         return _read(path)
     return _from_schema(path, config)
+
+
+def load_pair(
+    old: Path, new: Path, old_config: GeneratorConfig, new_config: GeneratorConfig
+) -> tuple[Surface, Surface]:
+    """Both surfaces; two schemas are built side by side (a forked process builds the old one)
+    when the machine has a second core.
+
+    Raises:
+        FatalSchemaError: as ``load_surface``, for either side.
+    """
+    both_schemas = not (old.is_dir() or new.is_dir() or SURFACE_FILE in (old.name, new.name))
+    if not both_schemas or (os.cpu_count() or 1) < 2 or sys.platform not in ("linux", "darwin"):
+        return load_surface(old, old_config), load_surface(new, new_config)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork: the child starts with loom already imported, and only the surface comes back.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        future = pool.submit(_load_in_child, old, old_config)
+        new_surface = load_surface(new, new_config)
+        outcome = future.result()
+    if isinstance(outcome, str):
+        raise FatalSchemaError(outcome)
+    return outcome, new_surface
+
+
+def _load_in_child(path: Path, config: GeneratorConfig) -> Surface | str:
+    try:
+        return load_surface(path, config)
+    except FatalSchemaError as exc:
+        return str(exc)
 
 
 def _read(path: Path) -> Surface:

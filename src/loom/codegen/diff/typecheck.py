@@ -19,8 +19,40 @@ Role = Literal["input", "output", "both"]
 _NONE = TypeRef("none")
 
 
-def relate(old: TypeRef, new: TypeRef, renamed: Mapping[str, str]) -> Relation:
-    """How ``new`` relates to ``old``; ``renamed`` maps old class names to their new names."""
+def relate(
+    old: TypeRef,
+    new: TypeRef,
+    renamed: Mapping[str, str],
+    aliases: tuple[Mapping[str, TypeRef], Mapping[str, TypeRef]] | None = None,
+) -> Relation:
+    """How ``new`` relates to ``old``; ``renamed`` maps old class names to their new names.
+
+    ``aliases`` (the old side's and the new side's type aliases by name) lets a type that now
+    names another alias be compared by what the aliases stand for (``ElementId`` →
+    ``ElementIdFilterProperty``, an alias of ``ElementId | AdvancedElementIdFilter``: widened).
+    An alias that kept its name is compared by name: a change of its target is its own entry.
+    """
+    relation = _relate(old, new, renamed)
+    if relation == "same" or aliases is None:
+        return relation
+    return _relate(_expand(old, aliases[0], 8), _expand(new, aliases[1], 8), renamed)
+
+
+def _expand(t: TypeRef, aliases: Mapping[str, TypeRef], depth: int) -> TypeRef:
+    """``t`` with named aliases replaced by their targets (``depth`` levels: aliases recurse)."""
+    if depth == 0:
+        return t
+    if t.kind == "alias" and t.name in aliases:
+        return _expand(aliases[t.name], aliases, depth - 1).with_nullable(
+            t.nullable or aliases[t.name].nullable
+        )
+    if not t.args:
+        return t
+    args = tuple(_expand(a, aliases, depth - 1) for a in t.args)
+    return TypeRef(t.kind, t.name, args, t.values, t.nullable, t.discriminator, t.tags)
+
+
+def _relate(old: TypeRef, new: TypeRef, renamed: Mapping[str, str]) -> Relation:
     a = _atoms(old, renamed)
     b = _atoms(new, renamed)
     if {_key(t) for t in a} == {_key(t) for t in b}:

@@ -256,10 +256,13 @@ class OperationBuilder:
         required = loc == "path" or pd.get("required") is True
         default_style = "form" if loc in ("query", "cookie") else "simple"
         style = pd.get("style") if isinstance(pd.get("style"), str) else default_style
+        # The delimited styles in path and header, and tabDelimited, are not OpenAPI 3 styles:
+        # the Swagger 2.0 converter writes them for collectionFormat ssv, tsv and pipes.
+        delimited = {"spaceDelimited", "pipeDelimited", "tabDelimited"}
         allowed = {
-            "path": {"simple", "label", "matrix"},
-            "query": {"form", "spaceDelimited", "pipeDelimited", "deepObject"},
-            "header": {"simple"},
+            "path": {"simple", "label", "matrix", *delimited},
+            "query": {"form", "deepObject", *delimited},
+            "header": {"simple", *delimited},
             "cookie": {"form"},
         }[loc]
         if style not in allowed:
@@ -525,7 +528,8 @@ class OperationBuilder:
         return {f.wire: f.type for f in self.conv.all_fields(self.conv.models[t.name])}
 
 
-_FORM_STYLES = frozenset({"form", "spaceDelimited", "pipeDelimited", "deepObject"})
+# tabDelimited is not an OpenAPI 3 style: the Swagger 2.0 converter writes it for tsv.
+_FORM_STYLES = frozenset({"form", "spaceDelimited", "pipeDelimited", "tabDelimited", "deepObject"})
 
 
 def _encoding(

@@ -44,12 +44,8 @@ def _factory(f: ModelField, imports: Imports) -> str:
     ``list[list[Unknown]]``, and ruff rewrites ``lambda: []`` back to ``list`` (PIE807)."""
     factory = f.default_factory or ""
     t = f.type.with_nullable(False)
-    if (
-        factory in {"list", "dict"}
-        and t.kind == factory
-        and t.args
-        and t.args[0].kind in {"list", "dict"}
-    ):
+    nested = bool(t.args) and t.args[0].kind in {"list", "dict"}
+    if factory in {"list", "dict"} and t.kind == factory and nested:
         return annotation(t, imports, runtime=".._runtime")
     return factory
 
@@ -251,9 +247,9 @@ def render_models_init(
             f"_RENAMED: dict[str, str] = {{\n{renamed}"
         )
         lookup = (
-            "    if name in _RENAMED:\n"
-            "        from .._runtime.renames import renamed_model\n\n"
-            "        return renamed_model(name, _RENAMED[name], __getattr__(_RENAMED[name]))\n"
+            "        if name in _RENAMED:\n"
+            "            from .._runtime.renames import renamed_model\n\n"
+            "            return renamed_model(name, _RENAMED[name], __getattr__(_RENAMED[name]))\n"
         )
     else:
         lookup = ""
@@ -277,13 +273,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-{lookup}    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
-    value = getattr(importlib.import_module(f".{{module}}", __name__), name)
-    globals()[name] = value
-    return value
+# Type checkers read the imports above, so that a misspelt name is an error (PEP 562: a module
+# ``__getattr__`` would make every name valid, typed by its return type).
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+{lookup}        module = _MODULES.get(name)
+        if module is None:
+            raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+        value = getattr(importlib.import_module(f".{{module}}", __name__), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

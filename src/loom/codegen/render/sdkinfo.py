@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loom.codegen.render.annotations import Imports
 from loom.codegen.render.package import Context
-from loom.runtime.operation import SdkInfo, SecurityRequirement, SecurityScheme
+from loom.runtime.operation import SdkInfo, SecurityRequirement, SecurityScheme, TokenExchange
 
 
 def sdk_info(ctx: Context) -> SdkInfo:
@@ -31,6 +31,8 @@ def sdk_info(ctx: Context) -> SdkInfo:
         setting_defaults=dict(sorted(cfg.setting_defaults.items())),
         env_aliases=dict(sorted(cfg.env_aliases.items())),
         base_url_suffix=cfg.base_url_suffix,
+        base_url_drop_suffix=cfg.base_url_drop_suffix,
+        token_exchange=None if cfg.token_exchange is None else TokenExchange(**cfg.token_exchange),  # type: ignore[arg-type]
         parameter_settings=dict(sorted(cfg.parameter_settings.items())),
     )
 
@@ -70,6 +72,11 @@ def sdk_info_source(ctx: Context, imports: Imports) -> str:
         args.append(f"env_aliases={dict(info.env_aliases)!r}")
     if info.base_url_suffix:
         args.append(f"base_url_suffix={info.base_url_suffix!r}")
+    if info.base_url_drop_suffix:
+        args.append(f"base_url_drop_suffix={info.base_url_drop_suffix!r}")
+    if info.token_exchange is not None:
+        imports.add("._runtime.operation", "TokenExchange")
+        args.append(f"token_exchange={info.token_exchange!r}")
     if info.parameter_settings:
         args.append(f"parameter_settings={dict(info.parameter_settings)!r}")
     return "_SDK = SdkInfo(\n    " + ",\n    ".join(args) + ",\n)"

@@ -1,9 +1,11 @@
-"""Load an OpenAPI 3.0/3.1 document from JSON or YAML, bundling the files it references.
+"""Load an OpenAPI 3.0/3.1 or Swagger 2.0 document from JSON or YAML, bundling its files.
 
 ``load_document`` is the first stage of the pipeline: it returns one document whose ``$ref``s are
 all local, the OpenAPI version, a sha256 of the input for the generated files' header line, and
-the files that were read. Problems that stop generation raise ``FatalSchemaError`` (one line, no
-traceback); the rest go to the ``DiagnosticSink``.
+the files that were read. A Swagger 2.0 document (detected by content) is converted to OpenAPI
+3.0.3 first (``sources.swagger2``), and diagnostics point into the 2.0 input. Problems that
+stop generation raise ``FatalSchemaError`` (one line, no traceback); the rest go to the
+``DiagnosticSink``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from loom.codegen.sources.model import SourceFile
 from loom.codegen.sources.parse import MAX_DEPTH, decode_text, parse_text
 from loom.codegen.sources.pointer import is_missing, parse_fragment, resolve, split_ref
 from loom.codegen.sources.promote import promote_titled_variants
+from loom.codegen.sources.swagger2 import (
+    PointerMap,
+    convert_external,
+    convert_swagger,
+    is_swagger,
+)
 
 __all__ = ["LoadedDocument", "load_document", "load_text"]
 
@@ -43,6 +51,7 @@ class LoadedDocument:
             as ``path NUL length NUL bytes``.
         source_files: every file read, entry first.
         entry: the entry file.
+        converted_from: ``"swagger-2.0"`` when the input was converted, else ``None``.
     """
 
     document: dict[str, Any]
@@ -50,6 +59,7 @@ class LoadedDocument:
     sha256: str
     source_files: tuple[Path, ...]
     entry: Path
+    converted_from: str | None = None
 
 
 def load_document(path: Path, *, sink: DiagnosticSink) -> LoadedDocument:
@@ -106,11 +116,49 @@ def _load(
     data: bytes, *, name: str, entry_path: Path, base_dir: Path | None, sink: DiagnosticSink
 ) -> LoadedDocument:
     root = parse_text(decode_text(data, name=name), name=name)
+    if isinstance(root, dict) and is_swagger(cast("dict[str, Any]", root)):
+        converted = convert_swagger(
+            cast("dict[str, Any]", root), name=name, sink=sink, base_dir=base_dir
+        )
+        # From here on, pointers of the converted document are reported as the input's.
+        sink.translate = converted.pointers.original
+        try:
+            return _load_openapi(
+                converted.document,
+                data,
+                name=name,
+                entry_path=entry_path,
+                base_dir=base_dir,
+                sink=sink,
+                converted=converted.pointers,
+            )
+        except FatalSchemaError as exc:
+            if exc.pointer is None:
+                raise
+            raise FatalSchemaError(
+                exc.message, pointer=converted.pointers.original(exc.pointer)
+            ) from None
+    return _load_openapi(root, data, name=name, entry_path=entry_path, base_dir=base_dir, sink=sink)
+
+
+def _load_openapi(
+    root: Any,
+    data: bytes,
+    *,
+    name: str,
+    entry_path: Path,
+    base_dir: Path | None,
+    sink: DiagnosticSink,
+    converted: PointerMap | None = None,
+) -> LoadedDocument:
     version = _check_version(root, name=name, sink=sink)
     document = cast("dict[str, Any]", root)
     _check_paths(document, version, name=name, sink=sink)
     entry = SourceFile(path=entry_path, label="", data=data, root=document)
     bundler = Bundler(entry=entry, sink=sink, base_dir=base_dir)
+    if converted is not None:
+        bundler.transform = convert_external
+        bundler.entry_pointer = converted.converted
     if _needs_bundling(document, name=name):
         try:
             document = bundler.run()
@@ -129,6 +177,7 @@ def _load(
         sha256=_sha256(files, base_dir=base_dir),
         source_files=tuple(f.path for f in files),
         entry=entry_path,
+        converted_from=None if converted is None else "swagger-2.0",
     )
 
 
@@ -140,11 +189,6 @@ def _check_version(root: Any, *, name: str, sink: DiagnosticSink) -> Literal["3.
             "with `openapi`, `info` and `paths`"
         )
     root = cast("dict[str, Any]", root)
-    if "swagger" in root and "openapi" not in root:
-        raise FatalSchemaError(
-            f"{name}: Swagger {root['swagger']} is not supported yet; convert it to OpenAPI 3 "
-            "(for example with swagger2openapi) and generate from that"
-        )
     raw = root.get("openapi")
     if raw is None:
         raise FatalSchemaError(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -74,6 +75,10 @@ class Bundler:
     entry: SourceFile
     sink: DiagnosticSink
     base_dir: Path | None
+    transform: Callable[[Any], Any] | None = None
+    """Applied to each referenced file once parsed (Swagger 2.0 input converts their schemas)."""
+    entry_pointer: Callable[[str], str] | None = None
+    """Where a pointer into the entry *as written* is in the entry given (a converted one)."""
     files: dict[Path, SourceFile] = field(default_factory=dict[Path, SourceFile])
     internal_refs: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
     budget: Budget = field(default_factory=Budget)
@@ -296,6 +301,8 @@ class Bundler:
             ) from None
         if target_file is self.entry:
             local = format_pointer(tokens)
+            if self.entry_pointer is not None:  # another file refers back into a converted entry
+                local = self.entry_pointer(local)
             self.internal_refs.append((local, where(file.label, loc)))
             return {"$ref": local, **self._siblings(node, file, kind, loc, depth)}
         target = resolve(target_file.root, tokens)
@@ -354,6 +361,8 @@ class Bundler:
         root = parse_text(decode_text(data, name=label), name=label)
         if b"*" in data and b"&" in data:  # only YAML anchors and aliases share objects
             check_expansion(root, name=label)
+        if self.transform is not None:
+            root = self.transform(root)
         source = SourceFile(path=path, label=label, data=data, root=root)
         self.files[path] = source
         logger.debug("read %s (%d bytes)", label, len(data))

@@ -75,15 +75,19 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("models", "types", "errors"):
-        return importlib.import_module(f".{name}", __name__)
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+# Type checkers read the imports above, so that a misspelt name is an error (PEP 562: a module
+# ``__getattr__`` would make every name valid, typed by its return type).
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name in ("models", "types", "errors"):
+            return importlib.import_module(f".{name}", __name__)
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

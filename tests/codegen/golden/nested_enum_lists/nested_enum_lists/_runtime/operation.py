@@ -17,7 +17,14 @@ T = TypeVar("T")
 
 ParamLocation: TypeAlias = Literal["path", "query", "header", "cookie"]
 ParamStyle: TypeAlias = Literal[
-    "form", "simple", "label", "matrix", "deepObject", "pipeDelimited", "spaceDelimited"
+    "form",
+    "simple",
+    "label",
+    "matrix",
+    "deepObject",
+    "pipeDelimited",
+    "spaceDelimited",
+    "tabDelimited",
 ]
 ResponseKind: TypeAlias = Literal["json", "bytes", "text", "none"]
 PaginationKind: TypeAlias = Literal["offset", "page", "cursor", "camunda"]
@@ -215,6 +222,35 @@ class SecurityScheme:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenExchange:
+    """An API that issues its own tokens: what to POST for one and how to send it back.
+
+    The ``TOKEN_EXCHANGE`` auth strategy POSTs ``{id_field: client_id, secret_field:
+    client_secret}`` as JSON to ``path`` (relative to the base URL, or an absolute URL; the
+    ``oauth_url`` setting overrides it), reads ``token_field`` from the JSON answer, and sends
+    ``prefix + token`` in ``header``. Defaults are Conductor's (``POST /token``,
+    ``X-Authorization``).
+
+    Attributes:
+        path: the token endpoint.
+        id_field: JSON field of the id.
+        secret_field: JSON field of the secret.
+        token_field: JSON field of the token in the answer.
+        header: the request header that carries the token.
+        prefix: text before the token in the header (``"Bearer "``), or nothing.
+        lifetime_seconds: renew the token after this long; ``None``: only after a 401.
+    """
+
+    path: str = "/token"
+    id_field: str = "keyId"
+    secret_field: str = "keySecret"
+    token_field: str = "token"
+    header: str = "X-Authorization"
+    prefix: str = ""
+    lifetime_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SdkInfo:
     """What a generated SDK tells the runtime about itself; one instance per SDK, in ``_client.py``.
 
@@ -234,6 +270,11 @@ class SdkInfo:
             is a configuration error.
         base_url_suffix: a base path appended to a configured base URL that lacks it (``/v2``),
             unless the ``base_url_exact`` setting is true.
+        token_exchange: how the API issues its own tokens (``TOKEN_EXCHANGE`` strategy), or
+            ``None``.
+        base_url_drop_suffix: removed from a configured base URL that ends with it, unless
+            ``base_url_exact`` is true: Conductor's paths start with ``/api`` while its users'
+            ``CONDUCTOR_SERVER_URL`` ends with it (``http://host:8080/api``).
         parameter_settings: query/header parameter wire name → the setting whose value the
             parameter takes when a call leaves it out (Camunda: ``{"tenantId": "tenant_id"}``).
     """
@@ -250,4 +291,6 @@ class SdkInfo:
     setting_defaults: Mapping[str, object] = field(default_factory=dict[str, object])
     env_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict[str, tuple[str, ...]])
     base_url_suffix: str = ""
+    token_exchange: TokenExchange | None = None
+    base_url_drop_suffix: str = ""
     parameter_settings: Mapping[str, str] = field(default_factory=dict[str, str])

@@ -17,8 +17,13 @@ form            false   ``color=blue,black,brown`` / ``color=R,100,G,200,B,150``
 form            true    ``color=blue&color=black&color=brown`` / ``R=100&G=200&B=150``
 spaceDelimited  false   ``color=blue%20black%20brown`` / ``color=R%20100%20G%20200%20B%20150``
 pipeDelimited   false   ``color=blue|black|brown`` / ``color=R|100|G|200|B|150``
+tabDelimited    false   ``color=blue%09black%09brown`` (not an OpenAPI 3 style: Swagger 2.0 tsv)
 deepObject      true    (objects only) ``color[R]=100&color[G]=200&color[B]=150``
 =============== ======= ====================================================================
+
+Swagger 2.0 documents converted by loom may also give arrays in a path or a header the styles
+``spaceDelimited``, ``pipeDelimited`` and ``tabDelimited`` (``collectionFormat`` ssv, pipes, tsv):
+the values are joined by that delimiter instead of commas.
 
 Values are percent-encoded per component (RFC 3986 §2.1); delimiters stay literal. Query
 parameters with ``allowReserved`` keep RFC 3986 reserved characters unescaped.
@@ -53,6 +58,10 @@ __all__ = [
 ]
 
 _RESERVED = ":/?#[]@!$&'()*+,;="
+_DELIMITERS = {"spaceDelimited": " ", "pipeDelimited": "|", "tabDelimited": "\t"}
+"""Delimiters of the delimited styles, as text (headers)."""
+_ENCODED_DELIMITERS = {"spaceDelimited": "%20", "pipeDelimited": "|", "tabDelimited": "%09"}
+"""The same in a URL (the pipe stays literal, as in the specification's table)."""
 
 
 def to_jsonable(value: object) -> Any:
@@ -158,6 +167,8 @@ def serialize_path(param: Param, value: object) -> str:
         return text
     if shape.kind == "array":
         parts = [_q(v) for v in shape.array]
+        if style in _DELIMITERS:
+            return _ENCODED_DELIMITERS[style].join(parts)
         if style == "label":
             return "." + ("." if explode else ",").join(parts)
         if style == "matrix":
@@ -189,7 +200,7 @@ def serialize_header(param: Param, value: object) -> str:
     if shape.kind == "scalar":
         return shape.scalar
     if shape.kind == "array":
-        return ",".join(shape.array)
+        return _DELIMITERS.get(param.style, ",").join(shape.array)
     if param.explode:
         return ",".join(f"{k}={v}" for k, v in shape.pairs)
     return ",".join(f"{k},{v}" for k, v in shape.pairs)
@@ -215,7 +226,7 @@ def serialize_query(param: Param, value: object) -> list[str]:
     style = param.style
     if style == "deepObject":
         return _deep_object(param.name, value, reserved)
-    delimiter = {"spaceDelimited": "%20", "pipeDelimited": "|"}.get(style, ",")
+    delimiter = _ENCODED_DELIMITERS.get(style, ",")
     if shape.kind == "array":
         parts = [_q(v, allow_reserved=reserved) for v in shape.array]
         if param.explode:

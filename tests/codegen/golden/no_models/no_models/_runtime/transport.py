@@ -144,7 +144,30 @@ def build_auth(
             timeout_seconds=settings.timeout_seconds or 30.0,
             logger=logger,
         )
+    if strategy == "TOKEN_EXCHANGE" and sdk.token_exchange is not None:
+        from .token_exchange import TokenExchangeAuth
+
+        assert settings.client_id
+        assert settings.client_secret
+        spec = sdk.token_exchange
+        return TokenExchangeAuth(
+            token_url=settings.oauth_url or _join(settings.base_url, spec.path),
+            key_id=settings.client_id,
+            key_secret=settings.client_secret.get_secret_value(),
+            spec=spec,
+            verify=verify,
+            proxy=settings.proxy,
+            timeout_seconds=settings.timeout_seconds or 30.0,
+            logger=logger,
+        )
     return None
+
+
+def _join(base_url: str, path: str) -> str:
+    """``path`` under the base URL, unless it is an absolute URL itself."""
+    if "://" in path:
+        return path
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
 def client_kwargs(

@@ -48,8 +48,8 @@ __all__ = [
     "resolve_settings",
 ]
 
-AuthStrategy = Literal["NONE", "BASIC", "OAUTH", "BEARER", "API_KEY"]
-AUTH_STRATEGIES: Final = ("NONE", "BASIC", "OAUTH", "BEARER", "API_KEY")
+AuthStrategy = Literal["NONE", "BASIC", "OAUTH", "BEARER", "API_KEY", "TOKEN_EXCHANGE"]
+AUTH_STRATEGIES: Final = ("NONE", "BASIC", "OAUTH", "BEARER", "API_KEY", "TOKEN_EXCHANGE")
 
 _LOG_LEVELS: Final = {
     "silent": logging.CRITICAL + 10,
@@ -356,6 +356,9 @@ def _normalise(sdk: SdkInfo, settings: Settings) -> Settings:
     suffix = sdk.base_url_suffix.rstrip("/")
     if base and suffix and not settings.base_url_exact and not base.endswith(suffix):
         base += suffix
+    drop = sdk.base_url_drop_suffix.rstrip("/")
+    if drop and not settings.base_url_exact and base.endswith(drop):
+        base = base[: -len(drop)]
     oauth2 = [s for s in sdk.security_schemes.values() if s.kind == "oauth2"]
     oauth_url = settings.oauth_url
     if oauth_url is None:
@@ -365,7 +368,7 @@ def _normalise(sdk: SdkInfo, settings: Settings) -> Settings:
     return dataclasses.replace(
         settings,
         base_url=base,
-        auth_strategy=_infer_strategy(settings) if strategy is None else strategy,
+        auth_strategy=_infer_strategy(sdk, settings) if strategy is None else strategy,
         oauth_url=oauth_url,
         scopes=tuple(scopes),
     )
@@ -380,10 +383,12 @@ def _credential_sets(settings: Settings) -> dict[str, bool]:
     }
 
 
-def _infer_strategy(settings: Settings) -> AuthStrategy | None:
+def _infer_strategy(sdk: SdkInfo, settings: Settings) -> AuthStrategy | None:
     present = [k for k, v in _credential_sets(settings).items() if v]
     if len(present) == 1:
         only = present[0]
+        if only == "OAUTH" and sdk.token_exchange is not None:
+            return "TOKEN_EXCHANGE"  # the API issues its own tokens for an id and a secret
         return (
             "OAUTH"
             if only == "OAUTH"
@@ -401,6 +406,7 @@ _NEEDS: Final[dict[str, tuple[str, ...]]] = {
     "BASIC": ("username", "password"),
     "BEARER": ("token",),
     "API_KEY": ("api_key",),
+    "TOKEN_EXCHANGE": ("client_id", "client_secret"),
 }
 
 
@@ -435,6 +441,12 @@ def _check(sdk: SdkInfo, settings: Settings, problems: list[str], variables: lis
             if not getattr(settings, need):
                 problems.append(f"{var(need)} is required when {strategy_var}={strategy}")
                 variables.extend((var(need), strategy_var))
+    if strategy == "TOKEN_EXCHANGE" and sdk.token_exchange is None:
+        problems.append(
+            f"{strategy_var}=TOKEN_EXCHANGE but this SDK was generated without "
+            "[runtime.token_exchange]; pass auth= to the client instead"
+        )
+        variables.append(strategy_var)
     if strategy == "API_KEY" and not any(s.kind == "apiKey" for s in sdk.security_schemes.values()):
         problems.append(
             f"{strategy_var}=API_KEY but the API declares no apiKey security scheme; pass auth= "

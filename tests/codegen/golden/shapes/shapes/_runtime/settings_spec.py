@@ -46,12 +46,15 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(
         "auth_strategy",
         "inferred",
-        "NONE, BASIC, OAUTH, BEARER or API_KEY. Inferred when unset: client id + secret → "
-        "OAUTH, username + password → BASIC, token → BEARER, api key → API_KEY, else NONE.",
+        "NONE, BASIC, OAUTH, BEARER, API_KEY or TOKEN_EXCHANGE. Inferred when unset: client "
+        "id + secret → OAUTH (TOKEN_EXCHANGE for an SDK whose API issues its own tokens), "
+        "username + password → BASIC, token → BEARER, api key → API_KEY, else NONE.",
     ),
     SettingSpec("oauth_url", "the schema's token URL", "OAuth 2.0 token endpoint."),
-    SettingSpec("client_id", "none", "OAuth client id."),
-    SettingSpec("client_secret", "none", "OAuth client secret.", secret=True),
+    SettingSpec("client_id", "none", "OAuth client id (TOKEN_EXCHANGE: the key id)."),
+    SettingSpec(
+        "client_secret", "none", "OAuth client secret (TOKEN_EXCHANGE: the key secret).", True
+    ),
     SettingSpec("audience", "none", "OAuth `audience` sent with the token request."),
     SettingSpec("scopes", "none", "OAuth scopes, comma- or space-separated."),
     SettingSpec(
