@@ -21,6 +21,7 @@ from typing import cast
 BENCHES = (
     "bench.codegen_speed",
     "bench.import_time",
+    "bench.sdk_regression",
     "bench.generator_memory",
     "bench.runtime_overhead",
     "bench.engine_throughput",

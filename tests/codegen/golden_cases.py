@@ -35,6 +35,8 @@ CASES: dict[str, tuple[Path, dict[str, Any]]] = {
             "worker_adapter": "camunda",
         },
     ),
+    # components and no paths (OpenAPI 3.1): a models-only package, no client
+    "models_only": (FIXTURES / "models_only.json", {"package": "models_only"}),
     # issue 17 item 7: strict-clean without models, with list[list[Enum]] defaults, numeric const
     "no_models": (FIXTURES / "no_models.yaml", {"package": "no_models"}),
     "nested_enum_lists": (FIXTURES / "nested_enum_lists.yaml", {"package": "nested_enum_lists"}),

@@ -63,26 +63,50 @@ def test_omitted_optional_parameters_are_not_sent_when_not_given(
     assert "cookie" not in server.last.headers
 
 
-def test_create_serialises_model_by_alias_without_unset_fields_when_body_is_model(
+def test_create_sends_fields_and_nested_model_by_alias_when_body_fields_are_arguments(
     sdk: ModuleType, server: RecordingServer
 ) -> None:
     server.routes[("POST", "/pets")] = Reply(201, CAT)
     models: Any = sdk.models
     pet = _client(sdk, server).pets.create(
-        body=models.NewPet(name="Tom", kind=models.NewPetKind.CAT)
+        name="Tom", kind=models.NewPetKind.CAT, friend=models.NewPet(name="Rex", kind="dog")
     )
     assert server.last.headers["content-type"].startswith("application/json")
-    assert server.last.json() == {"name": "Tom", "kind": "cat"}
+    assert server.last.json() == {
+        "name": "Tom",
+        "kind": "cat",
+        "friend": {"name": "Rex", "kind": "dog"},
+    }
     assert pet.lives == 7
 
 
-def test_create_sends_plain_dict_as_is_when_body_is_mapping(
+def test_create_sends_nested_typed_dict_and_none_as_given_when_fields_are_plain_values(
     sdk: ModuleType, server: RecordingServer
 ) -> None:
     server.routes[("POST", "/pets")] = Reply(201, DOG)
-    pet = _client(sdk, server).pets.create(body={"name": "Rex", "kind": "dog", "owner": None})
-    assert server.last.json() == {"name": "Rex", "kind": "dog", "owner": None}
+    pet = _client(sdk, server).pets.create(
+        name="Rex", kind="dog", owner=None, friend={"name": "Tom", "kind": "cat"}
+    )
+    assert server.last.json() == {
+        "name": "Rex",
+        "kind": "dog",
+        "owner": None,
+        "friend": {"name": "Tom", "kind": "cat"},
+    }
     assert pet.good_boy is True
+
+
+def test_create_sends_whole_model_when_body_style_is_body(
+    tmp_path: Path, server: RecordingServer
+) -> None:
+    _, body_sdk = generate_sdk(FIXTURE, tmp_path, package="petstore_body", body_style="body")
+    server.routes[("POST", "/pets")] = Reply(201, CAT)
+    models: Any = body_sdk.models
+    client = _client(body_sdk, server)
+    client.pets.create(body=models.NewPet(name="Tom", kind=models.NewPetKind.CAT))
+    assert server.last.json() == {"name": "Tom", "kind": "cat"}
+    client.pets.create(body={"name": "Rex", "kind": "dog", "owner": None})
+    assert server.last.json() == {"name": "Rex", "kind": "dog", "owner": None}
 
 
 def test_request_model_enforces_constraints_when_constructed(sdk: ModuleType) -> None:
@@ -100,7 +124,7 @@ def test_typed_error_carries_parsed_problem_when_server_answers_400(
         400, {"title": "Bad", "status": 400, "detail": None}, "application/problem+json"
     )
     with pytest.raises(sdk.BadRequestError) as info:
-        _client(sdk, server).pets.create(body={"name": "x", "kind": "cat"})
+        _client(sdk, server).pets.create(name="x", kind="cat")
     err = info.value
     assert err.status_code == 400
     assert type(err.body).__name__ == "Problem"

@@ -85,7 +85,7 @@ def test_old_method_name_calls_the_new_one_and_warns(sdk: ModuleType) -> None:
     with recording_server() as server:
         server.routes[("POST", "/pets")] = _pet()
         with pytest.warns(DeprecationWarning, match=r"create is renamed add"):
-            pet = _client(sdk, server).pets.create(body={"name": "Rex"})
+            pet = _client(sdk, server).pets.create(name="Rex")
         assert pet.name == "Rex"
         assert server.last.json() == {"name": "Rex"}
 
@@ -93,7 +93,7 @@ def test_old_method_name_calls_the_new_one_and_warns(sdk: ModuleType) -> None:
 def test_old_method_name_works_on_the_async_client_too(sdk: ModuleType) -> None:
     async def call(url: str) -> Any:
         async with sdk.AsyncClient(base_url=url, max_retries=0) as client:
-            return await client.pets.create(body={"name": "Rex"})
+            return await client.pets.create(name="Rex")
 
     with recording_server() as server:
         server.routes[("POST", "/pets")] = _pet()
@@ -107,7 +107,7 @@ def test_new_method_name_does_not_warn(sdk: ModuleType) -> None:
         server.routes[("POST", "/pets")] = _pet()
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            _client(sdk, server).pets.add(body={"name": "Rex"})
+            _client(sdk, server).pets.add(name="Rex")
 
 
 def test_old_model_name_is_the_new_class_and_warns(sdk: ModuleType) -> None:
@@ -182,8 +182,8 @@ from pets.models import NewPet, Pet
 
 
 def use(client: Client) -> str:
-    created: Pet = client.pets.create(body=NewPet(name="Rex"))
-    again = client.pets.create(body={"name": "Rex"})
+    created: Pet = client.pets.create(name="Rex")
+    again = client.pets.create(name="Rex")
     new_pet = NewPet(name="Rex", label="good")
     return created.name + again.name + (new_pet.tag or "")
 """

@@ -12,11 +12,13 @@ import datetime as dt
 import enum
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from loom.codegen.ir.model import Api, Operation, TypeRef
+from loom.codegen.render.methods import field_arguments, option_arguments
+from loom.codegen.render.params import request_shapes
 from tests.e2e.conftest import CamundaUnderTest
 from tests.e2e.minimal_args import SchemaSampler, operation_args
 from tests.e2e.prism import verdict
@@ -68,14 +70,25 @@ def call_kwargs(
             kwargs[param.name] = args.params[key]
         else:
             assert not param.required, f"no value built for required parameter {param.wire}"
+    shapes = request_shapes(camunda.api)
+    fields = field_arguments(op, shapes, "fields")
     if op.body is not None and args.body is not None and (args.body_required or with_optional_body):
         body = args.body
-        if op.body.type.kind == "model" and op.body.content_type == "application/json":
-            # Go through the typed model: it must accept a valid payload and dump it unchanged.
-            model = getattr(camunda.module("models"), op.body.type.name)
-            body = model.model_validate(body)
-        kwargs["body"] = body
-    kwargs["extra_headers"] = {"Prefer": f"code={op.success_statuses[0]}"}
+        if fields is not None and isinstance(body, dict):
+            # The body's fields as the method's arguments; nested objects as plain dicts (their
+            # TypedDict request shapes).
+            payload: dict[str, Any] = cast(dict[str, Any], body)
+            kwargs.update((name, payload[f.wire]) for f, name in fields if f.wire in payload)
+        else:
+            if op.body.type.kind == "model" and op.body.content_type == "application/json":
+                # Go through the typed model: it must accept a valid payload and dump it unchanged.
+                model = getattr(camunda.module("models"), op.body.type.name)
+                body = model.model_validate(body)
+            kwargs["body"] = body
+    renamed = option_arguments(op, shapes, "fields")
+    kwargs[renamed.get("extra_headers", "extra_headers")] = {
+        "Prefer": f"code={op.success_statuses[0]}"
+    }
     return kwargs
 
 

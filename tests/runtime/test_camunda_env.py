@@ -48,12 +48,12 @@ sys.path.insert(0, {sdk_dir!r})
 from camunda_sdk import AsyncClient, Client
 with Client() as client:
     keys = [p.process_instance_key for p in client.process_instance.search_all(
-        body={{"page": {{"limit": 2}}}})]
+        page={{"limit": 2}})]
 
 async def main():
     async with AsyncClient() as client:
         return [p.process_instance_key async for p in client.process_instance.search_all(
-            body={{"page": {{"limit": 2}}}})]
+            page={{"limit": 2}})]
 
 print(json.dumps({{"sync": keys, "async": asyncio.run(main())}}))
 """

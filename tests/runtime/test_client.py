@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -18,9 +20,18 @@ from loom.runtime.errors import (
     InternalServerError,
     NotFoundError,
 )
-from loom.runtime.operation import Body, Operation, Param
+from loom.runtime.operation import Body, Operation, Param, SdkInfo
 
-from .helpers import CREATE_THING, GET_THING, AsyncClient, Client, Problem, Thing, thing_server
+from .helpers import (
+    CREATE_THING,
+    GET_THING,
+    TEST_SDK,
+    AsyncClient,
+    Client,
+    Problem,
+    Thing,
+    thing_server,
+)
 from .loopback import LoopbackServer, Received, Reply, Script
 
 Serve = Callable[[Script], LoopbackServer]
@@ -131,11 +142,23 @@ def test_body_model_is_sent_by_alias_without_unset_fields_when_posting(serve: Se
     )
     received: list[Received] = []
     server = serve(thing_server(received))
-    with Client(base_url=server.url, tenant_id="t-9") as client:
+    with TenantClient(base_url=server.url, tenant_id="t-9") as client:
         client.request(op, {}, NewThing(display_name="x"))
     assert received[0].json() == {"displayName": "x"}
     assert received[0].headers["content-type"] == "application/json"
     assert received[0].query == "tenantId=t-9"
+    # without the SDK's parameter_settings option, no parameter takes a setting's value
+    with Client(base_url=server.url, tenant_id="t-9") as client:
+        client.request(op, {}, NewThing(display_name="x"))
+    assert received[1].query == ""
+
+
+class TenantClient(Client):
+    """An SDK whose configuration turns on ``parameter_settings`` (as Camunda's does)."""
+
+    sdk_info: ClassVar[SdkInfo] = dataclasses.replace(
+        TEST_SDK, parameter_settings={"tenantId": "tenant_id"}
+    )
 
 
 def test_body_for_operation_without_body_is_refused_when_given() -> None:

@@ -9,6 +9,8 @@ Example::
     layout = "resources"             # "resources" | "flat" | "paths"
     source = "auto"                  # "auto" | "openapi" | "proxmox" (apidata.js)
     error_classes = "shared"         # "shared" | "per-operation"
+    body_style = "fields"            # "fields": a JSON object body's fields are arguments;
+                                     # "body": one body= argument (the model or its TypedDict)
     include_tags = []                # empty: every tag
     idempotent = ["*/search"]        # POST/PATCH operations retried like GET
 
@@ -89,6 +91,7 @@ class GeneratorConfig:
     layout: Literal["resources", "flat", "paths"] = "resources"
     source: Literal["auto", "openapi", "proxmox"] = "auto"
     error_classes: Literal["shared", "per-operation"] = "shared"
+    body_style: Literal["fields", "body"] = "fields"
     include_tags: tuple[str, ...] = ()
     idempotent: tuple[str, ...] = ()
     """fnmatch patterns over operationId or path: POST/PATCH operations retried like GET."""
@@ -107,6 +110,9 @@ class GeneratorConfig:
     """``[runtime.token_exchange]``: the API issues its own tokens (``runtime.TokenExchange``)."""
     base_url_drop_suffix: str = ""
     """``[runtime] base_url_drop_suffix``: removed from a configured base URL ending with it."""
+    parameter_settings: dict[str, str] = field(default_factory=dict[str, str])
+    """Query/header parameter wire name -> the setting whose value it takes when a call omits
+    it (Camunda: ``{"tenantId": "tenant_id"}``)."""
     pagination: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     renames: Renames = field(default_factory=Renames)
     worker_adapter: Literal["camunda", "conductor"] | None = None
@@ -182,6 +188,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
         layout=sdk.layout,
         source=sdk.source,
         error_classes=sdk.error_classes,
+        body_style=sdk.body_style,
         include_tags=tuple(sdk.include_tags),
         idempotent=tuple(sdk.idempotent),
         operation_names=dict(parsed.names.operations),
@@ -203,6 +210,7 @@ def load_config(path: Path | None) -> GeneratorConfig:
             if runtime.token_exchange is None
             else runtime.token_exchange.model_dump(exclude_none=True)
         ),
+        parameter_settings=dict(runtime.parameter_settings),
         pagination={
             op: spec.model_dump(exclude_none=True) for op, spec in parsed.pagination.items()
         },

@@ -35,6 +35,7 @@ class SdkTable(_Table):
     layout: Literal["resources", "flat", "paths"] = "resources"
     source: Literal["auto", "openapi", "proxmox"] = "auto"
     error_classes: Literal["shared", "per-operation"] = "shared"
+    body_style: Literal["fields", "body"] = "fields"
     include_tags: list[str] = Field(default_factory=list[str])
     idempotent: list[str] = Field(default_factory=list[str])
 
@@ -79,6 +80,7 @@ class RuntimeTable(_Table):
     setting_defaults: dict[str, Scalar | list[str]] = Field(
         default_factory=dict[str, Scalar | list[str]]
     )
+    parameter_settings: dict[str, str] = Field(default_factory=dict[str, str])
 
 
 class PaginationTable(_Table):

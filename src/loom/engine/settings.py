@@ -7,6 +7,8 @@ Every duration is a ``*_seconds`` float. ``LOOM_DATABASE_URL`` accepts the plain
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import socket
 import uuid
@@ -54,21 +56,82 @@ def normalize_database_url(url: str) -> str:
     )
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+# Every variable ``from_env`` reads; a ``LOOM_*`` variable close to one of these is a typo.
+KNOWN_VARIABLES = (
+    "LOOM_DATABASE_URL",
+    "LOOM_ENGINE_ID",
+    "LOOM_LEASE_SECONDS",
+    "LOOM_POLL_INTERVAL_SECONDS",
+    "LOOM_MAX_CONCURRENT_STEPS",
+    "LOOM_ALLOW_PRIVATE_NETWORKS",
+    "LOOM_HTTP_TIMEOUT_SECONDS",
+    "LOOM_SECRET_PATTERNS",
+    "LOOM_AUTO_MIGRATE",
+    "LOOM_RUN_SCHEDULER",
+    "LOOM_LOG_LEVEL",
+    "LOOM_LOG_JSON",
+)
+
+
 def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{name}={raw!r} must be a positive number of seconds")
+    return value
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number (for example 64)") from None
+    if value < 1:
+        raise SettingsError(f"{name}={raw!r} must be at least 1")
+    return value
 
 
 def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean (use true or false, 1 or 0)")
+
+
+def _env_level(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    level = raw.strip().upper()
+    if level not in _LEVELS:
+        raise SettingsError(f"{name}={raw!r} is not a log level (one of {', '.join(_LEVELS)})")
+    return level
+
+
+def _check_spelling(env: Mapping[str, str]) -> None:
+    """A ``LOOM_*`` variable that is one typo away from a setting is an error, not ignored."""
+    for name in env:
+        if not name.startswith("LOOM_") or name in KNOWN_VARIABLES:
+            continue
+        close = difflib.get_close_matches(name, KNOWN_VARIABLES, n=1, cutoff=0.85)
+        if close:
+            raise SettingsError(f"{name} is not a loom setting; did you mean {close[0]}?")
 
 
 def _default_engine_id() -> str:
@@ -134,6 +197,7 @@ class EngineSettings:
             SettingsError: when a variable cannot be parsed.
         """
         env = os.environ if env is None else env
+        _check_spelling(env)
         patterns_raw = env.get("LOOM_SECRET_PATTERNS")
         auto_raw = env.get("LOOM_AUTO_MIGRATE")
         values: dict[str, object] = {
@@ -142,7 +206,7 @@ class EngineSettings:
             ),
             "lease_seconds": _env_float(env, "LOOM_LEASE_SECONDS", 30.0),
             "poll_interval_seconds": _env_float(env, "LOOM_POLL_INTERVAL_SECONDS", 0.2),
-            "max_concurrent_steps": int(_env_float(env, "LOOM_MAX_CONCURRENT_STEPS", 64)),
+            "max_concurrent_steps": _env_int(env, "LOOM_MAX_CONCURRENT_STEPS", 64),
             "allow_private_networks": _env_bool(env, "LOOM_ALLOW_PRIVATE_NETWORKS", False),
             "http_timeout_seconds": _env_float(env, "LOOM_HTTP_TIMEOUT_SECONDS", 30.0),
             "secret_patterns": (
@@ -152,7 +216,7 @@ class EngineSettings:
             ),
             "auto_migrate": None if not auto_raw else _env_bool(env, "LOOM_AUTO_MIGRATE", False),
             "run_scheduler": _env_bool(env, "LOOM_RUN_SCHEDULER", True),
-            "log_level": env.get("LOOM_LOG_LEVEL", "INFO").upper(),
+            "log_level": _env_level(env, "LOOM_LOG_LEVEL", "INFO"),
             "log_json": _env_bool(env, "LOOM_LOG_JSON", True),
         }
         if env.get("LOOM_ENGINE_ID"):

@@ -1,15 +1,17 @@
 """``SyncAPIClient`` and ``AsyncAPIClient``: the two request loops of every generated SDK.
 
-Each loop sends one prepared request, asks ``retries.should_retry`` after every failure, logs
-the decision and its reason at debug, sleeps ``retries.retry_delay_seconds`` and tries again.
+Both send one prepared request through the one retry loop (``retry_loop``): an attempt is the
+I/O, the judge (``_send_policy``: ``retries.should_retry`` and ``retries.retry_delay_seconds``,
+the decision and its reason logged at debug) is shared.
 Everything that is not I/O (configuration, encoding, parsing, the retry policy) is shared in
 ``_base``, ``encoding``, ``response`` and ``retries``. httpx is imported on the first request.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ._base import BaseClient, CallOptions, PreparedRequest
@@ -18,6 +20,7 @@ from .errors import APIConnectionError, APITimeoutError
 from .operation import Operation
 from .response import RawResponse, error_for, parse_success
 from .retries import retry_delay_seconds, should_retry
+from .retry_loop import Failed, Retry, run_async, run_sync
 from .types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
 
 if TYPE_CHECKING:
@@ -26,13 +29,6 @@ if TYPE_CHECKING:
     import httpx
 
     from .pagination import AsyncPager, SyncPager
-
-
-async def _asleep(seconds: float) -> None:
-    # asyncio is imported here, not at module level: it imports ssl, which `Client()` must not.
-    import asyncio
-
-    await asyncio.sleep(seconds)
 
 
 __all__ = ["AsyncAPIClient", "SyncAPIClient"]
@@ -111,6 +107,64 @@ def _failure(exc: Exception, request: httpx.Request) -> tuple[APIConnectionError
     )
 
 
+def _failed(exc: Exception, request: httpx.Request) -> Failed:
+    """The outcome of an attempt that raised a transport error."""
+    error, connect_failed, tls = _failure(exc, request)
+    error.__cause__ = exc
+    error.__suppress_context__ = True
+    return Failed(error, connect_failed, tls)
+
+
+def _send_policy(
+    client: BaseClient, op: Operation[Any], request: httpx.Request
+) -> tuple[Callable[[int, httpx.Response | Failed], Retry | None], Callable[[Retry], None]]:
+    """The judge of one API call's attempts (``retries.should_retry``), and its retry log line.
+
+    A response under 400 and a decision not to retry stop the loop: the caller then raises the
+    error for the status, or the transport error.
+    """
+    log = client._logger  # pyright: ignore[reportPrivateUsage]
+    debug = log.isEnabledFor(10)
+
+    def judge(retries: int, outcome: httpx.Response | Failed) -> Retry | None:
+        if isinstance(outcome, Failed):
+            status, headers = None, None
+        elif outcome.status_code < 400:
+            return None
+        else:
+            status, headers = outcome.status_code, outcome.headers
+        decision = should_retry(
+            method=op.method,
+            status_code=status,
+            headers=headers,
+            request_headers=request.headers,
+            retries_done=retries,
+            max_retries=client._max_retries,  # pyright: ignore[reportPrivateUsage]
+            connect_failed=isinstance(outcome, Failed) and outcome.connect_failed,
+            idempotent=op.idempotent,
+            tls_error=outcome.tls_error if isinstance(outcome, Failed) else None,
+        )
+        if debug:
+            if isinstance(outcome, Failed):
+                cause = type(outcome.error.__cause__).__name__
+                log.debug("%s: %s: %s", op.operation_id, cause, decision.reason)
+            else:
+                log.debug("%s: %s", op.operation_id, decision.reason)
+        if not decision.retry:
+            return None
+        policy = client._retry_policy  # pyright: ignore[reportPrivateUsage]
+        delay, source = retry_delay_seconds(retries, headers, policy)
+        return Retry(delay, source)
+
+    def on_retry(step: Retry) -> None:
+        if debug:
+            log.debug(
+                "%s: retrying in %.3f s (%s)", op.operation_id, step.delay_seconds, step.reason
+            )
+
+    return judge, on_retry
+
+
 def _make_sync(kwargs: dict[str, Any]) -> httpx.Client:
     import httpx
 
@@ -144,57 +198,23 @@ class SyncAPIClient(BaseClient):
         auth = self._shared.auth if op.security != () else None
         prepared = self._prepare(op, params, body, options)
         request = _build(http, prepared, _timeout_arg(options.timeout, self._timeout_override))
-        log = self._logger
-        debug = log.isEnabledFor(10)
-        retries = 0
-        while True:
+        debug = self._logger.isEnabledFor(10)
+        attempts = itertools.count(1)
+
+        def attempt() -> httpx.Response | Failed:
             started = time.perf_counter() if debug else 0.0
             if debug:
-                self._log_request(prepared, retries + 1)
+                self._log_request(prepared, next(attempts))
             try:
                 response = http.send(request, auth=auth)
             except httpx.TransportError as exc:
-                error, connect_failed, tls = _failure(exc, request)
-                decision = should_retry(
-                    method=op.method,
-                    status_code=None,
-                    headers=None,
-                    request_headers=request.headers,
-                    retries_done=retries,
-                    max_retries=self._max_retries,
-                    connect_failed=connect_failed,
-                    idempotent=op.idempotent,
-                    tls_error=tls,
-                )
-                if debug:
-                    log.debug("%s: %s: %s", op.operation_id, type(exc).__name__, decision.reason)
-                if not decision.retry:
-                    raise error from exc
-                delay, source = retry_delay_seconds(retries, None, self._retry_policy)
-            else:
-                if debug:
-                    self._log_response(prepared, response, (time.perf_counter() - started) * 1000)
-                if response.status_code < 400:
-                    return response
-                decision = should_retry(
-                    method=op.method,
-                    status_code=response.status_code,
-                    headers=response.headers,
-                    request_headers=request.headers,
-                    retries_done=retries,
-                    max_retries=self._max_retries,
-                    idempotent=op.idempotent,
-                )
-                if debug:
-                    log.debug("%s: %s", op.operation_id, decision.reason)
-                if not decision.retry:
-                    return response
-                delay, source = retry_delay_seconds(retries, response.headers, self._retry_policy)
-                response.close()
+                return _failed(exc, request)
             if debug:
-                log.debug("%s: retrying in %.3f s (%s)", op.operation_id, delay, source)
-            time.sleep(delay)
-            retries += 1
+                self._log_response(prepared, response, (time.perf_counter() - started) * 1000)
+            return response
+
+        judge, on_retry = _send_policy(self, op, request)
+        return run_sync(attempt, judge, on_retry)
 
     def request(
         self,
@@ -316,57 +336,23 @@ class AsyncAPIClient(BaseClient):
         auth = self._shared.auth if op.security != () else None
         prepared = self._prepare(op, params, body, options)
         request = _build(http, prepared, _timeout_arg(options.timeout, self._timeout_override))
-        log = self._logger
-        debug = log.isEnabledFor(10)
-        retries = 0
-        while True:
+        debug = self._logger.isEnabledFor(10)
+        attempts = itertools.count(1)
+
+        async def attempt() -> httpx.Response | Failed:
             started = time.perf_counter() if debug else 0.0
             if debug:
-                self._log_request(prepared, retries + 1)
+                self._log_request(prepared, next(attempts))
             try:
                 response = await http.send(request, auth=auth)
             except httpx.TransportError as exc:
-                error, connect_failed, tls = _failure(exc, request)
-                decision = should_retry(
-                    method=op.method,
-                    status_code=None,
-                    headers=None,
-                    request_headers=request.headers,
-                    retries_done=retries,
-                    max_retries=self._max_retries,
-                    connect_failed=connect_failed,
-                    idempotent=op.idempotent,
-                    tls_error=tls,
-                )
-                if debug:
-                    log.debug("%s: %s: %s", op.operation_id, type(exc).__name__, decision.reason)
-                if not decision.retry:
-                    raise error from exc
-                delay, source = retry_delay_seconds(retries, None, self._retry_policy)
-            else:
-                if debug:
-                    self._log_response(prepared, response, (time.perf_counter() - started) * 1000)
-                if response.status_code < 400:
-                    return response
-                decision = should_retry(
-                    method=op.method,
-                    status_code=response.status_code,
-                    headers=response.headers,
-                    request_headers=request.headers,
-                    retries_done=retries,
-                    max_retries=self._max_retries,
-                    idempotent=op.idempotent,
-                )
-                if debug:
-                    log.debug("%s: %s", op.operation_id, decision.reason)
-                if not decision.retry:
-                    return response
-                delay, source = retry_delay_seconds(retries, response.headers, self._retry_policy)
-                await response.aclose()
+                return _failed(exc, request)
             if debug:
-                log.debug("%s: retrying in %.3f s (%s)", op.operation_id, delay, source)
-            await _asleep(delay)
-            retries += 1
+                self._log_response(prepared, response, (time.perf_counter() - started) * 1000)
+            return response
+
+        judge, on_retry = _send_policy(self, op, request)
+        return await run_async(attempt, judge, on_retry)
 
     async def request(
         self,

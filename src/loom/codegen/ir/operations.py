@@ -26,9 +26,10 @@ from loom.codegen.sources.pointer import parse_fragment, resolve
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PATH_VAR = re.compile(r"{([^{}]+)}")
-RESERVED_PARAMS = frozenset(
-    {"self", "body", "extra_headers", "extra_query", "extra_body", "timeout", "consistency"}
-)
+# Names a parameter cannot take (it gets a number: ``body2``). A parameter named like a per-call
+# option (``timeout``) keeps its name; that operation's options get the ``call_`` prefix
+# (``render.methods``).
+RESERVED_PARAMS = frozenset({"self", "body", "consistency", "options"})
 _STATUS_WORDS = {
     "400": "BadRequest",
     "401": "Unauthorized",

@@ -13,6 +13,7 @@ from loom.codegen.render.annotations import Imports, annotation, docstring
 from loom.codegen.render.layout import call_statement, fits
 from loom.codegen.render.modules import ModelModule
 from loom.codegen.render.order import all_sort_key, blank_lines_after_imports, from_import_lines
+from loom.codegen.render.params import RequestShapes, render_param
 
 _ODD_WHITESPACE = re.compile(r"[^\S\n ]")
 _ENUM_MEMBER = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*")
@@ -28,6 +29,12 @@ class _Layout:
         """``text`` (one line); a line that ruff would have to split clears ``formatted``."""
         if fits(text) is not True:
             self.formatted = False
+        return text
+
+    def lines(self, text: str) -> str:
+        """Several lines: each must fit, as for :meth:`line`."""
+        for one in text.split("\n"):
+            self.line(one)
         return text
 
 
@@ -166,6 +173,7 @@ def render_model_module(
     recursive_aliases: set[str],
     header: str,
     renames: ResolvedRenames | None = None,
+    shapes: RequestShapes | None = None,
 ) -> tuple[str, bool]:
     """A whole ``models/<module>.py``, and whether it is already as ``ruff format`` would
     write it (so that it can skip the formatting pass)."""
@@ -180,6 +188,11 @@ def render_model_module(
         else:
             blocks.append(render_alias(d, imports, layout, recursive=d.name in recursive_aliases))
     own = {d.name for d in module.definitions}
+    if shapes is not None:
+        for d in module.definitions:
+            if d.name in shapes.names and not isinstance(d, Enum):
+                blocks.append(layout.lines(render_param(d, shapes, imports)))
+                own.add(shapes.names[d.name])
     for name in sorted(imports.names - own):
         if name in semantic:
             imports.add("..types", name)
@@ -196,11 +209,20 @@ def render_model_module(
 
 
 def render_models_init(
-    modules: list[ModelModule], header: str, renames: ResolvedRenames | None = None
+    modules: list[ModelModule],
+    header: str,
+    renames: ResolvedRenames | None = None,
+    shapes: RequestShapes | None = None,
 ) -> str:
-    """``models/__init__.py``: every model by name, imported on first access."""
+    """``models/__init__.py``: every model (and request shape) by name, imported on first access."""
     entries: list[tuple[str, str]] = sorted(
-        (d.name, m.name) for m in modules for d in m.definitions
+        [(d.name, m.name) for m in modules for d in m.definitions]
+        + [
+            (shapes.names[d.name], m.name)
+            for m in modules
+            for d in m.definitions
+            if shapes is not None and d.name in shapes.names
+        ]
     )
     if not entries:
         # No lazy table: an empty ``if TYPE_CHECKING:`` and an untyped ``[]`` are what ruff

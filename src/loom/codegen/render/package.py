@@ -11,14 +11,10 @@ from loom.codegen.ir.model import Api, Operation, Resource
 from loom.codegen.renames import ResolvedRenames
 from loom.codegen.render.aliases import keyword_decorator, method_aliases
 from loom.codegen.render.annotations import Imports, docstring
-from loom.codegen.render.operations import (
-    MethodText,
-    method_text,
-    operation_constant,
-    per_operation_errors,
-    render_methods,
-)
+from loom.codegen.render.methods import MethodText, method_text, twin_lines
+from loom.codegen.render.operations import operation_constant, per_operation_errors
 from loom.codegen.render.order import all_sort_key, from_import_lines, member_sort_key
+from loom.codegen.render.params import RequestShapes
 
 if TYPE_CHECKING:
     from loom.codegen.render.paths import PathTree
@@ -33,6 +29,7 @@ class Context:
     header: str
     where: dict[str, str]
     semantic: set[str]
+    shapes: RequestShapes
 
 
 def resolve_names(imports: Imports, ctx: Context, models_pkg: str, types_mod: str) -> None:
@@ -44,96 +41,124 @@ def resolve_names(imports: Imports, ctx: Context, models_pkg: str, types_mod: st
             imports.add(f"{models_pkg}.{ctx.where[name]}", name)
 
 
-def _class_block(
-    name: str,
-    base: str,
-    doc: str | None,
-    ops: tuple[Operation, ...],
-    texts: dict[str, MethodText],
-    *,
-    receiver: str,
-    is_async: bool,
-    raw: bool,
+def _twin_classes(
+    texts: list[MethodText],
+    names: tuple[str, str, str, str],
+    bases: tuple[str, str],
+    docs: tuple[str, str],
     imports: Imports,
-    flat: bool,
-    raw_class: str | None,
-    prelude: str | None = None,
+    *,
+    sync_members: list[str],
+    async_members: list[str],
     renames: ResolvedRenames | None = None,
     alias_attr: str = "",
-) -> str:
-    lines = [f"class {name}({base}):"]
-    ds = docstring(doc, "    ")
-    if ds:
-        lines.append(ds)
-    methods: list[str] = [prelude] if prelude else []
-    if raw_class is not None:
-        imports.add("functools", "cached_property")
-        methods.append(
+) -> list[str]:
+    """The sync class (the methods, written once) and its three one-line-per-method twins.
+
+    Old names kept by ``[renames]`` are deprecated methods of the sync class calling the new
+    ones; the twins bind them like any method (their pagers are the new name's, unwarned).
+    """
+    sync, asyn, raw, araw = names
+    imports.add("functools", "cached_property")
+    imports.add(imports.up + "_runtime.methods", "RawView")
+
+    def raw_prop(view: str) -> str:
+        return (
             "    @cached_property\n"
-            f"    def with_raw_response(self) -> {raw_class}:\n"
+            f"    def with_raw_response(self) -> {view}:\n"
             '        """The same methods, returning the raw response: status, headers, body."""\n'
-            f"        return {raw_class}({'self' if flat else 'self._client'})"
+            f"        return {view}(self)"
         )
-    for op in ops:
-        methods.append(
-            render_methods(
-                op,
-                texts[op.operation_id],
-                name=op.flat_name if flat else op.method_name,
-                receiver=receiver,
-                is_async=is_async,
-                raw=raw,
-                imports=imports,
-                decorator=keyword_decorator(op, renames, imports),
-            )
+
+    methods: list[str] = []
+    for m in texts:
+        pagers = twin_lines([m], sync, "pager", imports, with_pagers=False)
+        methods.append(m.text + ("\n\n" + "\n".join(pagers) if pagers else ""))
+    aliases = renames.methods_of(alias_attr) if renames is not None else []
+    methods.extend(method_aliases(aliases, imports, pagers=False))
+    items = {m.name: m.items for m in texts}
+    alias_texts = [
+        MethodText("", a.old, items.get(a.new), deprecated=True, pager_of=a.new) for a in aliases
+    ]
+    for a in alias_texts:
+        if a.items is not None:
+            imports.add(imports.up + "_runtime.methods", "pager")
+            methods.append(f"    {a.name}_all = pager({a.pager_of}, {a.items})")
+    texts = [*texts, *alias_texts]
+    blocks = [
+        _class(sync, bases[0], docs[0], [*sync_members, raw_prop(raw), *methods]),
+        _class(
+            asyn,
+            bases[1],
+            docs[1],
+            [
+                *async_members,
+                raw_prop(araw),
+                "\n".join(twin_lines(texts, sync, "async", imports, with_pagers=True)),
+            ],
+        ),
+    ]
+    for cls, kind in ((raw, "raw"), (araw, "async_raw")):
+        lines = twin_lines(texts, sync, kind, imports, with_pagers=False)
+        doc = f"``{cls[: -len('WithRawResponse')]}`` methods that return the raw response."
+        blocks.append(_class(cls, "RawView", doc, ["\n".join(lines)] if lines else []))
+    return blocks
+
+
+def _class(name: str, base: str, doc: str, members: list[str]) -> str:
+    members = [m for m in members if m]
+    head = f"class {name}({base}):\n{docstring(doc, '    ')}"
+    if not members:
+        return head
+    return head + "\n\n" + "\n\n".join(members)
+
+
+def _texts(
+    ops: tuple[Operation, ...], ctx: Context, imports: Imports, *, flat: bool
+) -> list[MethodText]:
+    receiver = "self" if flat else "self._client"
+    return [
+        method_text(
+            op,
+            imports,
+            ctx.shapes,
+            name=op.flat_name if flat else op.method_name,
+            receiver=receiver,
+            style=ctx.config.body_style,
+            decorator=keyword_decorator(op, ctx.api.renames, imports),
         )
-    if renames is not None:
-        methods.extend(method_aliases(renames.methods_of(alias_attr), imports, pagers=not raw))
-    if not methods:
-        methods.append("    pass")
-    if ds:
-        lines.append("")
-    lines.append("\n\n".join(methods))
-    return "\n".join(lines)
+        for op in ops
+    ]
 
 
 def render_resource(resource: Resource, ctx: Context) -> str:
-    """``resources/<tag>.py``: the sync and async resource and their raw-response twins."""
+    """``resources/<tag>.py``: the sync resource, its asyncio twin and their raw views."""
     imports = Imports()
-    imports.shadowed = _shadowed({op.method_name for op in resource.operations})
+    names = {op.method_name for op in resource.operations}
+    imports.shadowed = _shadowed(names | {n + "_all" for n in names})
     per_op = ctx.config.error_classes == "per-operation"
-    consts = [operation_constant(op, imports, per_op_errors=per_op) for op in resource.operations]
-    texts = {op.operation_id: method_text(op, imports) for op in resource.operations}
+    consts = [
+        operation_constant(
+            op, imports, per_op_errors=per_op, default_security=ctx.api.default_security
+        )
+        for op in resource.operations
+    ]
+    texts = _texts(resource.operations, ctx, imports, flat=False)
     imports.add(".._runtime.resource", "SyncResource")
     imports.add(".._runtime.resource", "AsyncResource")
     c = resource.class_name
-    blocks: list[str] = []
-    for cls, base, is_async, raw, raw_cls in (
-        (c, "SyncResource", False, False, f"{c}WithRawResponse"),
-        (f"Async{c}", "AsyncResource", True, False, f"Async{c}WithRawResponse"),
-        (f"{c}WithRawResponse", "SyncResource", False, True, None),
-        (f"Async{c}WithRawResponse", "AsyncResource", True, True, None),
-    ):
-        doc = resource.description or f"Operations of the {resource.tag!r} group."
-        if raw:
-            doc = f"{cls[: -len('WithRawResponse')]} methods that return the raw response."
-        blocks.append(
-            _class_block(
-                cls,
-                base,
-                doc,
-                resource.operations,
-                texts,
-                receiver="self._client",
-                is_async=is_async,
-                raw=raw,
-                imports=imports,
-                flat=False,
-                raw_class=raw_cls,
-                renames=ctx.api.renames,
-                alias_attr=resource.attr,
-            )
-        )
+    doc = resource.description or f"Operations of the {resource.tag!r} group."
+    blocks = _twin_classes(
+        texts,
+        (c, f"Async{c}", f"{c}WithRawResponse", f"Async{c}WithRawResponse"),
+        ("SyncResource", "AsyncResource"),
+        (doc, f"The asyncio twin of ``{c}``: the same methods, awaited."),
+        imports,
+        sync_members=[],
+        async_members=[],
+        renames=ctx.api.renames,
+        alias_attr=resource.attr,
+    )
     resolve_names(imports, ctx, "..models", "..types")
     return "\n".join(
         [
@@ -171,43 +196,27 @@ def render_client(ctx: Context) -> str:
     consts: list[str] = []
     if flat:
         ops = tuple(api.operations)
-        imports.shadowed = _shadowed({op.flat_name for op in ops})
+        names = {op.flat_name for op in ops}
+        imports.shadowed = _shadowed(names | {n + "_all" for n in names})
         per_op = ctx.config.error_classes == "per-operation"
-        consts = [operation_constant(op, imports, per_op_errors=per_op) for op in ops]
-        texts = {op.operation_id: method_text(op, imports) for op in ops}
-        for cls, base, is_async, raw, raw_cls, recv in (
-            ("Client", sync_base, False, False, "ClientWithRawResponse", "self"),
-            ("AsyncClient", async_base, True, False, "AsyncClientWithRawResponse", "self"),
-            ("ClientWithRawResponse", "SyncResource", False, True, None, "self._client"),
-            ("AsyncClientWithRawResponse", "AsyncResource", True, True, None, "self._client"),
-        ):
-            if raw:
-                imports.add("._runtime.resource", base)
-            block = _class_block(
-                cls,
-                base,
-                client_doc(api, is_async)
-                if not raw
-                else f"{cls[: -len('WithRawResponse')]} methods that return the raw response.",
-                ops,
-                texts,
-                receiver=recv,
-                is_async=is_async,
-                raw=raw,
-                imports=imports,
-                flat=True,
-                raw_class=raw_cls,
-                prelude=None
-                if raw
-                else "\n".join(
-                    [
-                        "    sdk_info: ClassVar[SdkInfo] = _SDK",
-                        *(_worker_member(ctx) if is_async else []),
-                    ]
-                ),
-                renames=api.renames,
+        consts = [
+            operation_constant(
+                op, imports, per_op_errors=per_op, default_security=ctx.api.default_security
             )
-            blocks.append(block)
+            for op in ops
+        ]
+        texts = _texts(ops, ctx, imports, flat=True)
+        prelude = "    sdk_info: ClassVar[SdkInfo] = _SDK"
+        blocks = _twin_classes(
+            texts,
+            ("Client", "AsyncClient", "ClientWithRawResponse", "AsyncClientWithRawResponse"),
+            (sync_base, async_base),
+            (client_doc(api, False), client_doc(api, True)),
+            imports,
+            sync_members=[prelude],
+            async_members=["\n".join([prelude, *_worker_member(ctx)])],
+            renames=api.renames,
+        )
         resolve_names(imports, ctx, ".models", ".types")
         body = "\n\n\n".join(blocks)
         import_text = imports.render()
@@ -412,39 +421,42 @@ def render_types(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-def render_init(ctx: Context) -> str:
-    """The package's ``__init__``: lazy exports of the clients, errors and types."""
-    exports = {
-        "Client": "._client",
-        "AsyncClient": "._client",
-        "NOT_GIVEN": ".types",
-        "NotGiven": ".types",
-        "RawResponse": "._runtime.response",
-    }
+def render_init(ctx: Context, *, models_only: bool = False) -> str:
+    """The package's ``__init__``: lazy exports of the clients, errors and types (a models-only
+    package: of its models and types)."""
+    exports = {"NOT_GIVEN": ".types", "NotGiven": ".types"}
+    if not models_only:
+        exports.update(
+            {"Client": "._client", "AsyncClient": "._client", "RawResponse": "._runtime.response"}
+        )
     for n in (
-        "APIError",
-        "APIStatusError",
-        "APIConnectionError",
-        "APITimeoutError",
-        "BadRequestError",
-        "AuthenticationError",
-        "PermissionDeniedError",
-        "NotFoundError",
-        "ConflictError",
-        "UnprocessableEntityError",
-        "RateLimitError",
-        "InternalServerError",
-        "ConfigurationError",
+        ()
+        if models_only
+        else (
+            "APIError",
+            "APIStatusError",
+            "APIConnectionError",
+            "APITimeoutError",
+            "BadRequestError",
+            "AuthenticationError",
+            "PermissionDeniedError",
+            "NotFoundError",
+            "ConflictError",
+            "UnprocessableEntityError",
+            "RateLimitError",
+            "InternalServerError",
+            "ConfigurationError",
+        )
     ):
         exports[n] = ".errors"
-    by_module: dict[str, list[str]] = {".": ["errors", "models", "types"]}
+    subpackages = ["models", "types"] if models_only else ["errors", "models", "types"]
+    lazy_modules = ", ".join(f'"{n}"' for n in ("models", "types", "errors") if n in subpackages)
+    by_module: dict[str, list[str]] = {".": subpackages}
     for name, mod in exports.items():
         by_module.setdefault(mod, []).append(name)
     type_imports = "\n".join(from_import_lines(by_module, indent="    "))
     table = "\n".join(f"    {k!r}: {v!r}," for k, v in sorted(exports.items()))
-    all_list = "\n".join(
-        f"    {k!r}," for k in sorted([*exports, "models", "types", "errors"], key=all_sort_key)
-    )
+    all_list = "\n".join(f"    {k!r}," for k in sorted([*exports, *subpackages], key=all_sort_key))
     title = docstring(f"{ctx.api.title} {ctx.api.version}: Python SDK generated by loom.")
     return f"""{ctx.header}
 {title}
@@ -473,7 +485,7 @@ __all__ = [
 if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
-        if name in ("models", "types", "errors"):
+        if name in ({lazy_modules}):
             return importlib.import_module(f".{{name}}", __name__)
         module = _EXPORTS.get(name)
         if module is None:

@@ -33,6 +33,7 @@ def sdk_info(ctx: Context) -> SdkInfo:
         base_url_suffix=cfg.base_url_suffix,
         base_url_drop_suffix=cfg.base_url_drop_suffix,
         token_exchange=None if cfg.token_exchange is None else TokenExchange(**cfg.token_exchange),  # type: ignore[arg-type]
+        parameter_settings=dict(sorted(cfg.parameter_settings.items())),
     )
 
 
@@ -76,4 +77,6 @@ def sdk_info_source(ctx: Context, imports: Imports) -> str:
     if info.token_exchange is not None:
         imports.add("._runtime.operation", "TokenExchange")
         args.append(f"token_exchange={info.token_exchange!r}")
+    if info.parameter_settings:
+        args.append(f"parameter_settings={dict(info.parameter_settings)!r}")
     return "_SDK = SdkInfo(\n    " + ",\n    ".join(args) + ",\n)"

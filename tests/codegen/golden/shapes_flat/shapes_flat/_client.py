@@ -4,12 +4,23 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
+from typing_extensions import Unpack
+
 from ._runtime.client import AsyncAPIClient, SyncAPIClient
+from ._runtime.methods import (
+    RawView,
+    RequestOptions,
+    async_method,
+    async_pager,
+    async_raw_method,
+    pager,
+    raw_method,
+)
 from ._runtime.operation import (
     Body,
     Operation,
@@ -19,10 +30,7 @@ from ._runtime.operation import (
     SecurityRequirement,
     SecurityScheme,
 )
-from ._runtime.pagination import AsyncPager, SyncPager
-from ._runtime.resource import AsyncResource, SyncResource
-from ._runtime.response import RawResponse
-from ._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from ._runtime.types import NOT_GIVEN, NotGiven
 from .models.error import Error
 from .models.item import Item
 from .models.list_items_response import ListItemsResponse
@@ -95,22 +103,10 @@ class Client(SyncAPIClient):
     def get_tree(
         self,
         tree_id: UUID,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Node:
         """GET /trees/{treeId}"""
-        return self.request(
-            _GET_TREE,
-            {"treeId": tree_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self.request(_GET_TREE, {"treeId": tree_id}, NOT_GIVEN, **options)
 
     def list_items(
         self,
@@ -118,66 +114,39 @@ class Client(SyncAPIClient):
         offset: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
         since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> ListItemsResponse:
         """GET /items"""
         return self.request(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            _LIST_ITEMS, {"offset": offset, "limit": limit, "since": since}, NOT_GIVEN, **options
         )
 
-    def list_items_all(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> SyncPager[ListItemsResponse, Item]:
-        """Iterate over every item of every page of ``list_items`` (fetched as needed)."""
-        return self.paginate(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list_items_all = pager(list_items, lambda page: page.data)
 
     def create_item(
         self,
         *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        name: str,
+        price: float | None | NotGiven = NOT_GIVEN,
+        tags: Sequence[str] | None | NotGiven = NOT_GIVEN,
+        meta: Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        secret: str | None | NotGiven = NOT_GIVEN,
+        model_config_: str | None | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Item:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
+        """POST /items"""
         return self.request(
             _CREATE_ITEM,
             {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            {
+                "name": name,
+                "price": price,
+                "tags": tags,
+                "meta": meta,
+                "secret": secret,
+                "Model_Config": model_config_,
+            },
+            **options,
         )
 
 
@@ -194,230 +163,23 @@ class AsyncClient(AsyncAPIClient):
         """The same methods, returning the raw response: status, headers, body."""
         return AsyncClientWithRawResponse(self)
 
-    async def get_tree(
-        self,
-        tree_id: UUID,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Node:
-        """GET /trees/{treeId}"""
-        return await self.request(
-            _GET_TREE,
-            {"treeId": tree_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def list_items(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> ListItemsResponse:
-        """GET /items"""
-        return await self.request(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def list_items_all(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> AsyncPager[ListItemsResponse, Item]:
-        """Iterate over every item of every page of ``list_items`` (fetched as needed)."""
-        return self.paginate(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create_item(
-        self,
-        *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Item:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
-        return await self.request(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get_tree = async_method(Client.get_tree)
+    list_items = async_method(Client.list_items)
+    list_items_all = async_pager(Client.list_items, lambda page: page.data)
+    create_item = async_method(Client.create_item)
 
 
-class ClientWithRawResponse(SyncResource):
-    """Client methods that return the raw response."""
+class ClientWithRawResponse(RawView):
+    """``Client`` methods that return the raw response."""
 
-    def get_tree(
-        self,
-        tree_id: UUID,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Node]:
-        """GET /trees/{treeId}"""
-        return self._client.request_raw(
-            _GET_TREE,
-            {"treeId": tree_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def list_items(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[ListItemsResponse]:
-        """GET /items"""
-        return self._client.request_raw(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def create_item(
-        self,
-        *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Item]:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get_tree = raw_method(Client.get_tree)
+    list_items = raw_method(Client.list_items)
+    create_item = raw_method(Client.create_item)
 
 
-class AsyncClientWithRawResponse(AsyncResource):
-    """AsyncClient methods that return the raw response."""
+class AsyncClientWithRawResponse(RawView):
+    """``AsyncClient`` methods that return the raw response."""
 
-    async def get_tree(
-        self,
-        tree_id: UUID,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Node]:
-        """GET /trees/{treeId}"""
-        return await self._client.request_raw(
-            _GET_TREE,
-            {"treeId": tree_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def list_items(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[ListItemsResponse]:
-        """GET /items"""
-        return await self._client.request_raw(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create_item(
-        self,
-        *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Item]:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get_tree = async_raw_method(Client.get_tree)
+    list_items = async_raw_method(Client.list_items)
+    create_item = async_raw_method(Client.create_item)

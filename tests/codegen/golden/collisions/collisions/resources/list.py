@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from .._runtime.methods import RawView, async_method, async_raw_method, raw_method
 from .._runtime.operation import Operation, Param
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
 from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
 from ..models.j import J
 
@@ -30,109 +30,56 @@ class List(SyncResource):
     @cached_property
     def with_raw_response(self) -> ListWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return ListWithRawResponse(self._client)
+        return ListWithRawResponse(self)
 
     def list(
         self,
         *,
         body2: str | NotGiven = NOT_GIVEN,
-        timeout2: int | NotGiven = NOT_GIVEN,
+        timeout: int | NotGiven = NOT_GIVEN,
         self2: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        call_extra_headers: Headers | None = None,
+        call_extra_query: Query | None = None,
+        call_extra_body: JsonBody | None = None,
+        call_timeout: TimeoutLike | NotGiven = NOT_GIVEN,
     ) -> J:
-        """GET /lists"""
+        """GET /lists
+
+        Args:
+            call_extra_headers: the per-call option ``extra_headers`` (an argument took its name).
+            call_extra_query: the per-call option ``extra_query`` (an argument took its name).
+            call_extra_body: the per-call option ``extra_body`` (an argument took its name).
+            call_timeout: the per-call option ``timeout`` (an argument took its name).
+        """
         return self._client.request(
             _LIST,
-            {"body": body2, "timeout": timeout2, "self": self2},
+            {"body": body2, "timeout": timeout, "self": self2},
             NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            extra_headers=call_extra_headers,
+            extra_query=call_extra_query,
+            extra_body=call_extra_body,
+            timeout=call_timeout,
         )
 
 
 class AsyncList(AsyncResource):
-    """Operations of the 'list' group."""
+    """The asyncio twin of ``List``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncListWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncListWithRawResponse(self._client)
+        return AsyncListWithRawResponse(self)
 
-    async def list(
-        self,
-        *,
-        body2: str | NotGiven = NOT_GIVEN,
-        timeout2: int | NotGiven = NOT_GIVEN,
-        self2: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> J:
-        """GET /lists"""
-        return await self._client.request(
-            _LIST,
-            {"body": body2, "timeout": timeout2, "self": self2},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = async_method(List.list)
 
 
-class ListWithRawResponse(SyncResource):
-    """List methods that return the raw response."""
+class ListWithRawResponse(RawView):
+    """``List`` methods that return the raw response."""
 
-    def list(
-        self,
-        *,
-        body2: str | NotGiven = NOT_GIVEN,
-        timeout2: int | NotGiven = NOT_GIVEN,
-        self2: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[J]:
-        """GET /lists"""
-        return self._client.request_raw(
-            _LIST,
-            {"body": body2, "timeout": timeout2, "self": self2},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = raw_method(List.list)
 
 
-class AsyncListWithRawResponse(AsyncResource):
-    """AsyncList methods that return the raw response."""
+class AsyncListWithRawResponse(RawView):
+    """``AsyncList`` methods that return the raw response."""
 
-    async def list(
-        self,
-        *,
-        body2: str | NotGiven = NOT_GIVEN,
-        timeout2: int | NotGiven = NOT_GIVEN,
-        self2: str | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[J]:
-        """GET /lists"""
-        return await self._client.request_raw(
-            _LIST,
-            {"body": body2, "timeout": timeout2, "self": self2},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = async_raw_method(List.list)

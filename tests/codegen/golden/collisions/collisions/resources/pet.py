@@ -6,10 +6,12 @@ from __future__ import annotations
 import builtins
 from functools import cached_property
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Operation
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN
 from ..models.pet import Pet
 
 _LIST_PETS = Operation[builtins.list[Pet]](
@@ -26,97 +28,34 @@ class PetApi(SyncResource):
     @cached_property
     def with_raw_response(self) -> PetApiWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return PetApiWithRawResponse(self._client)
+        return PetApiWithRawResponse(self)
 
     def list(
         self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> builtins.list[Pet]:
         """GET /pets"""
-        return self._client.request(
-            _LIST_PETS,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_LIST_PETS, {}, NOT_GIVEN, **options)
 
 
 class AsyncPetApi(AsyncResource):
-    """Operations of the 'Pet' group."""
+    """The asyncio twin of ``PetApi``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncPetApiWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncPetApiWithRawResponse(self._client)
+        return AsyncPetApiWithRawResponse(self)
 
-    async def list(
-        self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> builtins.list[Pet]:
-        """GET /pets"""
-        return await self._client.request(
-            _LIST_PETS,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = async_method(PetApi.list)
 
 
-class PetApiWithRawResponse(SyncResource):
-    """PetApi methods that return the raw response."""
+class PetApiWithRawResponse(RawView):
+    """``PetApi`` methods that return the raw response."""
 
-    def list(
-        self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[builtins.list[Pet]]:
-        """GET /pets"""
-        return self._client.request_raw(
-            _LIST_PETS,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = raw_method(PetApi.list)
 
 
-class AsyncPetApiWithRawResponse(AsyncResource):
-    """AsyncPetApi methods that return the raw response."""
+class AsyncPetApiWithRawResponse(RawView):
+    """``AsyncPetApi`` methods that return the raw response."""
 
-    async def list(
-        self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[builtins.list[Pet]]:
-        """GET /pets"""
-        return await self._client.request_raw(
-            _LIST_PETS,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = async_raw_method(PetApi.list)

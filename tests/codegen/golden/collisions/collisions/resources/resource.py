@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Operation, Param
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN
 from ..models.b import A
 
 _GET_RESOURCE = Operation[A](
@@ -26,101 +28,35 @@ class ResourceApi(SyncResource):
     @cached_property
     def with_raw_response(self) -> ResourceApiWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return ResourceApiWithRawResponse(self._client)
+        return ResourceApiWithRawResponse(self)
 
     def get(
         self,
         id: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> A:
         """GET /resources/{id}"""
-        return self._client.request(
-            _GET_RESOURCE,
-            {"id": id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_GET_RESOURCE, {"id": id}, NOT_GIVEN, **options)
 
 
 class AsyncResourceApi(AsyncResource):
-    """Operations of the 'Resource' group."""
+    """The asyncio twin of ``ResourceApi``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncResourceApiWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncResourceApiWithRawResponse(self._client)
+        return AsyncResourceApiWithRawResponse(self)
 
-    async def get(
-        self,
-        id: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> A:
-        """GET /resources/{id}"""
-        return await self._client.request(
-            _GET_RESOURCE,
-            {"id": id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = async_method(ResourceApi.get)
 
 
-class ResourceApiWithRawResponse(SyncResource):
-    """ResourceApi methods that return the raw response."""
+class ResourceApiWithRawResponse(RawView):
+    """``ResourceApi`` methods that return the raw response."""
 
-    def get(
-        self,
-        id: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[A]:
-        """GET /resources/{id}"""
-        return self._client.request_raw(
-            _GET_RESOURCE,
-            {"id": id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = raw_method(ResourceApi.get)
 
 
-class AsyncResourceApiWithRawResponse(AsyncResource):
-    """AsyncResourceApi methods that return the raw response."""
+class AsyncResourceApiWithRawResponse(RawView):
+    """``AsyncResourceApi`` methods that return the raw response."""
 
-    async def get(
-        self,
-        id: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[A]:
-        """GET /resources/{id}"""
-        return await self._client.request_raw(
-            _GET_RESOURCE,
-            {"id": id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = async_raw_method(ResourceApi.get)

@@ -3,13 +3,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as _dt
+from collections.abc import Mapping, Sequence
 from functools import cached_property
+from typing import Literal
+from uuid import UUID
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import (
+    RawView,
+    RequestOptions,
+    async_method,
+    async_raw_method,
+    body_from,
+    raw_method,
+)
 from .._runtime.operation import Body, Operation
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN, NotGiven
+from ..models.currency import Currency
+from ..models.level import Level
 from ..models.report import Report
 
 _CREATE_REPORT = Operation[Report](
@@ -27,117 +41,73 @@ class Reports(SyncResource):
     @cached_property
     def with_raw_response(self) -> ReportsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return ReportsWithRawResponse(self._client)
+        return ReportsWithRawResponse(self)
 
     def create(
         self,
         *,
-        body: Report | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        day: _dt.date | None | NotGiven = NOT_GIVEN,
+        at: _dt.datetime | None | NotGiven = NOT_GIVEN,
+        local_at: _dt.datetime | None | NotGiven = NOT_GIVEN,
+        clock: _dt.time | None | NotGiven = NOT_GIVEN,
+        ref: UUID | None | NotGiven = NOT_GIVEN,
+        currency: Currency | None | NotGiven = NOT_GIVEN,
+        level: Level | Literal["low", "high"] | None | NotGiven = NOT_GIVEN,
+        tags: Sequence[str] | None | NotGiven = NOT_GIVEN,
+        limits: Mapping[str, int] | None | NotGiven = NOT_GIVEN,
+        flag: bool | None | NotGiven = NOT_GIVEN,
+        bad_day: _dt.date | None | NotGiven = NOT_GIVEN,
+        bad_level: Level | Literal["low", "high"] | None | NotGiven = NOT_GIVEN,
+        body: Report | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Report:
         """POST /reports
 
         Args:
-            body: the request body.
+            body: the whole body as a ``Report`` instead of its fields.
         """
         return self._client.request(
             _CREATE_REPORT,
             {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            body_from(
+                body,
+                {
+                    "day": day,
+                    "at": at,
+                    "local_at": local_at,
+                    "clock": clock,
+                    "ref": ref,
+                    "currency": currency,
+                    "level": level,
+                    "tags": tags,
+                    "limits": limits,
+                    "flag": flag,
+                    "bad_day": bad_day,
+                    "bad_level": bad_level,
+                },
+            ),
+            **options,
         )
 
 
 class AsyncReports(AsyncResource):
-    """Operations of the 'reports' group."""
+    """The asyncio twin of ``Reports``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncReportsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncReportsWithRawResponse(self._client)
+        return AsyncReportsWithRawResponse(self)
 
-    async def create(
-        self,
-        *,
-        body: Report | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Report:
-        """POST /reports
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _CREATE_REPORT,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    create = async_method(Reports.create)
 
 
-class ReportsWithRawResponse(SyncResource):
-    """Reports methods that return the raw response."""
+class ReportsWithRawResponse(RawView):
+    """``Reports`` methods that return the raw response."""
 
-    def create(
-        self,
-        *,
-        body: Report | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Report]:
-        """POST /reports
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _CREATE_REPORT,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    create = raw_method(Reports.create)
 
 
-class AsyncReportsWithRawResponse(AsyncResource):
-    """AsyncReports methods that return the raw response."""
+class AsyncReportsWithRawResponse(RawView):
+    """``AsyncReports`` methods that return the raw response."""
 
-    async def create(
-        self,
-        *,
-        body: Report | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Report]:
-        """POST /reports
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _CREATE_REPORT,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    create = async_raw_method(Reports.create)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Operation
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN
 from ..models.board import Board
 
 _GET_BOARD = Operation[Board](
@@ -25,97 +27,34 @@ class Boards(SyncResource):
     @cached_property
     def with_raw_response(self) -> BoardsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return BoardsWithRawResponse(self._client)
+        return BoardsWithRawResponse(self)
 
     def get(
         self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Board:
         """GET /boards"""
-        return self._client.request(
-            _GET_BOARD,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_GET_BOARD, {}, NOT_GIVEN, **options)
 
 
 class AsyncBoards(AsyncResource):
-    """Operations of the 'boards' group."""
+    """The asyncio twin of ``Boards``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncBoardsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncBoardsWithRawResponse(self._client)
+        return AsyncBoardsWithRawResponse(self)
 
-    async def get(
-        self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Board:
-        """GET /boards"""
-        return await self._client.request(
-            _GET_BOARD,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = async_method(Boards.get)
 
 
-class BoardsWithRawResponse(SyncResource):
-    """Boards methods that return the raw response."""
+class BoardsWithRawResponse(RawView):
+    """``Boards`` methods that return the raw response."""
 
-    def get(
-        self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Board]:
-        """GET /boards"""
-        return self._client.request_raw(
-            _GET_BOARD,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = raw_method(Boards.get)
 
 
-class AsyncBoardsWithRawResponse(AsyncResource):
-    """AsyncBoards methods that return the raw response."""
+class AsyncBoardsWithRawResponse(RawView):
+    """``AsyncBoards`` methods that return the raw response."""
 
-    async def get(
-        self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Board]:
-        """GET /boards"""
-        return await self._client.request_raw(
-            _GET_BOARD,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = async_raw_method(Boards.get)

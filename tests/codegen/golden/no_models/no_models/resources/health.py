@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Body, Operation, Param
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN, NotGiven
 
 _PING = Operation[str](
     operation_id="ping",
@@ -35,197 +38,52 @@ class Health(SyncResource):
     @cached_property
     def with_raw_response(self) -> HealthWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return HealthWithRawResponse(self._client)
+        return HealthWithRawResponse(self)
 
     def ping(
         self,
         *,
         verbose: bool | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> str:
         """GET /ping"""
-        return self._client.request(
-            _PING,
-            {"verbose": verbose},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_PING, {"verbose": verbose}, NOT_GIVEN, **options)
 
     def echo(
         self,
         *,
-        body: dict[str, str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        body: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> list[int]:
         """POST /echo
 
         Args:
             body: the request body.
         """
-        return self._client.request(
-            _ECHO,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_ECHO, {}, body, **options)
 
 
 class AsyncHealth(AsyncResource):
-    """Operations of the 'health' group."""
+    """The asyncio twin of ``Health``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncHealthWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncHealthWithRawResponse(self._client)
+        return AsyncHealthWithRawResponse(self)
 
-    async def ping(
-        self,
-        *,
-        verbose: bool | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> str:
-        """GET /ping"""
-        return await self._client.request(
-            _PING,
-            {"verbose": verbose},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def echo(
-        self,
-        *,
-        body: dict[str, str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> list[int]:
-        """POST /echo
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _ECHO,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    ping = async_method(Health.ping)
+    echo = async_method(Health.echo)
 
 
-class HealthWithRawResponse(SyncResource):
-    """Health methods that return the raw response."""
+class HealthWithRawResponse(RawView):
+    """``Health`` methods that return the raw response."""
 
-    def ping(
-        self,
-        *,
-        verbose: bool | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[str]:
-        """GET /ping"""
-        return self._client.request_raw(
-            _PING,
-            {"verbose": verbose},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def echo(
-        self,
-        *,
-        body: dict[str, str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[list[int]]:
-        """POST /echo
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _ECHO,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    ping = raw_method(Health.ping)
+    echo = raw_method(Health.echo)
 
 
-class AsyncHealthWithRawResponse(AsyncResource):
-    """AsyncHealth methods that return the raw response."""
+class AsyncHealthWithRawResponse(RawView):
+    """``AsyncHealth`` methods that return the raw response."""
 
-    async def ping(
-        self,
-        *,
-        verbose: bool | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[str]:
-        """GET /ping"""
-        return await self._client.request_raw(
-            _PING,
-            {"verbose": verbose},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def echo(
-        self,
-        *,
-        body: dict[str, str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[list[int]]:
-        """POST /echo
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _ECHO,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    ping = async_raw_method(Health.ping)
+    echo = async_raw_method(Health.echo)

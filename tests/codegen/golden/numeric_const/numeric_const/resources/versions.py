@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Operation
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN
 from ..models.version import Version
 
 _GET_VERSION = Operation[Version](
@@ -25,97 +27,34 @@ class Versions(SyncResource):
     @cached_property
     def with_raw_response(self) -> VersionsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return VersionsWithRawResponse(self._client)
+        return VersionsWithRawResponse(self)
 
     def get(
         self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Version:
         """GET /versions"""
-        return self._client.request(
-            _GET_VERSION,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_GET_VERSION, {}, NOT_GIVEN, **options)
 
 
 class AsyncVersions(AsyncResource):
-    """Operations of the 'versions' group."""
+    """The asyncio twin of ``Versions``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncVersionsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncVersionsWithRawResponse(self._client)
+        return AsyncVersionsWithRawResponse(self)
 
-    async def get(
-        self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Version:
-        """GET /versions"""
-        return await self._client.request(
-            _GET_VERSION,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = async_method(Versions.get)
 
 
-class VersionsWithRawResponse(SyncResource):
-    """Versions methods that return the raw response."""
+class VersionsWithRawResponse(RawView):
+    """``Versions`` methods that return the raw response."""
 
-    def get(
-        self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Version]:
-        """GET /versions"""
-        return self._client.request_raw(
-            _GET_VERSION,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = raw_method(Versions.get)
 
 
-class AsyncVersionsWithRawResponse(AsyncResource):
-    """AsyncVersions methods that return the raw response."""
+class AsyncVersionsWithRawResponse(RawView):
+    """``AsyncVersions`` methods that return the raw response."""
 
-    async def get(
-        self,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Version]:
-        """GET /versions"""
-        return await self._client.request_raw(
-            _GET_VERSION,
-            {},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = async_raw_method(Versions.get)

@@ -4,14 +4,24 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
+from typing import Any
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import (
+    RawView,
+    RequestOptions,
+    async_method,
+    async_pager,
+    async_raw_method,
+    pager,
+    raw_method,
+)
 from .._runtime.operation import Body, Operation, Pagination, Param
-from .._runtime.pagination import AsyncPager, SyncPager
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN, NotGiven
 from ..models.error import Error
 from ..models.item import Item
 from ..models.list_items_response import ListItemsResponse
@@ -47,7 +57,7 @@ class Items(SyncResource):
     @cached_property
     def with_raw_response(self) -> ItemsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return ItemsWithRawResponse(self._client)
+        return ItemsWithRawResponse(self)
 
     def list(
         self,
@@ -55,241 +65,64 @@ class Items(SyncResource):
         offset: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
         since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> ListItemsResponse:
         """GET /items"""
         return self._client.request(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            _LIST_ITEMS, {"offset": offset, "limit": limit, "since": since}, NOT_GIVEN, **options
         )
 
-    def list_all(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> SyncPager[ListItemsResponse, Item]:
-        """Iterate over every item of every page of ``list`` (fetched as needed)."""
-        return self._client.paginate(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list_all = pager(list, lambda page: page.data)
 
     def create(
         self,
         *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        name: str,
+        price: float | None | NotGiven = NOT_GIVEN,
+        tags: Sequence[str] | None | NotGiven = NOT_GIVEN,
+        meta: Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        secret: str | None | NotGiven = NOT_GIVEN,
+        model_config_: str | None | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Item:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
+        """POST /items"""
         return self._client.request(
             _CREATE_ITEM,
             {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            {
+                "name": name,
+                "price": price,
+                "tags": tags,
+                "meta": meta,
+                "secret": secret,
+                "Model_Config": model_config_,
+            },
+            **options,
         )
 
 
 class AsyncItems(AsyncResource):
-    """Operations of the 'items' group."""
+    """The asyncio twin of ``Items``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncItemsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncItemsWithRawResponse(self._client)
+        return AsyncItemsWithRawResponse(self)
 
-    async def list(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> ListItemsResponse:
-        """GET /items"""
-        return await self._client.request(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def list_all(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> AsyncPager[ListItemsResponse, Item]:
-        """Iterate over every item of every page of ``list`` (fetched as needed)."""
-        return self._client.paginate(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create(
-        self,
-        *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Item:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = async_method(Items.list)
+    list_all = async_pager(Items.list, lambda page: page.data)
+    create = async_method(Items.create)
 
 
-class ItemsWithRawResponse(SyncResource):
-    """Items methods that return the raw response."""
+class ItemsWithRawResponse(RawView):
+    """``Items`` methods that return the raw response."""
 
-    def list(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[ListItemsResponse]:
-        """GET /items"""
-        return self._client.request_raw(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def create(
-        self,
-        *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Item]:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = raw_method(Items.list)
+    create = raw_method(Items.create)
 
 
-class AsyncItemsWithRawResponse(AsyncResource):
-    """AsyncItems methods that return the raw response."""
+class AsyncItemsWithRawResponse(RawView):
+    """``AsyncItems`` methods that return the raw response."""
 
-    async def list(
-        self,
-        *,
-        offset: int | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        since: _dt.datetime | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[ListItemsResponse]:
-        """GET /items"""
-        return await self._client.request_raw(
-            _LIST_ITEMS,
-            {"offset": offset, "limit": limit, "since": since},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create(
-        self,
-        *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Item]:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    list = async_raw_method(Items.list)
+    create = async_raw_method(Items.create)

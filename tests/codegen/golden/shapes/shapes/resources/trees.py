@@ -6,10 +6,12 @@ from __future__ import annotations
 from functools import cached_property
 from uuid import UUID
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Operation, Param
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN
 from ..models.error import Error
 from ..models.node import Node
 
@@ -29,101 +31,35 @@ class Trees(SyncResource):
     @cached_property
     def with_raw_response(self) -> TreesWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return TreesWithRawResponse(self._client)
+        return TreesWithRawResponse(self)
 
     def get(
         self,
         tree_id: UUID,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Node:
         """GET /trees/{treeId}"""
-        return self._client.request(
-            _GET_TREE,
-            {"treeId": tree_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_GET_TREE, {"treeId": tree_id}, NOT_GIVEN, **options)
 
 
 class AsyncTrees(AsyncResource):
-    """Operations of the 'trees' group."""
+    """The asyncio twin of ``Trees``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncTreesWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncTreesWithRawResponse(self._client)
+        return AsyncTreesWithRawResponse(self)
 
-    async def get(
-        self,
-        tree_id: UUID,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Node:
-        """GET /trees/{treeId}"""
-        return await self._client.request(
-            _GET_TREE,
-            {"treeId": tree_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = async_method(Trees.get)
 
 
-class TreesWithRawResponse(SyncResource):
-    """Trees methods that return the raw response."""
+class TreesWithRawResponse(RawView):
+    """``Trees`` methods that return the raw response."""
 
-    def get(
-        self,
-        tree_id: UUID,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Node]:
-        """GET /trees/{treeId}"""
-        return self._client.request_raw(
-            _GET_TREE,
-            {"treeId": tree_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = raw_method(Trees.get)
 
 
-class AsyncTreesWithRawResponse(AsyncResource):
-    """AsyncTrees methods that return the raw response."""
+class AsyncTreesWithRawResponse(RawView):
+    """``AsyncTrees`` methods that return the raw response."""
 
-    async def get(
-        self,
-        tree_id: UUID,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Node]:
-        """GET /trees/{treeId}"""
-        return await self._client.request_raw(
-            _GET_TREE,
-            {"treeId": tree_id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    get = async_raw_method(Trees.get)

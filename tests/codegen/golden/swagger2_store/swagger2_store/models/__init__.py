@@ -9,27 +9,31 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .item import Item
     from .item_kind import ItemKind
-    from .login_request import LoginRequest
+    from .login_request import LoginRequest, LoginRequestParam
     from .problem import Problem
     from .session import Session
-    from .upload_photo_request import UploadPhotoRequest
+    from .upload_photo_request import UploadPhotoRequest, UploadPhotoRequestParam
 
 _MODULES: dict[str, str] = {
     "Item": "item",
     "ItemKind": "item_kind",
     "LoginRequest": "login_request",
+    "LoginRequestParam": "login_request",
     "Problem": "problem",
     "Session": "session",
     "UploadPhotoRequest": "upload_photo_request",
+    "UploadPhotoRequestParam": "upload_photo_request",
 }
 
 __all__ = [
     "Item",
     "ItemKind",
     "LoginRequest",
+    "LoginRequestParam",
     "Problem",
     "Session",
     "UploadPhotoRequest",
+    "UploadPhotoRequestParam",
 ]
 
 

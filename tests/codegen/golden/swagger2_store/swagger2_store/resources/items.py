@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from functools import cached_property
+from typing import Literal
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Body, Encoding, Operation, Param
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
+from .._runtime.types import NOT_GIVEN, NotGiven
 from ..models.item import Item
+from ..models.item_kind import ItemKind
 from ..models.problem import Problem
-from ..models.upload_photo_request import UploadPhotoRequest
+from ..models.upload_photo_request import UploadPhotoRequest, UploadPhotoRequestParam
 
 _FIND_ITEMS = Operation[list[Item]](
     operation_id="findItems",
@@ -73,23 +77,20 @@ class Items(SyncResource):
     @cached_property
     def with_raw_response(self) -> ItemsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return ItemsWithRawResponse(self._client)
+        return ItemsWithRawResponse(self)
 
     def find(
         self,
-        ids: list[int],
+        ids: Sequence[int],
         *,
         limit: int | NotGiven = NOT_GIVEN,
-        tags: list[str] | NotGiven = NOT_GIVEN,
-        colors: list[str] | NotGiven = NOT_GIVEN,
-        words: list[str] | NotGiven = NOT_GIVEN,
-        cells: list[str] | NotGiven = NOT_GIVEN,
-        sizes: list[str] | NotGiven = NOT_GIVEN,
-        x_flags: list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven = NOT_GIVEN,
+        colors: Sequence[str] | NotGiven = NOT_GIVEN,
+        words: Sequence[str] | NotGiven = NOT_GIVEN,
+        cells: Sequence[str] | NotGiven = NOT_GIVEN,
+        sizes: Sequence[str] | NotGiven = NOT_GIVEN,
+        x_flags: Sequence[str] | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> list[Item]:
         """GET /items/{ids}"""
         return self._client.request(
@@ -105,409 +106,72 @@ class Items(SyncResource):
                 "X-Flags": x_flags,
             },
             NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            **options,
         )
 
     def create(
         self,
         *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        name: str,
+        note: str | None | NotGiven = NOT_GIVEN,
+        kind: ItemKind | Literal["tool", "toy"] | None | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Item:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
+        """POST /items"""
         return self._client.request(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            _CREATE_ITEM, {}, {"name": name, "note": note, "kind": kind}, **options
         )
 
     def download_photo(
         self,
         id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> bytes:
         """GET /items/{id}/photo"""
-        return self._client.request(
-            _DOWNLOAD_PHOTO,
-            {"id": id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_DOWNLOAD_PHOTO, {"id": id}, NOT_GIVEN, **options)
 
     def upload_photo(
         self,
         id: int,
         *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        body: UploadPhotoRequest | UploadPhotoRequestParam,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """POST /items/{id}/photo
 
         Args:
             body: the request body.
         """
-        return self._client.request(
-            _UPLOAD_PHOTO,
-            {"id": id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_UPLOAD_PHOTO, {"id": id}, body, **options)
 
 
 class AsyncItems(AsyncResource):
-    """Operations of the 'items' group."""
+    """The asyncio twin of ``Items``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncItemsWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncItemsWithRawResponse(self._client)
+        return AsyncItemsWithRawResponse(self)
 
-    async def find(
-        self,
-        ids: list[int],
-        *,
-        limit: int | NotGiven = NOT_GIVEN,
-        tags: list[str] | NotGiven = NOT_GIVEN,
-        colors: list[str] | NotGiven = NOT_GIVEN,
-        words: list[str] | NotGiven = NOT_GIVEN,
-        cells: list[str] | NotGiven = NOT_GIVEN,
-        sizes: list[str] | NotGiven = NOT_GIVEN,
-        x_flags: list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> list[Item]:
-        """GET /items/{ids}"""
-        return await self._client.request(
-            _FIND_ITEMS,
-            {
-                "ids": ids,
-                "limit": limit,
-                "tags": tags,
-                "colors": colors,
-                "words": words,
-                "cells": cells,
-                "sizes": sizes,
-                "X-Flags": x_flags,
-            },
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create(
-        self,
-        *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Item:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def download_photo(
-        self,
-        id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> bytes:
-        """GET /items/{id}/photo"""
-        return await self._client.request(
-            _DOWNLOAD_PHOTO,
-            {"id": id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def upload_photo(
-        self,
-        id: int,
-        *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """POST /items/{id}/photo
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _UPLOAD_PHOTO,
-            {"id": id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    find = async_method(Items.find)
+    create = async_method(Items.create)
+    download_photo = async_method(Items.download_photo)
+    upload_photo = async_method(Items.upload_photo)
 
 
-class ItemsWithRawResponse(SyncResource):
-    """Items methods that return the raw response."""
+class ItemsWithRawResponse(RawView):
+    """``Items`` methods that return the raw response."""
 
-    def find(
-        self,
-        ids: list[int],
-        *,
-        limit: int | NotGiven = NOT_GIVEN,
-        tags: list[str] | NotGiven = NOT_GIVEN,
-        colors: list[str] | NotGiven = NOT_GIVEN,
-        words: list[str] | NotGiven = NOT_GIVEN,
-        cells: list[str] | NotGiven = NOT_GIVEN,
-        sizes: list[str] | NotGiven = NOT_GIVEN,
-        x_flags: list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[list[Item]]:
-        """GET /items/{ids}"""
-        return self._client.request_raw(
-            _FIND_ITEMS,
-            {
-                "ids": ids,
-                "limit": limit,
-                "tags": tags,
-                "colors": colors,
-                "words": words,
-                "cells": cells,
-                "sizes": sizes,
-                "X-Flags": x_flags,
-            },
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def create(
-        self,
-        *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Item]:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def download_photo(
-        self,
-        id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[bytes]:
-        """GET /items/{id}/photo"""
-        return self._client.request_raw(
-            _DOWNLOAD_PHOTO,
-            {"id": id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def upload_photo(
-        self,
-        id: int,
-        *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """POST /items/{id}/photo
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _UPLOAD_PHOTO,
-            {"id": id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    find = raw_method(Items.find)
+    create = raw_method(Items.create)
+    download_photo = raw_method(Items.download_photo)
+    upload_photo = raw_method(Items.upload_photo)
 
 
-class AsyncItemsWithRawResponse(AsyncResource):
-    """AsyncItems methods that return the raw response."""
+class AsyncItemsWithRawResponse(RawView):
+    """``AsyncItems`` methods that return the raw response."""
 
-    async def find(
-        self,
-        ids: list[int],
-        *,
-        limit: int | NotGiven = NOT_GIVEN,
-        tags: list[str] | NotGiven = NOT_GIVEN,
-        colors: list[str] | NotGiven = NOT_GIVEN,
-        words: list[str] | NotGiven = NOT_GIVEN,
-        cells: list[str] | NotGiven = NOT_GIVEN,
-        sizes: list[str] | NotGiven = NOT_GIVEN,
-        x_flags: list[str] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[list[Item]]:
-        """GET /items/{ids}"""
-        return await self._client.request_raw(
-            _FIND_ITEMS,
-            {
-                "ids": ids,
-                "limit": limit,
-                "tags": tags,
-                "colors": colors,
-                "words": words,
-                "cells": cells,
-                "sizes": sizes,
-                "X-Flags": x_flags,
-            },
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def create(
-        self,
-        *,
-        body: Item | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Item]:
-        """POST /items
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _CREATE_ITEM,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def download_photo(
-        self,
-        id: int,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[bytes]:
-        """GET /items/{id}/photo"""
-        return await self._client.request_raw(
-            _DOWNLOAD_PHOTO,
-            {"id": id},
-            NOT_GIVEN,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def upload_photo(
-        self,
-        id: int,
-        *,
-        body: UploadPhotoRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """POST /items/{id}/photo
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _UPLOAD_PHOTO,
-            {"id": id},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    find = async_raw_method(Items.find)
+    create = async_raw_method(Items.create)
+    download_photo = async_raw_method(Items.download_photo)
+    upload_photo = async_raw_method(Items.upload_photo)

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cached_property
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import RawView, RequestOptions, async_method, async_raw_method, raw_method
 from .._runtime.operation import Body, Encoding, Operation
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
-from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
-from ..models.login_request import LoginRequest
+from ..models.login_request import LoginRequest, LoginRequestParam
 from ..models.session import Session
 
 _LOGIN = Operation[Session](
@@ -33,117 +33,40 @@ class SessionApi(SyncResource):
     @cached_property
     def with_raw_response(self) -> SessionApiWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return SessionApiWithRawResponse(self._client)
+        return SessionApiWithRawResponse(self)
 
     def login(
         self,
         *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        body: LoginRequest | LoginRequestParam,
+        **options: Unpack[RequestOptions],
     ) -> Session:
         """POST /login
 
         Args:
             body: the request body.
         """
-        return self._client.request(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+        return self._client.request(_LOGIN, {}, body, **options)
 
 
 class AsyncSessionApi(AsyncResource):
-    """Operations of the 'session' group."""
+    """The asyncio twin of ``SessionApi``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncSessionApiWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncSessionApiWithRawResponse(self._client)
+        return AsyncSessionApiWithRawResponse(self)
 
-    async def login(
-        self,
-        *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> Session:
-        """POST /login
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    login = async_method(SessionApi.login)
 
 
-class SessionApiWithRawResponse(SyncResource):
-    """SessionApi methods that return the raw response."""
+class SessionApiWithRawResponse(RawView):
+    """``SessionApi`` methods that return the raw response."""
 
-    def login(
-        self,
-        *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Session]:
-        """POST /login
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    login = raw_method(SessionApi.login)
 
 
-class AsyncSessionApiWithRawResponse(AsyncResource):
-    """AsyncSessionApi methods that return the raw response."""
+class AsyncSessionApiWithRawResponse(RawView):
+    """``AsyncSessionApi`` methods that return the raw response."""
 
-    async def login(
-        self,
-        *,
-        body: LoginRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[Session]:
-        """POST /login
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _LOGIN,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    login = async_raw_method(SessionApi.login)
