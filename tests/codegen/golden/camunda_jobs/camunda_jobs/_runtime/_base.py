@@ -156,7 +156,7 @@ class BaseClient:
             client_key_password: passphrase of the client key.
             verify: verify the server's certificate.
             proxy: proxy URL.
-            tenant_id: default ``tenantId`` parameter.
+            tenant_id: the value of the parameters ``SdkInfo.parameter_settings`` maps to it.
             log_level: level of the SDK's logger.
             log_bodies: log bodies at debug.
             connect_timeout_seconds: connect timeout.
@@ -306,12 +306,14 @@ class BaseClient:
         if op.accept:
             headers["Accept"] = op.accept
         cookies: list[tuple[Param, object]] = []
-        tenant = self._settings.tenant_id
+        fallbacks = type(self).sdk_info.parameter_settings
         for param in op.params:
             value = params.get(param.key, NOT_GIVEN)
             if isinstance(value, NotGiven):
-                if tenant is not None and param.name == "tenantId" and param.location != "path":
-                    value = tenant
+                setting = fallbacks.get(param.name) if param.location != "path" else None
+                fallback = getattr(self._settings, setting, None) if setting else None
+                if fallback is not None:
+                    value = fallback
                 else:
                     if param.required and param.location == "path":
                         raise TypeError(

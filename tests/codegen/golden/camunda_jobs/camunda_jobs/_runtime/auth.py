@@ -43,6 +43,7 @@ from typing_extensions import override
 
 from .errors import APIConnectionError, APITimeoutError, status_error_class
 from .retries import RETRYABLE_STATUSES, RetryPolicy, backoff_seconds, retry_delay_seconds
+from .retry_loop import Failed, Retry, run_async, run_sync
 
 __all__ = ["ApiKeyAuth", "BasicAuth", "BearerAuth", "OAuth2ClientCredentials"]
 
@@ -125,6 +126,18 @@ class _Token:
     @override
     def __repr__(self) -> str:
         return f"_Token(value='**********', refresh_at={self.refresh_at})"
+
+
+def _token_judge(retries: int, outcome: httpx.Response | Failed) -> Retry | None:
+    """Whether a token request is tried again: connection errors and 408/429/5xx, a few times."""
+    if retries >= _TOKEN_RETRIES:
+        return None
+    if isinstance(outcome, Failed):
+        return Retry(backoff_seconds(retries, _TOKEN_POLICY), "connection error")
+    if outcome.status_code not in RETRYABLE_STATUSES:
+        return None
+    delay, reason = retry_delay_seconds(retries, outcome.headers, _TOKEN_POLICY)
+    return Retry(delay, f"status {outcome.status_code}, {reason}")
 
 
 def _skew_seconds(lifetime: float) -> float:
@@ -292,41 +305,30 @@ class OAuth2ClientCredentials(httpx.Auth):
 
     def _fetch_sync_with_retries(self) -> httpx.Response:
         """The token request, retried like API calls on 408/429/5xx and connection errors."""
-        attempt = 0
-        while True:
+
+        def attempt() -> httpx.Response | Failed:
             try:
-                response = self._fetch_sync()
-            except APIConnectionError:
-                if attempt >= _TOKEN_RETRIES:
-                    raise
-                delay, reason = backoff_seconds(attempt, _TOKEN_POLICY), "connection error"
-            else:
-                if response.status_code not in RETRYABLE_STATUSES or attempt >= _TOKEN_RETRIES:
-                    return response
-                delay, reason = retry_delay_seconds(attempt, response.headers, _TOKEN_POLICY)
-                reason = f"status {response.status_code}, {reason}"
-            self._log.debug("OAuth token request failed (%s); retrying in %.2f s", reason, delay)
-            time.sleep(delay)
-            attempt += 1
+                return self._fetch_sync()
+            except APIConnectionError as exc:
+                return Failed(exc)
+
+        return run_sync(attempt, _token_judge, self._log_token_retry)
 
     async def _fetch_async_with_retries(self) -> httpx.Response:
         """The token request (async), retried like ``_fetch_sync_with_retries``."""
-        attempt = 0
-        while True:
+
+        async def attempt() -> httpx.Response | Failed:
             try:
-                response = await self._fetch_async()
-            except APIConnectionError:
-                if attempt >= _TOKEN_RETRIES:
-                    raise
-                delay, reason = backoff_seconds(attempt, _TOKEN_POLICY), "connection error"
-            else:
-                if response.status_code not in RETRYABLE_STATUSES or attempt >= _TOKEN_RETRIES:
-                    return response
-                delay, reason = retry_delay_seconds(attempt, response.headers, _TOKEN_POLICY)
-                reason = f"status {response.status_code}, {reason}"
-            self._log.debug("OAuth token request failed (%s); retrying in %.2f s", reason, delay)
-            await asyncio.sleep(delay)
-            attempt += 1
+                return await self._fetch_async()
+            except APIConnectionError as exc:
+                return Failed(exc)
+
+        return await run_async(attempt, _token_judge, self._log_token_retry)
+
+    def _log_token_retry(self, step: Retry) -> None:
+        self._log.debug(
+            "OAuth token request failed (%s); retrying in %.2f s", step.reason, step.delay_seconds
+        )
 
     def _fetch_sync(self) -> httpx.Response:
         self.token_requests += 1

@@ -291,6 +291,8 @@ class SdkInfo:
         base_url_drop_suffix: removed from a configured base URL that ends with it, unless
             ``base_url_exact`` is true: Conductor's paths start with ``/api`` while its users'
             ``CONDUCTOR_SERVER_URL`` ends with it (``http://host:8080/api``).
+        parameter_settings: query/header parameter wire name → the setting whose value the
+            parameter takes when a call leaves it out (Camunda: ``{"tenantId": "tenant_id"}``).
     """
 
     name: str
@@ -307,3 +309,4 @@ class SdkInfo:
     base_url_suffix: str = ""
     token_exchange: TokenExchange | None = None
     base_url_drop_suffix: str = ""
+    parameter_settings: Mapping[str, str] = field(default_factory=dict[str, str])

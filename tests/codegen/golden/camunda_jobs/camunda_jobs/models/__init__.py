@@ -10,17 +10,20 @@ if TYPE_CHECKING:
     from .activated_job_result import ActivatedJobResult
     from .job_activation_request import JobActivationRequest
     from .job_activation_result import JobActivationResult
-    from .job_changeset import JobChangeset
+    from .job_changeset import JobChangeset, JobChangesetParam
     from .job_completion_request import JobCompletionRequest
     from .job_error_request import JobErrorRequest
     from .job_fail_request import JobFailRequest
     from .job_kind_enum import JobKindEnum
     from .job_listener_event_type_enum import JobListenerEventTypeEnum
-    from .job_result import JobResult
-    from .job_result_activate_element import JobResultActivateElement
-    from .job_result_ad_hoc_sub_process import JobResultAdHocSubProcess
-    from .job_result_corrections import JobResultCorrections
-    from .job_result_user_task import JobResultUserTask
+    from .job_result import JobResult, JobResultParam
+    from .job_result_activate_element import JobResultActivateElement, JobResultActivateElementParam
+    from .job_result_ad_hoc_sub_process import (
+        JobResultAdHocSubProcess,
+        JobResultAdHocSubProcessParam,
+    )
+    from .job_result_corrections import JobResultCorrections, JobResultCorrectionsParam
+    from .job_result_user_task import JobResultUserTask, JobResultUserTaskParam
     from .job_update_request import JobUpdateRequest
     from .long_key import LongKey
     from .operation_reference import OperationReference
@@ -34,6 +37,7 @@ _MODULES: dict[str, str] = {
     "JobActivationRequest": "job_activation_request",
     "JobActivationResult": "job_activation_result",
     "JobChangeset": "job_changeset",
+    "JobChangesetParam": "job_changeset",
     "JobCompletionRequest": "job_completion_request",
     "JobErrorRequest": "job_error_request",
     "JobFailRequest": "job_fail_request",
@@ -41,9 +45,14 @@ _MODULES: dict[str, str] = {
     "JobListenerEventTypeEnum": "job_listener_event_type_enum",
     "JobResult": "job_result",
     "JobResultActivateElement": "job_result_activate_element",
+    "JobResultActivateElementParam": "job_result_activate_element",
     "JobResultAdHocSubProcess": "job_result_ad_hoc_sub_process",
+    "JobResultAdHocSubProcessParam": "job_result_ad_hoc_sub_process",
     "JobResultCorrections": "job_result_corrections",
+    "JobResultCorrectionsParam": "job_result_corrections",
+    "JobResultParam": "job_result",
     "JobResultUserTask": "job_result_user_task",
+    "JobResultUserTaskParam": "job_result_user_task",
     "JobUpdateRequest": "job_update_request",
     "LongKey": "long_key",
     "OperationReference": "operation_reference",
@@ -58,6 +67,7 @@ __all__ = [
     "JobActivationRequest",
     "JobActivationResult",
     "JobChangeset",
+    "JobChangesetParam",
     "JobCompletionRequest",
     "JobErrorRequest",
     "JobFailRequest",
@@ -65,9 +75,14 @@ __all__ = [
     "JobListenerEventTypeEnum",
     "JobResult",
     "JobResultActivateElement",
+    "JobResultActivateElementParam",
     "JobResultAdHocSubProcess",
+    "JobResultAdHocSubProcessParam",
     "JobResultCorrections",
+    "JobResultCorrectionsParam",
+    "JobResultParam",
     "JobResultUserTask",
+    "JobResultUserTaskParam",
     "JobUpdateRequest",
     "LongKey",
     "OperationReference",

@@ -6,8 +6,8 @@ from typing import Annotated, TypeAlias
 from pydantic import Tag
 
 from .._runtime.models import UnknownVariant, discriminated
-from .job_result_ad_hoc_sub_process import JobResultAdHocSubProcess
-from .job_result_user_task import JobResultUserTask
+from .job_result_ad_hoc_sub_process import JobResultAdHocSubProcess, JobResultAdHocSubProcessParam
+from .job_result_user_task import JobResultUserTask, JobResultUserTaskParam
 
 JobResult: TypeAlias = (
     Annotated[
@@ -19,3 +19,12 @@ JobResult: TypeAlias = (
     | None
 )
 """The result of the completed job as determined by the worker."""
+
+
+JobResultParam: TypeAlias = (
+    JobResultUserTask
+    | JobResultUserTaskParam
+    | JobResultAdHocSubProcess
+    | JobResultAdHocSubProcessParam
+    | None
+)

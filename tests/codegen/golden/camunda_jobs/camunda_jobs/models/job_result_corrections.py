@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
+from typing import TypedDict
 
 from pydantic import Field
 
@@ -49,3 +51,14 @@ class JobResultCorrections(BaseModel):
 
     priority: int | None = Field(default=None, ge=0, le=100)
     """The priority of the task."""
+
+
+class JobResultCorrectionsParam(TypedDict, total=False):
+    """The request shape of ``JobResultCorrections``: its fields by wire name."""
+
+    assignee: str | None
+    dueDate: _dt.datetime | None
+    followUpDate: _dt.datetime | None
+    candidateUsers: Sequence[str] | None
+    candidateGroups: Sequence[str] | None
+    priority: int | None

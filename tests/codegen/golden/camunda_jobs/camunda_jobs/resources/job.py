@@ -3,21 +3,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
+from typing import Any, Literal
 
+from typing_extensions import Unpack
+
+from .._runtime.methods import (
+    RawView,
+    RequestOptions,
+    async_method,
+    async_raw_method,
+    body_from,
+    raw_method,
+)
 from .._runtime.operation import Body, Operation, Param, SecurityRequirement
 from .._runtime.resource import AsyncResource, SyncResource
-from .._runtime.response import RawResponse
 from .._runtime.types import NOT_GIVEN, Headers, JsonBody, NotGiven, Query, TimeoutLike
-from ..models.job_activation_request import JobActivationRequest
 from ..models.job_activation_result import JobActivationResult
+from ..models.job_changeset import JobChangeset, JobChangesetParam
 from ..models.job_completion_request import JobCompletionRequest
-from ..models.job_error_request import JobErrorRequest
 from ..models.job_fail_request import JobFailRequest
-from ..models.job_update_request import JobUpdateRequest
+from ..models.job_result import JobResultParam
+from ..models.operation_reference import OperationReference
 from ..models.problem_detail import ProblemDetail
-from ..types import JobKey
+from ..models.tenant_filter_enum import TenantFilterEnum
+from ..types import BusinessId, JobKey, TenantId
 
 _ACTIVATE_JOBS = Operation[JobActivationResult](
     operation_id="activateJobs",
@@ -25,7 +36,7 @@ _ACTIVATE_JOBS = Operation[JobActivationResult](
     path="/jobs/activation",
     body=Body("application/json", required=True),
     response=JobActivationResult,
-    errors={"400": ProblemDetail, "401": ProblemDetail, "500": ProblemDetail, "503": ProblemDetail},
+    errors=dict.fromkeys(("400", "401", "500", "503"), ProblemDetail),
     security=(
         SecurityRequirement(("bearerAuth",)),
         SecurityRequirement(("basicAuth",)),
@@ -41,13 +52,7 @@ _COMPLETE_JOB = Operation[None](
     body=Body("application/json"),
     response_kind="none",
     success_statuses=(204,),
-    errors={
-        "400": ProblemDetail,
-        "404": ProblemDetail,
-        "409": ProblemDetail,
-        "500": ProblemDetail,
-        "503": ProblemDetail,
-    },
+    errors=dict.fromkeys(("400", "404", "409", "500", "503"), ProblemDetail),
     security=(
         SecurityRequirement(("bearerAuth",)),
         SecurityRequirement(("basicAuth",)),
@@ -63,13 +68,7 @@ _FAIL_JOB = Operation[None](
     body=Body("application/json"),
     response_kind="none",
     success_statuses=(204,),
-    errors={
-        "400": ProblemDetail,
-        "404": ProblemDetail,
-        "409": ProblemDetail,
-        "500": ProblemDetail,
-        "503": ProblemDetail,
-    },
+    errors=dict.fromkeys(("400", "404", "409", "500", "503"), ProblemDetail),
     security=(
         SecurityRequirement(("bearerAuth",)),
         SecurityRequirement(("basicAuth",)),
@@ -85,13 +84,7 @@ _THROW_JOB_ERROR = Operation[None](
     body=Body("application/json", required=True),
     response_kind="none",
     success_statuses=(204,),
-    errors={
-        "400": ProblemDetail,
-        "404": ProblemDetail,
-        "409": ProblemDetail,
-        "500": ProblemDetail,
-        "503": ProblemDetail,
-    },
+    errors=dict.fromkeys(("400", "404", "409", "500", "503"), ProblemDetail),
     security=(
         SecurityRequirement(("bearerAuth",)),
         SecurityRequirement(("basicAuth",)),
@@ -107,13 +100,7 @@ _UPDATE_JOB = Operation[None](
     body=Body("application/json", required=True),
     response_kind="none",
     success_statuses=(204,),
-    errors={
-        "400": ProblemDetail,
-        "404": ProblemDetail,
-        "409": ProblemDetail,
-        "500": ProblemDetail,
-        "503": ProblemDetail,
-    },
+    errors=dict.fromkeys(("400", "404", "409", "500", "503"), ProblemDetail),
     security=(
         SecurityRequirement(("bearerAuth",)),
         SecurityRequirement(("basicAuth",)),
@@ -128,573 +115,237 @@ class Job(SyncResource):
     @cached_property
     def with_raw_response(self) -> JobWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return JobWithRawResponse(self._client)
+        return JobWithRawResponse(self)
 
     def activate(
         self,
         *,
-        body: JobActivationRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        type: str,
+        timeout: int,
+        max_jobs_to_activate: int,
+        worker: str | None | NotGiven = NOT_GIVEN,
+        fetch_variable: Sequence[str] | None | NotGiven = NOT_GIVEN,
+        request_timeout: int | None | NotGiven = NOT_GIVEN,
+        tenant_ids: Sequence[TenantId] | None | NotGiven = NOT_GIVEN,
+        tenant_filter: TenantFilterEnum
+        | Literal["PROVIDED", "ASSIGNED"]
+        | None
+        | NotGiven = NOT_GIVEN,
+        with_lease: bool | None | NotGiven = NOT_GIVEN,
+        call_extra_headers: Headers | None = None,
+        call_extra_query: Query | None = None,
+        call_extra_body: JsonBody | None = None,
+        call_timeout: TimeoutLike | NotGiven = NOT_GIVEN,
     ) -> JobActivationResult:
         """Activate jobs
 
         Iterate through all known partitions and activate jobs up to the requested maximum.
 
         Args:
-            body: the request body.
+            type: The job type, as defined in the BPMN process (e.g. <zeebe:taskDefinition type=\"payment-service\" />)
+            worker: The name of the worker activating the jobs, mostly used for logging purposes.
+            timeout: A job returned after this call will not be activated by another call until the timeout (in ms) has been reached.
+            max_jobs_to_activate: The maximum jobs to activate by this request.
+            fetch_variable: A list of variables to fetch as the job variables; if empty, all visible variables at the time of activation for the scope of the job will be returned.
+            request_timeout: The request will be completed when at least one job is activated or after the requestTimeout (in ms). If the requestTimeout = 0, a default timeout is used. If the requestTimeout < 0, long polling is disabled and the request is completed immediately, even when no job is activated.
+            tenant_ids: A list of IDs of tenants for which to activate jobs.
+            tenant_filter: The tenant filtering strategy - determines whether to use provided tenant IDs or assigned tenant IDs from the authenticated principal's authorized tenants.
+            with_lease: Whether to activate the jobs with a lease. When true, each activated job is assigned a distinct, opaque lease token, returned as ActivatedJobResult.leaseToken. The lease fences the complete, fail, and throw-error commands against a superseded activation of the same job (for example, after the job timed out or failed and was re-activated by another worker): a command carrying a stale lease token is rejected rather than racing with the newer activation. Once a job has been activated with a lease, it is served only to leasing workers of that job type; a homogeneous fleet per job type is recommended. Omit or set to false to activate jobs without a lease.
+            call_extra_headers: the per-call option ``extra_headers`` (an argument took its name).
+            call_extra_query: the per-call option ``extra_query`` (an argument took its name).
+            call_extra_body: the per-call option ``extra_body`` (an argument took its name).
+            call_timeout: the per-call option ``timeout`` (an argument took its name).
         """
         return self._client.request(
             _ACTIVATE_JOBS,
             {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            {
+                "type": type,
+                "worker": worker,
+                "timeout": timeout,
+                "maxJobsToActivate": max_jobs_to_activate,
+                "fetchVariable": fetch_variable,
+                "requestTimeout": request_timeout,
+                "tenantIds": tenant_ids,
+                "tenantFilter": tenant_filter,
+                "withLease": with_lease,
+            },
+            extra_headers=call_extra_headers,
+            extra_query=call_extra_query,
+            extra_body=call_extra_body,
+            timeout=call_timeout,
         )
 
     def complete(
         self,
         job_key: JobKey,
         *,
-        body: JobCompletionRequest | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        variables: Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        result: JobResultParam | None | NotGiven = NOT_GIVEN,
+        lease_token: str | None | NotGiven = NOT_GIVEN,
+        business_id: BusinessId | None | NotGiven = NOT_GIVEN,
+        body: JobCompletionRequest | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Complete job
 
         Complete a job with the given payload, which allows completing the associated service task.
 
         Args:
-            body: the request body.
             job_key: The key of the job to complete.
+            variables: The variables to complete the job with.
+            lease_token: The token identifying a leased job's activation, obtained from `ActivatedJobResult.leaseToken`. For a leased job, the matching token must be supplied to prove the command comes from the worker that holds the current lease; a command with no token is rejected. A command carrying a stale token is likewise rejected, fencing the job against a superseded activation (for example, after the job timed out or failed and was re-activated by another worker). A job that was activated without a lease requires no token.
+            business_id: An optional business id to assign to the process instance the job belongs to, as part of completing the job, letting a worker set the identifier from work it just performed. The business id can only be assigned to a root process instance: if the job belongs to a child process instance (one started by a call activity), the completion is rejected. An empty business id is likewise rejected. The assignment is single and irreversible and is only accepted while business id uniqueness is disabled. Only artifacts created after the assignment carry the business id; already-existing ones are not enriched. Completing with a business id that differs from one already assigned rejects the whole completion, leaving the job open; re-sending the identical business id is an idempotent no-op.
+            body: the whole body as a ``JobCompletionRequest`` instead of its fields.
         """
         return self._client.request(
             _COMPLETE_JOB,
             {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            body_from(
+                body,
+                {
+                    "variables": variables,
+                    "result": result,
+                    "leaseToken": lease_token,
+                    "businessId": business_id,
+                },
+            ),
+            **options,
         )
 
     def fail(
         self,
         job_key: JobKey,
         *,
-        body: JobFailRequest | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        retries: int | None | NotGiven = NOT_GIVEN,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        retry_back_off: int | None | NotGiven = NOT_GIVEN,
+        variables: Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        lease_token: str | None | NotGiven = NOT_GIVEN,
+        body: JobFailRequest | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Fail job
 
         Mark the job as failed.
 
         Args:
-            body: the request body.
             job_key: The key of the job to fail.
+            retries: The amount of retries the job should have left
+            error_message: An optional error message describing why the job failed; if not provided, an empty string is used.
+            retry_back_off: An optional retry back off for the failed job. The job will not be retryable before the current time plus the back off time. The default is 0 which means the job is retryable immediately.
+            variables: JSON object that will instantiate the variables at the local scope of the job's associated task.
+            lease_token: The token identifying a leased job's activation, obtained from `ActivatedJobResult.leaseToken`. For a leased job, the matching token must be supplied to prove the command comes from the worker that holds the current lease; a command with no token is rejected. A command carrying a stale token is likewise rejected, fencing the job against a superseded activation (for example, after the job timed out or failed and was re-activated by another worker). A job that was activated without a lease requires no token.
+            body: the whole body as a ``JobFailRequest`` instead of its fields.
         """
         return self._client.request(
             _FAIL_JOB,
             {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            body_from(
+                body,
+                {
+                    "retries": retries,
+                    "errorMessage": error_message,
+                    "retryBackOff": retry_back_off,
+                    "variables": variables,
+                    "leaseToken": lease_token,
+                },
+            ),
+            **options,
         )
 
     def throw_error(
         self,
         job_key: JobKey,
         *,
-        body: JobErrorRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        error_code: str,
+        error_message: str | None | NotGiven = NOT_GIVEN,
+        variables: Mapping[str, Any] | None | NotGiven = NOT_GIVEN,
+        lease_token: str | None | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Throw error for job
 
         Reports a business error (i.e. non-technical) that occurs while processing a job.
 
         Args:
-            body: the request body.
             job_key: The key of the job.
+            error_code: The error code that will be matched with an error catch event.
+            error_message: An error message that provides additional context.
+            variables: JSON object that will instantiate the variables at the local scope of the error catch event that catches the thrown error.
+            lease_token: The token identifying a leased job's activation, obtained from `ActivatedJobResult.leaseToken`. For a leased job, the matching token must be supplied to prove the command comes from the worker that holds the current lease; a command with no token is rejected. A command carrying a stale token is likewise rejected, fencing the job against a superseded activation (for example, after the job timed out or failed and was re-activated by another worker). A job that was activated without a lease requires no token.
         """
         return self._client.request(
             _THROW_JOB_ERROR,
             {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            {
+                "errorCode": error_code,
+                "errorMessage": error_message,
+                "variables": variables,
+                "leaseToken": lease_token,
+            },
+            **options,
         )
 
     def update(
         self,
         job_key: JobKey,
         *,
-        body: JobUpdateRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        changeset: JobChangeset | JobChangesetParam,
+        operation_reference: OperationReference | None | NotGiven = NOT_GIVEN,
+        lease_token: str | None | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Update job
 
         Update a job with the given key.
 
         Args:
-            body: the request body.
             job_key: The key of the job to update.
+            lease_token: The token identifying a leased job's activation, obtained from `ActivatedJobResult.leaseToken`. For a leased job, a supplied token is validated to prove the command comes from the worker that holds the current lease; a command carrying a stale token is rejected, fencing the job against a superseded activation (for example, after the job timed out or failed and was re-activated by another worker). An update without a token always applies to support operator and bulk updates of leased jobs. Note that this is different from lifecycle requests like complete, fail, and throw-error that always require a token for leased jobs. A job that was activated without a lease requires no token.
         """
         return self._client.request(
             _UPDATE_JOB,
             {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
+            {
+                "changeset": changeset,
+                "operationReference": operation_reference,
+                "leaseToken": lease_token,
+            },
+            **options,
         )
 
 
 class AsyncJob(AsyncResource):
-    """Operations of the 'Job' group."""
+    """The asyncio twin of ``Job``: the same methods, awaited."""
 
     @cached_property
     def with_raw_response(self) -> AsyncJobWithRawResponse:
         """The same methods, returning the raw response: status, headers, body."""
-        return AsyncJobWithRawResponse(self._client)
+        return AsyncJobWithRawResponse(self)
 
-    async def activate(
-        self,
-        *,
-        body: JobActivationRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> JobActivationResult:
-        """Activate jobs
-
-        Iterate through all known partitions and activate jobs up to the requested maximum.
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request(
-            _ACTIVATE_JOBS,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def complete(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobCompletionRequest | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """Complete job
-
-        Complete a job with the given payload, which allows completing the associated service task.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job to complete.
-        """
-        return await self._client.request(
-            _COMPLETE_JOB,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def fail(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobFailRequest | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """Fail job
-
-        Mark the job as failed.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job to fail.
-        """
-        return await self._client.request(
-            _FAIL_JOB,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def throw_error(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobErrorRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """Throw error for job
-
-        Reports a business error (i.e. non-technical) that occurs while processing a job.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job.
-        """
-        return await self._client.request(
-            _THROW_JOB_ERROR,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def update(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobUpdateRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> None:
-        """Update job
-
-        Update a job with the given key.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job to update.
-        """
-        return await self._client.request(
-            _UPDATE_JOB,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    activate = async_method(Job.activate)
+    complete = async_method(Job.complete)
+    fail = async_method(Job.fail)
+    throw_error = async_method(Job.throw_error)
+    update = async_method(Job.update)
 
 
-class JobWithRawResponse(SyncResource):
-    """Job methods that return the raw response."""
+class JobWithRawResponse(RawView):
+    """``Job`` methods that return the raw response."""
 
-    def activate(
-        self,
-        *,
-        body: JobActivationRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[JobActivationResult]:
-        """Activate jobs
-
-        Iterate through all known partitions and activate jobs up to the requested maximum.
-
-        Args:
-            body: the request body.
-        """
-        return self._client.request_raw(
-            _ACTIVATE_JOBS,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def complete(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobCompletionRequest | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """Complete job
-
-        Complete a job with the given payload, which allows completing the associated service task.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job to complete.
-        """
-        return self._client.request_raw(
-            _COMPLETE_JOB,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def fail(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobFailRequest | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """Fail job
-
-        Mark the job as failed.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job to fail.
-        """
-        return self._client.request_raw(
-            _FAIL_JOB,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def throw_error(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobErrorRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """Throw error for job
-
-        Reports a business error (i.e. non-technical) that occurs while processing a job.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job.
-        """
-        return self._client.request_raw(
-            _THROW_JOB_ERROR,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    def update(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobUpdateRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """Update job
-
-        Update a job with the given key.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job to update.
-        """
-        return self._client.request_raw(
-            _UPDATE_JOB,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    activate = raw_method(Job.activate)
+    complete = raw_method(Job.complete)
+    fail = raw_method(Job.fail)
+    throw_error = raw_method(Job.throw_error)
+    update = raw_method(Job.update)
 
 
-class AsyncJobWithRawResponse(AsyncResource):
-    """AsyncJob methods that return the raw response."""
+class AsyncJobWithRawResponse(RawView):
+    """``AsyncJob`` methods that return the raw response."""
 
-    async def activate(
-        self,
-        *,
-        body: JobActivationRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[JobActivationResult]:
-        """Activate jobs
-
-        Iterate through all known partitions and activate jobs up to the requested maximum.
-
-        Args:
-            body: the request body.
-        """
-        return await self._client.request_raw(
-            _ACTIVATE_JOBS,
-            {},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def complete(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobCompletionRequest | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """Complete job
-
-        Complete a job with the given payload, which allows completing the associated service task.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job to complete.
-        """
-        return await self._client.request_raw(
-            _COMPLETE_JOB,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def fail(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobFailRequest | Mapping[str, object] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """Fail job
-
-        Mark the job as failed.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job to fail.
-        """
-        return await self._client.request_raw(
-            _FAIL_JOB,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def throw_error(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobErrorRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """Throw error for job
-
-        Reports a business error (i.e. non-technical) that occurs while processing a job.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job.
-        """
-        return await self._client.request_raw(
-            _THROW_JOB_ERROR,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
-
-    async def update(
-        self,
-        job_key: JobKey,
-        *,
-        body: JobUpdateRequest | Mapping[str, object],
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: JsonBody | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-    ) -> RawResponse[None]:
-        """Update job
-
-        Update a job with the given key.
-
-        Args:
-            body: the request body.
-            job_key: The key of the job to update.
-        """
-        return await self._client.request_raw(
-            _UPDATE_JOB,
-            {"jobKey": job_key},
-            body,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            timeout=timeout,
-        )
+    activate = async_raw_method(Job.activate)
+    complete = async_raw_method(Job.complete)
+    fail = async_raw_method(Job.fail)
+    throw_error = async_raw_method(Job.throw_error)
+    update = async_raw_method(Job.update)
