@@ -17,7 +17,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
-from schemathesis.checks import positive_data_acceptance  # pyright: ignore[reportUnknownVariableType]  # Case is generic
+from schemathesis.checks import (  # pyright: ignore[reportUnknownVariableType]  # Case is generic
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from loom.engine.app import create_app
 
@@ -81,6 +84,12 @@ def test_api_answers_conform_to_openapi_when_fuzzed(case: Any, live_engine: str)
 EXCLUDED = [positive_data_acceptance]
 
 
+# In the stateful run schemathesis 4.32 has reported a request it generated as a *positive* case
+# as "Schema-violating request accepted" (ST201, "Invalid component: positive test case"); the
+# parametrized run above keeps negative_data_rejection on every operation.
+LINKED_EXCLUDED = [*EXCLUDED, negative_data_rejection]
+
+
 _StateMachine: Any = schema.as_state_machine()
 LINKED_SETTINGS = settings(
     max_examples=MAX_EXAMPLES * 3,
@@ -104,6 +113,6 @@ def test_linked_operations_conform_when_followed_statefully(live_engine: str) ->
             return {"base_url": live_engine}
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
-            case.validate_response(response, excluded_checks=EXCLUDED)
+            case.validate_response(response, excluded_checks=LINKED_EXCLUDED)
 
     run_state_machine_as_test(Linked, settings=LINKED_SETTINGS)
