@@ -8,6 +8,7 @@ the suggested ``[renames]`` (it passes), and without them (it fails: an enum los
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -219,3 +220,53 @@ def test_usage_written_for_8_9_fails_against_the_new_sdk_without_the_renames(
 ) -> None:
     proc = _pyright(sdks["main"], tmp_path)
     assert '"ElementInstanceFilterType" is unknown import symbol' in proc.stdout
+
+
+# -- Proxmox VE 7.4 → 9.1 (apidata.js, ``paths`` layout) ------------------------------------------
+
+PROXMOX = ROOT / "examples" / "proxmox"
+PROXMOX_FIXTURES = ROOT / "tests" / "fixtures" / "proxmox"
+_HTTP = ("get", "post", "put", "delete")
+
+
+def _proxmox_ops(path: Path) -> set[tuple[str, str]]:
+    from loom.codegen.diagnostics import DiagnosticSink
+    from loom.codegen.sources import load_document
+
+    document = load_document(path, sink=DiagnosticSink()).document
+    return {(m.upper(), p) for p, item in document["paths"].items() for m in item if m in _HTTP}
+
+
+def test_proxmox_7_4_to_9_1_reports_every_operation_that_went_or_came(tmp_path: Path) -> None:
+    files: list[Path] = []
+    for version in ("7.4-2", "9.1.2"):
+        js = tmp_path / f"apidata-{version}.js"
+        packed = PROXMOX_FIXTURES / f"apidata-pve-docs-{version}.js.gz"
+        js.write_bytes(gzip.decompress(packed.read_bytes()))
+        files.append(js)
+    config = load_config(PROXMOX / "loom.toml")
+    old, new = (load_surface(f, config) for f in files)
+    assert (len(old.methods), len(new.methods)) == (540, 649)
+    changes = compare(old, new)
+    # Computed from the two converted documents, not from loom diff.
+    old_ops, new_ops = _proxmox_ops(files[0]), _proxmox_ops(files[1])
+    gone, came = old_ops - new_ops, new_ops - old_ops
+    assert (len(gone), len(came)) == (11, 120)
+
+    by_key = {m.pointer: (m.method.upper(), m.path) for m in (*old.methods, *new.methods)}
+    removed = [c for c in changes if c.kind == "operation-removed"]
+    added = [c for c in changes if c.kind == "operation-added"]
+    renamed = [c for c in changes if c.kind == "operation-renamed"]
+    old_pointer = {m.python: m.pointer for m in old.methods}
+    renamed_from = {by_key[old_pointer[c.old or ""]] for c in renamed}
+    renamed_to = {by_key[c.pointer] for c in renamed}
+    # Two paths only renamed a parameter (pci/{pciid} → pci/{pci-id-or-mapping}).
+    assert len(renamed) == 2
+    assert all(c.breaking for c in renamed)
+    assert {by_key[c.pointer] for c in removed} | renamed_from == gone
+    assert {by_key[c.pointer] for c in added} | renamed_to == came
+    assert (len(removed), len(added)) == (9, 118)
+    assert all(c.breaking for c in removed)
+    assert ("GET", "/nodes/{node}/scan/glusterfs") in {by_key[c.pointer] for c in removed}
+    assert "client.nodes.get_nodes_node_scan_glusterfs" in {c.python for c in removed}
+    assert len([c for c in changes if c.breaking]) == 123

@@ -3,7 +3,9 @@
 The fake follows PVE's ``POST /access/ticket``: form ``username`` + ``password`` (or a valid
 ticket as the password, to renew it) answer ``{"data": {"ticket", "CSRFPreventionToken",
 "username"}}``; other calls need the ``PVEAuthCookie`` cookie of a live ticket, and writes the
-matching ``CSRFPreventionToken`` header (401 otherwise, as PVE answers).
+matching ``CSRFPreventionToken`` header (401 otherwise, as PVE answers). A user with TOTP
+(``TFA_USER``) first gets a half ticket with ``NeedTFA: 1``; the second ``POST /access/ticket``
+sends it as ``tfa-challenge`` with ``password=totp:<code>`` (PVE 7.4+).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from tests.codegen.support import Recorded, RecordingServer, Reply
 
 USER = "root@pam"
 PASSWORD = "s3cret"
+TFA_USER = "alice@pve"
+TOTP = "123456"
 
 
 class FakePve:
@@ -37,6 +41,7 @@ class FakePve:
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
         self.logins: list[dict[str, str]] = []
+        self.challenges: set[str] = set()  # half tickets awaiting their second factor
         self.task_polls = 0
         self.task_exit = "OK"
         server.routes[("POST", "/access/ticket")] = self.login
@@ -57,6 +62,8 @@ class FakePve:
         time.sleep(0.05)  # a slow login makes concurrent first calls overlap
         with self.lock:
             self.logins.append(form)
+            if form.get("username") == TFA_USER:
+                return self.tfa_login(form)
             ok = form.get("username") == USER and (
                 form.get("password") == PASSWORD or form.get("password") in self.tickets
             )
@@ -67,6 +74,25 @@ class FakePve:
             self.tickets[ticket] = csrf
         return Reply(
             200, {"data": {"ticket": ticket, "CSRFPreventionToken": csrf, "username": USER}}
+        )
+
+    def tfa_login(self, form: dict[str, str]) -> Reply:
+        challenge = form.get("tfa-challenge")
+        if challenge is None:
+            if form.get("password") != PASSWORD:
+                return Reply(401, {"data": None})
+            n = next(self.counter)
+            half = f"PVE:!tfa!{TFA_USER}:CHALLENGE{n}"
+            self.challenges.add(half)
+            return Reply(200, {"data": {"ticket": half, "NeedTFA": 1, "username": TFA_USER}})
+        if challenge not in self.challenges or form.get("password") != f"totp:{TOTP}":
+            return Reply(401, {"data": None})
+        self.challenges.discard(challenge)
+        n = next(self.counter)
+        ticket, csrf = f"PVE:{TFA_USER}:TICKET{n}", f"CSRF{n}"
+        self.tickets[ticket] = csrf
+        return Reply(
+            200, {"data": {"ticket": ticket, "CSRFPreventionToken": csrf, "username": TFA_USER}}
         )
 
     def authorized(
@@ -241,3 +267,56 @@ def test_async_client_logs_in_once_for_concurrent_calls_and_waits_for_tasks(
     status = asyncio.run(main())
     assert status.ok
     assert len(fake.logins) == 1
+
+
+def test_totp_account_logs_in_with_a_second_step(
+    pve: tuple[Path, ModuleType], server: RecordingServer, fake: FakePve
+) -> None:
+    client = pve[1].Client(base_url=server.url, user=TFA_USER, password=PASSWORD, otp=TOTP)
+    assert client.nodes.get()[0].node == "pve1"
+    first, second = fake.logins
+    assert first == {"username": TFA_USER, "password": PASSWORD}
+    assert second == {
+        "username": TFA_USER,
+        "tfa-challenge": "PVE:!tfa!alice@pve:CHALLENGE1",
+        "password": f"totp:{TOTP}",
+    }
+    assert server.requests[-1].headers["cookie"] == "PVEAuthCookie=PVE:alice@pve:TICKET2"
+
+
+def test_async_totp_account_logs_in_once_for_concurrent_calls(
+    pve: tuple[Path, ModuleType], server: RecordingServer, fake: FakePve
+) -> None:
+    async def main() -> None:
+        async with pve[1].AsyncClient(
+            base_url=server.url, user=TFA_USER, password=PASSWORD, otp=TOTP
+        ) as c:
+            await asyncio.gather(*(c.nodes.get() for _ in range(3)))
+
+    asyncio.run(main())
+    assert [form.get("password") for form in fake.logins] == [PASSWORD, f"totp:{TOTP}"]
+    assert fake.logins[1]["tfa-challenge"] == "PVE:!tfa!alice@pve:CHALLENGE1"
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_wrong_totp_code_is_an_authentication_error_after_one_try(
+    pve: tuple[Path, ModuleType], server: RecordingServer, fake: FakePve, use_async: bool
+) -> None:
+    kw: dict[str, Any] = {
+        "base_url": server.url,
+        "user": TFA_USER,
+        "password": PASSWORD,
+        "otp": "000000",
+    }
+    if use_async:
+
+        async def main() -> None:
+            async with pve[1].AsyncClient(**kw) as c:
+                await c.nodes.get()
+
+        with pytest.raises(pve[1].AuthenticationError):
+            asyncio.run(main())
+    else:
+        with pytest.raises(pve[1].AuthenticationError):
+            pve[1].Client(**kw).nodes.get()
+    assert [form.get("password") for form in fake.logins] == [PASSWORD, "totp:000000"]

@@ -153,8 +153,12 @@ class ProxmoxAuth(httpx.Auth):
         if self._needs_login():
             async with lock:
                 if self._needs_login():
-                    login = self._login_request(renew=self._ticket is not None)
-                    self._take(await self._send_login(login, (yield login)))
+                    steps = self._login_steps(renew=self._ticket is not None)
+                    login = next(steps)
+                    while login is not None:
+                        response = yield login
+                        await response.aread()
+                        login = self._advance(steps, response)
         response = yield self._with_ticket(request)
         self._check_peer(response)
         if response.status_code == 401:
@@ -162,8 +166,12 @@ class ProxmoxAuth(httpx.Auth):
             async with lock:
                 if self._ticket == stale:
                     self._ticket = None
-                    login = self._login_request(renew=False)
-                    self._take(await self._send_login(login, (yield login)))
+                    steps = self._login_steps(renew=False)
+                    login = next(steps)
+                    while login is not None:
+                        retry = yield login
+                        await retry.aread()
+                        login = self._advance(steps, retry)
             await response.aread()
             yield self._with_ticket(request)
 
@@ -206,28 +214,40 @@ class ProxmoxAuth(httpx.Auth):
             headers={"Accept": "application/json"},
         )
 
-    def _login_sync(self) -> Generator[httpx.Request, httpx.Response]:
-        login = self._login_request(renew=self._ticket is not None)
-        response = yield login
-        response.read()
-        data = self._login_data(login, response)
+    def _login_steps(
+        self, *, renew: bool
+    ) -> Generator[httpx.Request, httpx.Response, dict[str, Any]]:
+        """The sans-IO login: yields each request, is sent its read response, returns the data.
+
+        Shared by the sync and async flows; a TOTP account gets a second step with the
+        challenge ticket and ``totp:<code>``, tried once.
+        """
+        login = self._login_request(renew=renew and self._ticket is not None)
+        data = self._login_data(login, (yield login))
         if data.get("NeedTFA") and self._c.otp:
             second = self._login_request(renew=False, challenge=str(data.get("ticket")))
-            response = yield second
-            response.read()
-            data = self._login_data(second, response)
-        self._take(data)
-
-    async def _send_login(self, login: httpx.Request, response: httpx.Response) -> dict[str, Any]:
-        await response.aread()
-        data = self._login_data(login, response)
-        if data.get("NeedTFA") and self._c.otp:
-            raise AuthenticationError(
-                response=response,
-                body={"data": None, "message": "two-factor login is supported by Client only"},
-                operation_id="post_access_ticket",
-            )
+            data = self._login_data(second, (yield second))
         return data
+
+    def _advance(
+        self,
+        steps: Generator[httpx.Request, httpx.Response, dict[str, Any]],
+        response: httpx.Response,
+    ) -> httpx.Request | None:
+        """Send ``response`` to ``steps``: the next request, or None once the ticket is taken."""
+        try:
+            return steps.send(response)
+        except StopIteration as done:
+            self._take(done.value)
+            return None
+
+    def _login_sync(self) -> Generator[httpx.Request, httpx.Response]:
+        steps = self._login_steps(renew=self._ticket is not None)
+        login: httpx.Request | None = next(steps)
+        while login is not None:
+            response = yield login
+            response.read()
+            login = self._advance(steps, response)
 
     def _login_data(self, login: httpx.Request, response: httpx.Response) -> dict[str, Any]:
         self.logins += 1
