@@ -11,23 +11,10 @@ from __future__ import annotations
 
 from camunda_sdk import AsyncClient, Client, NotFoundError
 from camunda_sdk.models import (
-    ClockPinRequest,
     DecisionEvaluationById,
     ElementInstanceFilter,
     ElementInstanceFilterType,
-    ElementInstanceSearchQuery,
-    JobActivationRequest,
-    JobCompletionRequest,
-    JobErrorRequest,
-    JobFailRequest,
-    MessageCorrelationRequest,
-    MessagePublicationRequest,
-    ProcessDefinitionSearchQuery,
     ProcessInstanceCreationInstructionById,
-    ProcessInstanceSearchQuery,
-    SignalBroadcastRequest,
-    UserTaskAssignmentRequest,
-    UserTaskCompletionRequest,
 )
 from camunda_sdk.types import (
     DecisionDefinitionId,
@@ -48,7 +35,7 @@ def cluster_report(client: Client) -> str:
 
 def start_order(client: Client, order_id: str) -> ProcessInstanceKey:
     """Find the order process, read its XML, start an instance, read it back."""
-    definitions = client.process_definition.search(body=ProcessDefinitionSearchQuery())
+    definitions = client.process_definition.search()
     key = definitions.items[0].process_definition_key if definitions.items else None
     if key is not None:
         client.process_definition.get(key)
@@ -66,7 +53,7 @@ def start_order(client: Client, order_id: str) -> ProcessInstanceKey:
 
 def active_instances(client: Client, definition: ProcessDefinitionKey) -> list[ProcessInstanceKey]:
     """A search, and the same search through every page."""
-    first = client.process_instance.search(body=ProcessInstanceSearchQuery())
+    first = client.process_instance.search(page={"limit": 50})
     keys = [i.process_instance_key for i in first.items]
     keys.extend(i.process_instance_key for i in client.process_instance.search_all())
     del definition
@@ -75,14 +62,13 @@ def active_instances(client: Client, definition: ProcessDefinitionKey) -> list[P
 
 def waiting_tasks(client: Client, instance: ProcessInstanceKey) -> int:
     """Element instances of one kind (the enum lost its old name: the rename keeps it)."""
-    query = ElementInstanceSearchQuery(
+    found = client.element_instance.search(
         filter=ElementInstanceFilter(
             process_instance_key=instance,
             type=ElementInstanceFilterType.USER_TASK,
             element_id=ElementId("review"),
         )
     )
-    found = client.element_instance.search(body=query)
     for item in found.items:
         client.element_instance.get(item.element_instance_key)
     return len(found.items)
@@ -90,36 +76,30 @@ def waiting_tasks(client: Client, instance: ProcessInstanceKey) -> int:
 
 def work_jobs(client: Client) -> int:
     """Activate jobs, then complete, fail or throw an error on each."""
-    activated = client.job.activate(
-        body=JobActivationRequest(type="payment", timeout=30_000, max_jobs_to_activate=10)
-    )
+    activated = client.job.activate(type="payment", timeout=30_000, max_jobs_to_activate=10)
     for job in activated.jobs:
         amount = job.variables.get("amount")
         if amount is None:
-            client.job.throw_error(job.job_key, body=JobErrorRequest(error_code="NO_AMOUNT"))
+            client.job.throw_error(job.job_key, error_code="NO_AMOUNT")
         elif not isinstance(amount, int):
-            client.job.fail(job.job_key, body=JobFailRequest(retries=job.retries - 1))
+            client.job.fail(job.job_key, retries=job.retries - 1)
         else:
-            client.job.complete(job.job_key, body=JobCompletionRequest(variables={"paid": True}))
+            client.job.complete(job.job_key, variables={"paid": True})
     return len(activated.jobs)
 
 
 def review_tasks(client: Client) -> None:
     """Assign and complete every user task."""
     for task in client.user_task.search().items:
-        client.user_task.assign(task.user_task_key, body=UserTaskAssignmentRequest(assignee="me"))
-        client.user_task.complete(task.user_task_key, body=UserTaskCompletionRequest())
+        client.user_task.assign(task.user_task_key, assignee="me")
+        client.user_task.complete(task.user_task_key)
 
 
 def notify(client: Client, order_id: str) -> None:
     """Publish and correlate a message, broadcast a signal."""
-    client.message.publish(
-        body=MessagePublicationRequest(name="paid", correlation_key=order_id, time_to_live=60_000)
-    )
-    client.message.correlate(
-        body=MessageCorrelationRequest(name="shipped", correlation_key=order_id)
-    )
-    client.signal.broadcast(body=SignalBroadcastRequest(signal_name="stock-updated"))
+    client.message.publish(name="paid", correlation_key=order_id, time_to_live=60_000)
+    client.message.correlate(name="shipped", correlation_key=order_id)
+    client.signal.broadcast(signal_name="stock-updated")
 
 
 def fix_incidents(client: Client) -> int:
@@ -143,7 +123,7 @@ def decide(client: Client) -> str:
 
 def test_clock(client: Client) -> None:
     """Pin the engine's clock, then reset it."""
-    client.clock.pin(body=ClockPinRequest(timestamp=1_700_000_000_000))
+    client.clock.pin(timestamp=1_700_000_000_000)
     client.clock.reset()
 
 
@@ -160,5 +140,5 @@ def cancel_quietly(client: Client, instance: ProcessInstanceKey) -> bool:
 async def topology_async(client: AsyncClient) -> int:
     """The same methods on the async client."""
     topology = await client.cluster.get_topology()
-    instances = await client.process_instance.search(body=ProcessInstanceSearchQuery())
+    instances = await client.process_instance.search()
     return len(topology.brokers) + len(instances.items)

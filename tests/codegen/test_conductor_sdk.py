@@ -111,7 +111,7 @@ def test_token_from_post_api_token_is_sent_in_x_authorization_when_calling(
 ) -> None:
     with sdk.Client() as client:
         defs = client.metadata_resource.get_workflow_defs()
-        started = client.workflow_resource.start_workflow(body={"name": "order", "version": 1})
+        started = client.workflow_resource.start_workflow(name="order", version=1)
     assert [d.name for d in defs] == ["order"]
     assert started == "wf-42"
     token_calls = [r for r in conductor.requests if r.path == "/api/token"]

@@ -68,9 +68,7 @@ def test_body_parameter_is_sent_as_json_when_creating(
 ) -> None:
     server.routes[("POST", "/items")] = Reply(201, ITEM)
     models: Any = sdk.models
-    created = _client(sdk, server).items.create(
-        body=models.Item(name="hammer", kind=models.ItemKind.TOOL)
-    )
+    created = _client(sdk, server).items.create(name="hammer", kind=models.ItemKind.TOOL)
     assert server.last.json() == {"name": "hammer", "kind": "tool"}
     assert server.last.headers["content-type"] == "application/json"
     assert created.id == 7
