@@ -154,7 +154,7 @@ class ProxmoxAuth(httpx.Auth):
             async with lock:
                 if self._needs_login():
                     steps = self._login_steps(renew=self._ticket is not None)
-                    login = next(steps)
+                    login: httpx.Request | None = next(steps)
                     while login is not None:
                         response = yield login
                         await response.aread()
